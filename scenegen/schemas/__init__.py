@@ -1,0 +1,25 @@
+"""Pydantic schemas: the story plan users edit and the render settings of a run."""
+
+from scenegen.schemas.plan import (
+    CameraAngle,
+    CameraMovement,
+    CameraPose,
+    Character,
+    Contrast,
+    KeyLight,
+    Lighting,
+    Mood,
+    Shot,
+    ShotSize,
+    StoryPlan,
+    TimeOfDay,
+    Transition,
+    TransitionType,
+)
+from scenegen.schemas.settings import BackendChoice, OutputFormat, RenderSettings
+
+__all__ = [
+    "BackendChoice", "CameraAngle", "CameraMovement", "CameraPose", "Character", "Contrast",
+    "KeyLight", "Lighting", "Mood", "OutputFormat", "RenderSettings", "Shot", "ShotSize",
+    "StoryPlan", "TimeOfDay", "Transition", "TransitionType",
+]

@@ -1,0 +1,78 @@
+"""Reading and writing plan and settings files, with errors that name file and JSON path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from scenegen.atomic import write_atomic
+from scenegen.errors import UserError
+from scenegen.schemas.plan import StoryPlan, reference_errors
+
+SCHEMA_FILE = "plan.schema.json"
+M = TypeVar("M", bound=BaseModel)
+
+
+def json_path(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def read_json(path: Path) -> object:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a directory, expected a JSON file") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path}: not UTF-8 text (bad byte at offset {e.start}); save the file as UTF-8") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path}: not valid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+
+
+def parse(model: type[M], data: object, path: Path) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
+        value = first.get("input")
+        shown = "" if isinstance(value, dict | list) or first["type"] == "missing" else f" (got {json.dumps(value)[:60]})"
+        raise UserError(f"{path}: {json_path(first['loc'])}: {first['msg']}{shown}{more}") from None
+
+
+def load_plan(path: Path, fps: int) -> StoryPlan:
+    """Parse and check a plan file; `fps` decides whether transitions fit their shots."""
+    plan = parse(StoryPlan, read_json(path), path)
+    problems = reference_errors(plan, fps)
+    if problems:
+        where, what = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise UserError(f"{path}: {where}: {what}{more}")
+    return plan
+
+
+def dump_plan(plan: StoryPlan) -> str:
+    data = plan.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data = {"$schema": SCHEMA_FILE, **{k: v for k, v in data.items() if k != "$schema"}}
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def plan_schema() -> str:
+    return json.dumps(StoryPlan.model_json_schema(by_alias=True), indent=2) + "\n"
+
+
+def write_plan(path: Path, plan: StoryPlan) -> None:
+    """Write a plan and, beside it, the JSON Schema its `$schema` points editors to."""
+    write_atomic(path.parent / SCHEMA_FILE, plan_schema())
+    write_atomic(path, dump_plan(plan))

@@ -1,0 +1,64 @@
+"""Render settings of a run: output format and the backend chosen for each node kind.
+
+They live in `settings.json` beside `plan.json`, so `render RUN_DIR` reproduces what
+`story` started. A backend's own settings are validated by the backend itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# The node kinds of the DAG, in the order stages run, with their default backend.
+DEFAULT_BACKENDS: dict[str, str] = {
+    "portrait": "animatic",
+    "keyframe": "animatic",
+    "clip": "animatic",
+    "boundary": "animatic",
+    "film": "pyav",
+    "captions": "srt",
+    "timeline": "otio",
+    "storyboard": "html",
+}
+
+
+class BackendChoice(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class OutputFormat(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fps: int = Field(24, ge=1, le=120)
+    width: int = Field(640, ge=64, le=7680)
+    height: int = Field(360, ge=64, le=4320)
+
+    @field_validator("width", "height")
+    @classmethod
+    def _even(cls, value: int) -> int:
+        # yuv420p halves both dimensions for chroma.
+        if value % 2:
+            raise ValueError(f"must be even for yuv420p video, got {value}")
+        return value
+
+
+class RenderSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    output: OutputFormat = OutputFormat()
+    backends: dict[str, BackendChoice] = Field(
+        default_factory=lambda: {kind: BackendChoice(name=name) for kind, name in DEFAULT_BACKENDS.items()}
+    )
+
+    @field_validator("backends")
+    @classmethod
+    def _known_kinds(cls, value: dict[str, BackendChoice]) -> dict[str, BackendChoice]:
+        unknown = set(value) - set(DEFAULT_BACKENDS)
+        if unknown:
+            raise ValueError(f"unknown node kind(s) {sorted(unknown)}; known: {', '.join(DEFAULT_BACKENDS)}")
+        # A settings file may name only the kinds it changes.
+        return {kind: value.get(kind, BackendChoice(name=name)) for kind, name in DEFAULT_BACKENDS.items()}
