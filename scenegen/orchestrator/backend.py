@@ -1,0 +1,66 @@
+"""The contract between the orchestrator and every backend.
+
+A backend makes one kind of node (a portrait, a keyframe, a clip...). The orchestrator
+asks it which slice of the plan it reads (`params`), hashes that slice with the
+backend's name, code version, settings and the hashes of the upstream artifacts into
+the node's key, and later hands it a `Job` to run. A backend only ever sees its own
+slice, so it cannot depend on a field the key does not cover.
+
+Constructors must be cheap (the driver builds backends to compute keys); heavy work
+such as loading model weights belongs in `load`, which an executor calls once per
+worker before the first job.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from scenegen.errors import UserError
+
+
+@dataclass(frozen=True)
+class Job:
+    node: str                 # e.g. "keyframe:s03"
+    params: dict[str, Any]    # the backend's own slice of the plan, as JSON data
+    inputs: dict[str, Path]   # upstream node id -> its artifact
+    output: Path              # write the artifact here (a temp path the orchestrator publishes)
+    root: Path                # the run directory, for documents that link to artifacts
+    seed: int                 # stable across edits of the node; a new take draws a new one
+
+
+class NoSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Backend(ABC):
+    kind: ClassVar[str]                 # node kind made: "portrait", "keyframe", "clip", ...
+    name: ClassVar[str]                 # registered name: "animatic", "diffusers", ...
+    version: ClassVar[str]              # bump whenever the same job would give other bytes
+    suffix: ClassVar[str]               # artifact file suffix, e.g. ".png"
+    Settings: ClassVar[type[BaseModel]] = NoSettings
+    # Whether one instance may run jobs from several threads at once.
+    thread_safe: ClassVar[bool] = True
+
+    def __init__(self, settings: dict[str, Any] | None = None):
+        try:
+            self.settings = self.Settings.model_validate(settings or {})
+        except ValidationError as e:
+            first = e.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise UserError(f"settings for {self.kind} backend {self.name!r}: {where}: {first['msg']}") from None
+
+    def load(self) -> None:
+        """Load what jobs need (weights, fonts); called once per worker."""
+
+    @abstractmethod
+    def params(self, plan, subject, output) -> dict[str, Any]:
+        """The slice of the plan this backend reads for `subject`, as JSON data."""
+
+    @abstractmethod
+    def run(self, job: Job) -> None:
+        """Write the artifact for `job` to `job.output`."""

@@ -1,0 +1,108 @@
+"""The render DAG of a plan and the content-addressed key of each node.
+
+    portrait[character] -> keyframe[shot] -> clip[shot] -> boundary[shot, next] -> film
+                                  \\-> storyboard      clip -> timeline      (plan) -> captions
+
+A node's key hashes its kind, its backend's name, code version and settings, its own
+slice of the plan, its seed, and the content hashes of its upstream artifacts. Keying
+on upstream *content* gives early cut-off: a node that re-ran but wrote the same bytes
+does not invalidate what depends on it.
+
+A node's seed derives from the stable part of its identity (kind, subject, the plan's
+seed and the takes of its shots), not from the whole key: editing a shot's light
+keeps its composition, as re-prompting a diffusion model with a fixed seed does, and
+only `redo` (a new take) or a new plan seed draws a new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+
+from scenegen.orchestrator.registry import backend_class
+from scenegen.schemas.plan import Shot, StoryPlan, TransitionType
+from scenegen.schemas.settings import RenderSettings
+
+# Bump when the key recipe itself changes.
+KEY_FORMAT = 1
+
+# Node kinds whose artifact is copied to the top of the run directory.
+EXPORTS = {"film": "film.mp4", "captions": "shots.srt", "timeline": "timeline.otio", "storyboard": "storyboard.html"}
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str                     # "keyframe:s03", "boundary:s03+s04", "film"
+    kind: str
+    subject: str                # the character, shot or shot pair; the kind for plan-wide nodes
+    params: dict[str, Any]
+    inputs: tuple[str, ...]     # upstream node ids
+    seed: int
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+class RenderGraph:
+    def __init__(self, plan: StoryPlan, settings: RenderSettings):
+        self.plan = plan
+        self.settings = settings
+        self.backends = {
+            kind: backend_class(kind, choice.name)(choice.settings) for kind, choice in settings.backends.items()
+        }
+        self.dag = nx.DiGraph()
+        self._build()
+        self.order: list[Node] = [self.dag.nodes[n]["node"] for n in nx.lexicographical_topological_sort(self.dag)]
+
+    def _add(self, kind: str, subject_id: str | None, subject: Any, inputs: list[str]) -> str:
+        node_id = kind if subject_id is None else f"{kind}:{subject_id}"
+        params = self.backends[kind].params(self.plan, subject, self.settings.output)
+        shots = subject if isinstance(subject, tuple) else (subject,) if isinstance(subject, Shot) else ()
+        identity = {"node": node_id, "plan_seed": self.plan.seed, "takes": [shot.seed for shot in shots]}
+        seed = int(hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:8], 16)
+        node = Node(node_id, kind, subject_id or kind, params, tuple(inputs), seed)
+        self.dag.add_node(node_id, node=node)
+        for upstream in inputs:
+            self.dag.add_edge(upstream, node_id)
+        return node_id
+
+    def _build(self) -> None:
+        plan = self.plan
+        portraits = {c.id: self._add("portrait", c.id, c, []) for c in plan.characters}
+        keyframes = [self._add("keyframe", s.id, s, [portraits[c] for c in s.characters]) for s in plan.shots]
+        clips = [self._add("clip", s.id, s, [kf]) for s, kf in zip(plan.shots, keyframes)]
+        boundaries = [
+            self._add("boundary", f"{a.id}+{b.id}", (a, b), [clips[i], clips[i + 1]])
+            for i, (a, b) in enumerate(zip(plan.shots, plan.shots[1:]))
+            if a.transition.type != TransitionType.cut
+        ]
+        self._add("film", None, None, clips + boundaries)
+        self._add("captions", None, None, [])
+        self._add("timeline", None, None, clips)
+        self._add("storyboard", None, None, list(portraits.values()) + keyframes)
+
+    def node(self, node_id: str) -> Node:
+        return self.dag.nodes[node_id]["node"]
+
+    def descendants(self, node_id: str) -> set[str]:
+        return nx.descendants(self.dag, node_id)
+
+    def key(self, node: Node, upstream: dict[str, str]) -> str:
+        """The node's key, given the content hashes of its upstream artifacts."""
+        backend = self.backends[node.kind]
+        material = {
+            "format": KEY_FORMAT,
+            "kind": node.kind,
+            "backend": backend.name,
+            "version": backend.version,
+            "settings": backend.settings.model_dump(mode="json"),
+            "params": node.params,
+            "seed": node.seed,
+            "inputs": {n: upstream[n] for n in node.inputs},
+        }
+        return hashlib.sha256(canonical_json(material).encode()).hexdigest()

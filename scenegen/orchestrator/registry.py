@@ -1,0 +1,31 @@
+"""Backends are found through the `scenegen.backends` entry-point group.
+
+Built-in backends register exactly as third-party ones do (see pyproject.toml), as
+"<node kind>.<name>" = "module:Class"; a plugin package adds its own lines.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.metadata import entry_points
+
+from scenegen.errors import UserError
+
+GROUP = "scenegen.backends"
+
+
+@cache
+def _registered() -> dict[str, object]:
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+def available(kind: str) -> list[str]:
+    return sorted(name.split(".", 1)[1] for name in _registered() if name.startswith(kind + "."))
+
+
+def backend_class(kind: str, name: str) -> type:
+    entry = _registered().get(f"{kind}.{name}")
+    if entry is None:
+        known = ", ".join(available(kind)) or "none (is scenegen installed with `pip install -e .`?)"
+        raise UserError(f"no {kind} backend named {name!r}; installed: {known}")
+    return entry.load()

@@ -1,0 +1,185 @@
+"""Scheduling: compute what is missing or stale, reuse the rest, record results.
+
+Nodes are visited in topological order. A node whose upstream artifacts all exist gets
+its key; if a record for that key exists the node is reused, otherwise it is sent to
+the executor as soon as its inputs exist. A node that fails is recorded as failed; its
+independent siblings still run, and only its dependants are skipped.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Literal
+
+import scenegen
+from scenegen.orchestrator.backend import Job
+from scenegen.orchestrator.executor import Executor, Result, Task
+from scenegen.orchestrator.graph import EXPORTS, Node, RenderGraph
+from scenegen.orchestrator.store import Record, RunDir
+from scenegen.schemas.files import load_plan, parse, read_json
+from scenegen.schemas.plan import StoryPlan
+from scenegen.schemas.settings import RenderSettings
+
+
+@dataclass
+class Report:
+    executed: list[str] = field(default_factory=list)   # node ids computed, in completion order
+    reused: int = 0
+    failed: dict[str, str] = field(default_factory=dict)  # node id -> error line
+    skipped: list[str] = field(default_factory=list)      # waiting on a failed node
+    up_to_date: bool = False                              # nothing was stale: no DAG was even built
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.skipped
+
+
+class Progress:
+    """Callbacks for a progress display; the default shows nothing."""
+
+    def submitted(self, node: Node) -> None: ...
+    def finished(self, node: Node, ok: bool) -> None: ...
+
+
+def load_settings(run: RunDir) -> RenderSettings:
+    if not run.settings.exists():
+        return RenderSettings()
+    return parse(RenderSettings, read_json(run.settings), run.settings)
+
+
+def load_run(run: RunDir) -> tuple[StoryPlan, RenderSettings]:
+    settings = load_settings(run)
+    return load_plan(run.plan, settings.output.fps), settings
+
+
+def render(run: RunDir, executor: Executor, progress: Progress | None = None) -> Report:
+    """Bring every node of the run up to date; the run directory must be locked."""
+    if run.stamp_is_current():
+        return Report(up_to_date=True)
+    run.clear_stamp()
+    plan, settings = load_run(run)
+    graph = RenderGraph(plan, settings)
+    hashes: dict[str, str] = {}
+    report = _schedule(run, graph, executor, progress or Progress(), hashes)
+    artifacts = {node.id: _artifact(run, graph, node, hashes) for node in graph.order if node.id in hashes}
+    for node in graph.order:
+        if node.kind in EXPORTS and node.id in artifacts:
+            run.export(artifacts[node.id], EXPORTS[node.kind])
+    if report.ok:
+        code = [Path(sys.modules[type(b).__module__].__file__) for b in graph.backends.values()]
+        code += Path(scenegen.__file__).parent.rglob("*.py")
+        exports = [run.root / EXPORTS[kind] for kind in EXPORTS]
+        run.write_stamp(code, [run.plan, run.settings, *artifacts.values(), *exports])
+    return report
+
+
+def _artifact(run: RunDir, graph: RenderGraph, node: Node, hashes: dict[str, str]) -> Path:
+    key = graph.key(node, hashes)
+    return run.artifact_path(node.kind, node.subject, key, graph.backends[node.kind].suffix)
+
+
+def _schedule(run: RunDir, graph: RenderGraph, executor: Executor, progress: Progress, hashes: dict[str, str]) -> Report:
+    """Run what is not done; `hashes` fills with the content hash of every finished node."""
+    report = Report()
+    running: dict[Future, tuple[Node, str]] = {}
+    waiting = list(graph.order)
+
+    def dispatch() -> None:
+        still_waiting = []
+        for node in waiting:
+            if any(i in report.failed or i in report.skipped for i in node.inputs):
+                report.skipped.append(node.id)
+                continue
+            if not all(i in hashes for i in node.inputs):
+                still_waiting.append(node)
+                continue
+            key = graph.key(node, hashes)
+            record = run.record(node.kind, node.subject, key)
+            if record:
+                hashes[node.id] = record.sha256
+                report.reused += 1
+                continue
+            backend = graph.backends[node.kind]
+            job = Job(
+                node=node.id,
+                params=node.params,
+                inputs={i: _artifact(run, graph, graph.node(i), hashes) for i in node.inputs},
+                output=run.temp_path(key, backend.suffix),
+                root=run.root,
+                seed=node.seed,
+            )
+            task = Task(
+                kind=node.kind,
+                backend=backend.name,
+                settings=backend.settings.model_dump(mode="json"),
+                job=job,
+                artifact=run.artifact_path(node.kind, node.subject, key, backend.suffix),
+            )
+            running[executor.submit(task)] = (node, key)
+            progress.submitted(node)
+        waiting[:] = still_waiting
+
+    dispatch()
+    while running:
+        done, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in done:
+            node, key = running.pop(future)
+            try:
+                result: Result = future.result()
+            except Exception as e:  # a backend's failure is data for status, not a crash
+                error = f"{type(e).__name__}: {e}".splitlines()[0]
+                run.write_failure(node.kind, node.subject, key, node.id, error + "\n" + traceback.format_exc())
+                report.failed[node.id] = error
+                progress.finished(node, ok=False)
+                continue
+            artifact = run.artifact_path(node.kind, node.subject, key, graph.backends[node.kind].suffix)
+            run.write_record(node.kind, node.subject, Record(
+                node=node.id, key=key, artifact=str(artifact.relative_to(run.root)),
+                sha256=result.sha256, bytes=result.bytes, seconds=round(result.seconds, 4),
+            ))
+            hashes[node.id] = result.sha256
+            report.executed.append(node.id)
+            progress.finished(node, ok=True)
+        dispatch()
+    return report
+
+
+# -- status ------------------------------------------------------------------------------
+
+State = Literal["done", "stale", "missing", "failed"]
+
+
+@dataclass(frozen=True)
+class NodeState:
+    node: Node
+    state: State
+    error: str | None = None
+    record: Record | None = None
+
+
+def status(run: RunDir) -> list[NodeState]:
+    """Each node's state; everything not `done` is what the next `render` computes."""
+    plan, settings = load_run(run)
+    graph = RenderGraph(plan, settings)
+    hashes: dict[str, str] = {}
+    states = []
+    for node in graph.order:
+        history = run.has_history(node.kind, node.subject)
+        if not all(i in hashes for i in node.inputs):
+            # Upstream must run first; its result decides this node's key.
+            states.append(NodeState(node, "stale" if history else "missing"))
+            continue
+        key = graph.key(node, hashes)
+        record = run.record(node.kind, node.subject, key)
+        if record:
+            hashes[node.id] = record.sha256
+            states.append(NodeState(node, "done", record=record))
+        elif error := run.failure(node.kind, node.subject, key):
+            states.append(NodeState(node, "failed", error=error.splitlines()[0]))
+        else:
+            states.append(NodeState(node, "stale" if history else "missing"))
+    return states
