@@ -1,0 +1,80 @@
+"""Video files through PyAV: H.264 in MP4, yuv420p, constant frame rate.
+
+Frames travel between stages as yuv420p planes (an (H*3/2, W) uint8 array), the
+layout the encoder wants, so clips can be cut, blended and re-encoded without a
+colour conversion per frame. x264 is deterministic for a fixed thread count, which
+is therefore part of every encoder's settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+
+
+class VideoWriter:
+    def __init__(self, path: Path, fps: int, width: int, height: int, crf: int, preset: str, threads: int):
+        # faststart puts the index first, so players and browsers start before the end arrives.
+        self._container = av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"})
+        self._stream = self._container.add_stream("libx264", rate=Fraction(fps))
+        self._stream.width, self._stream.height = width, height
+        self._stream.pix_fmt = "yuv420p"
+        self._stream.codec_context.time_base = Fraction(1, fps)
+        self._stream.codec_context.thread_count = threads
+        self._stream.options = {"crf": str(crf), "preset": preset}
+        self._count = 0
+
+    def write_yuv(self, planes: np.ndarray) -> None:
+        frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
+        self._write(frame)
+
+    def write_rgb(self, image: Image.Image | np.ndarray) -> None:
+        frame = av.VideoFrame.from_ndarray(np.asarray(image), format="rgb24").reformat(format="yuv420p")
+        self._write(frame)
+
+    def _write(self, frame: av.VideoFrame) -> None:
+        frame.pts = self._count
+        frame.time_base = self._stream.codec_context.time_base
+        self._count += 1
+        self._container.mux(self._stream.encode(frame))
+
+    def close(self) -> None:
+        self._container.mux(self._stream.encode(None))
+        self._container.close()
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def yuv_frames(path: Path, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+    """Decoded frames [start, stop) of a video as yuv420p planes."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for i, frame in enumerate(container.decode(stream)):
+            if stop is not None and i >= stop:
+                break
+            if i >= start:
+                yield frame.to_ndarray(format="yuv420p")
+
+
+def frame_count(path: Path) -> int:
+    with av.open(str(path)) as container:
+        return sum(1 for _ in container.demux(video=0) if _.size)
+
+
+def rgb_to_yuv(image: Image.Image) -> np.ndarray:
+    return av.VideoFrame.from_image(image.convert("RGB")).reformat(format="yuv420p").to_ndarray()
+
+
+def write_all(writer: VideoWriter, frames: Iterable[np.ndarray]) -> None:
+    for planes in frames:
+        writer.write_yuv(planes)

@@ -1,0 +1,24 @@
+"""Assembly stage: the film and what users open beside it (captions, timeline, storyboard).
+
+Each output is its own DAG node, so editing a caption does not re-encode the film.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scenegen.schemas import OutputFormat, StoryPlan
+from scenegen.schemas.timing import FrameLayout
+
+
+def layout_params(plan: StoryPlan, output: OutputFormat) -> dict[str, Any]:
+    """Where every shot's frames land, as JSON: the slice film, captions and timeline share."""
+    layout = FrameLayout.of(plan, output.fps)
+    return {
+        "fps": output.fps,
+        "spans": [
+            {"shot": s.shot_id, "frames": s.frames, "start": s.start, "overlap_in": s.overlap_in,
+             "overlap_out": s.overlap_out, "transition": shot.transition.type.value}
+            for s, shot in zip(layout.spans, plan.shots)
+        ],
+    }

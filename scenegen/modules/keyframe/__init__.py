@@ -1,0 +1,29 @@
+"""Keyframe stage: one still per shot, keeping identities through the characters' portraits."""
+
+from typing import Any, ClassVar
+
+from scenegen.orchestrator.backend import Backend
+from scenegen.schemas import OutputFormat, Shot, StoryPlan
+
+
+class KeyframeBackend(Backend):
+    kind: ClassVar[str] = "keyframe"
+    suffix: ClassVar[str] = ".png"
+
+    def params(self, plan: StoryPlan, shot: Shot, output: OutputFormat) -> dict[str, Any]:
+        # Everything that shows in a still, and nothing that only moves: a camera
+        # movement or a duration edit keeps the keyframe.
+        return {
+            "style": plan.style,
+            "plan_seed": plan.seed,
+            "take": shot.seed,
+            "characters": shot.characters,
+            "character": shot.character,
+            "background": shot.background,
+            "relation": shot.relation,
+            "camera": shot.camera.model_dump(mode="json", include={"shot_size", "angle", "fov_deg"}),
+            "lighting": shot.lighting.model_dump(mode="json"),
+            "context": shot.context,
+            "width": output.width,
+            "height": output.height,
+        }

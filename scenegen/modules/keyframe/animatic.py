@@ -1,0 +1,297 @@
+"""Animatic keyframe: a drawn still of the shot, built from its five domains.
+
+- lighting sets the palette: sky by time of day, white balance by colour temperature,
+  contrast, saturation by mood, and where the sun or moon stands by the key light;
+- background words pick the scenery (city, forest, sea, hills, desert, interior);
+- each character is a figure wearing the colours of their portrait, with the
+  portrait's face, so identities hold across shots;
+- relation words place the figures (together, facing, behind, apart, embracing);
+- camera shot size and field of view scale them, the angle moves the horizon;
+- the story context is the caption.
+
+The still is drawn `MARGIN` times larger than the frame so the shot stage can pan,
+tilt and push in over it; the frame's own area is centred.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import textwrap
+from typing import ClassVar
+
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
+
+from scenegen.modules.keyframe import KeyframeBackend
+from scenegen.modules.portrait.animatic import FACE, GARMENT_SAMPLE, SKIN_SAMPLE
+from scenegen.orchestrator.backend import Job
+
+MARGIN = 1.25
+
+SKY = {  # (zenith, horizon)
+    "dawn": ((96, 110, 170), (250, 180, 150)),
+    "morning": ((110, 160, 225), (200, 222, 240)),
+    "noon": ((70, 140, 230), (180, 215, 245)),
+    "afternoon": ((90, 150, 220), (220, 220, 210)),
+    "golden_hour": ((120, 130, 190), (255, 190, 110)),
+    "dusk": ((50, 50, 110), (230, 120, 100)),
+    "night": ((10, 14, 36), (34, 40, 76)),
+}
+SCENERY = {  # keyword -> (scenery, ground colour)
+    "city": ("city", (90, 90, 96)), "street": ("city", (90, 90, 96)), "town": ("city", (110, 100, 95)),
+    "station": ("city", (100, 96, 96)), "rooftop": ("city", (80, 80, 86)),
+    "forest": ("forest", (56, 96, 50)), "woods": ("forest", (56, 96, 50)), "park": ("forest", (80, 140, 70)),
+    "garden": ("forest", (80, 140, 70)), "orchard": ("forest", (90, 140, 70)), "field": ("hills", (120, 160, 80)),
+    "meadow": ("hills", (110, 165, 80)), "farm": ("hills", (140, 150, 80)), "hill": ("hills", (100, 140, 80)),
+    "mountain": ("hills", (110, 110, 100)), "valley": ("hills", (100, 150, 80)),
+    "sea": ("water", (200, 190, 150)), "beach": ("water", (220, 200, 150)), "ocean": ("water", (200, 190, 150)),
+    "lake": ("water", (90, 120, 80)), "river": ("water", (90, 120, 80)), "harbor": ("water", (110, 100, 95)),
+    "harbour": ("water", (110, 100, 95)), "shore": ("water", (210, 195, 150)), "pier": ("water", (120, 100, 80)),
+    "desert": ("desert", (220, 180, 120)), "dunes": ("desert", (220, 180, 120)),
+    "room": ("interior", (120, 90, 70)), "kitchen": ("interior", (150, 120, 90)), "home": ("interior", (130, 100, 80)),
+    "house": ("interior", (130, 100, 80)), "apartment": ("interior", (120, 100, 90)), "office": ("interior", (100, 100, 110)),
+    "hospital": ("interior", (190, 200, 200)), "school": ("interior", (150, 120, 90)), "classroom": ("interior", (150, 120, 90)),
+    "cafe": ("interior", (120, 85, 60)), "studio": ("interior", (110, 105, 100)), "library": ("interior", (110, 80, 60)),
+    "attic": ("interior", (120, 95, 70)), "bedroom": ("interior", (140, 110, 100)), "hall": ("interior", (130, 110, 90)),
+    "workshop": ("interior", (110, 90, 70)), "church": ("interior", (140, 130, 120)), "theatre": ("interior", (100, 40, 50)),
+}
+# Figure height as a share of the frame height, and where the head's top sits
+# (None: the figure stands on the ground).
+FRAMING = {
+    "extreme_wide": (0.16, None), "wide": (0.42, None), "full": (0.8, 0.1), "medium": (1.5, 0.14),
+    "medium_close": (2.1, 0.12), "close_up": (3.2, 0.1), "extreme_close_up": (5.0, -0.06),
+}
+HORIZON = {"eye_level": 0.56, "high": 0.3, "low": 0.8, "overhead": -0.2, "dutch": 0.56, "over_the_shoulder": 0.56}
+MOOD_SATURATION = {"calm": 1.0, "joyful": 1.25, "hopeful": 1.1, "tense": 0.85, "melancholic": 0.6, "mysterious": 0.7}
+CONTRAST = {"low": 0.75, "medium": 1.0, "high": 1.3}
+SPACING = [  # relation words -> gap between neighbouring figures, as a share of the width
+    (("embrace", "hug", "holds", "holding", "kiss", "cradle", "carries"), 0.07),
+    (("together", "beside", "side by side", "hand in hand", "arm in arm", "next to", "close"), 0.13),
+    (("facing", "face each other", "talk", "argue", "across", "opposite", "confront", "listen"), 0.3),
+    (("alone", "apart", "distance", "away", "far from", "leaves", "leaving"), 0.45),
+]
+
+
+class AnimaticKeyframe(KeyframeBackend):
+    name: ClassVar[str] = "animatic"
+    version: ClassVar[str] = "1"
+
+    def run(self, job: Job) -> None:
+        p = job.params
+        rng = random.Random(job.seed)
+        width = _even(p["width"] * MARGIN)
+        height = _even(p["height"] * MARGIN)
+        light, camera = p["lighting"], p["camera"]
+        image = Image.new("RGB", (width, height))
+        draw = ImageDraw.Draw(image)
+
+        horizon = int(HORIZON[camera["angle"]] * height)
+        scenery, ground = _scenery(p["background"])
+        night = light["time_of_day"] in ("night", "dusk")
+        if light["time_of_day"] == "night":
+            ground = tuple(int(c * 0.45) for c in ground)
+        _sky(draw, width, horizon, light["time_of_day"])
+        _sun(draw, width, horizon, light, night)
+        if night:
+            for _ in range(60):
+                x, y = rng.randrange(width), rng.randrange(max(1, horizon))
+                draw.point((x, y), fill=(230, 230, 255))
+        draw.rectangle((0, max(0, horizon), width, height), fill=ground)
+        _draw_scenery(draw, scenery, rng, width, height, horizon, ground, night)
+
+        portraits = [Image.open(job.inputs[f"portrait:{cid}"]).convert("RGB") for cid in p["characters"]]
+        _draw_figures(image, portraits, p["relation"], camera, light["key_light"], width, height, horizon)
+
+        image = _grade(image, light, p["style"])
+        if camera["angle"] == "dutch":
+            image = image.rotate(7, resample=Image.BICUBIC, expand=False, fillcolor=ground)
+        _caption(image, p["context"], f"{camera['shot_size'].replace('_', ' ')} · {camera['angle'].replace('_', ' ')}",
+                 p["width"], p["height"])
+        image.save(job.output, format="PNG")
+
+
+def _even(x: float) -> int:
+    return int(round(x / 2)) * 2
+
+
+def _scenery(background: str) -> tuple[str, tuple[int, int, int]]:
+    text = background.lower()
+    hits = [(text.find(word), value) for word, value in SCENERY.items() if word in text]
+    return min(hits)[1] if hits else ("hills", (110, 140, 90))
+
+
+def _sky(draw: ImageDraw.ImageDraw, width: int, horizon: int, time_of_day: str) -> None:
+    top, bottom = SKY[time_of_day]
+    for y in range(max(0, horizon)):
+        t = y / max(1, horizon - 1)
+        draw.line((0, y, width, y), fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom)))
+
+
+def _sun(draw: ImageDraw.ImageDraw, width: int, horizon: int, light: dict, night: bool) -> None:
+    x = {"left": 0.18, "right": 0.82, "back": 0.5, "top": 0.5, "front": 0.62, "bottom": 0.5}[light["key_light"]] * width
+    y = horizon * (0.25 if light["key_light"] == "top" else 0.55)
+    if horizon <= 0 or light["key_light"] in ("front", "bottom") and not night:
+        return  # the sun is behind the camera or below: no disc in frame
+    r = max(8, width // 30)
+    colour = (235, 235, 215) if night else (255, 240, 190)
+    draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
+
+
+def _draw_scenery(draw, scenery, rng, width, height, horizon, ground, night) -> None:
+    def shade(colour, f):
+        return tuple(max(0, min(255, int(c * f))) for c in colour)
+
+    if scenery == "interior":
+        wall = shade(ground, 1.35)
+        draw.rectangle((0, 0, width, max(0, horizon)), fill=wall)
+        wx = rng.randint(width // 8, width // 2)
+        ww, wh = width // 5, max(10, horizon // 2)
+        draw.rectangle((wx, horizon // 5, wx + ww, horizon // 5 + wh), fill=(30, 40, 80) if night else (190, 220, 245))
+        draw.rectangle((wx, horizon // 5, wx + ww, horizon // 5 + wh), outline=shade(wall, 0.6), width=6)
+        draw.line((0, horizon, width, horizon), fill=shade(ground, 0.7), width=4)
+    elif scenery == "city":
+        x = 0
+        while x < width:
+            w = rng.randint(width // 14, width // 7)
+            h = rng.randint(max(4, horizon // 4), max(5, int(horizon * 0.85)))
+            body = shade((80, 84, 100), rng.uniform(0.7, 1.2))
+            draw.rectangle((x, horizon - h, x + w, horizon), fill=body)
+            for wy in range(horizon - h + 8, horizon - 8, 16):
+                for wx in range(x + 6, x + w - 6, 14):
+                    lit = night and rng.random() < 0.4
+                    draw.rectangle((wx, wy, wx + 6, wy + 8), fill=(250, 220, 140) if lit else shade(body, 0.7))
+            x += w + rng.randint(0, 8)
+    elif scenery == "forest":
+        for _ in range(14):
+            x = rng.randrange(width)
+            h = rng.randint(max(4, horizon // 4), max(5, horizon // 2 + 10))
+            trunk = (90, 60, 40)
+            draw.rectangle((x - 4, horizon - h // 3, x + 4, horizon + 4), fill=trunk)
+            draw.ellipse((x - h // 3, horizon - h, x + h // 3, horizon - h // 4), fill=shade((50, 110, 50), rng.uniform(0.7, 1.2)))
+    elif scenery == "water":
+        draw.rectangle((0, horizon, width, horizon + (height - horizon) // 2), fill=(40, 90, 150) if not night else (15, 30, 60))
+        for _ in range(30):
+            x, y = rng.randrange(width), rng.randint(horizon + 2, horizon + max(3, (height - horizon) // 2))
+            draw.line((x, y, x + rng.randint(10, 40), y), fill=(180, 210, 240) if not night else (60, 80, 120), width=2)
+    elif scenery == "desert":
+        for i in range(3):
+            y0 = horizon + i * max(1, (height - horizon)) // 5
+            points = [(x, y0 + int(14 * math.sin(x / width * 6 + i + rng.random()))) for x in range(0, width + 20, 20)]
+            draw.polygon(points + [(width, height), (0, height)], fill=shade(ground, 1.0 - 0.08 * i))
+    else:  # hills
+        for i, f in enumerate((0.8, 0.95)):
+            points = [(x, horizon - int((30 + 20 * i) * (1 + math.sin(x / width * (3 + i) + rng.random() * 6))))
+                      for x in range(0, width + 30, 30)]
+            draw.polygon(points + [(width, horizon + 2), (0, horizon + 2)], fill=shade(ground, f))
+
+
+def _draw_figures(image, portraits, relation, camera, key_light, width, height, horizon) -> None:
+    if not portraits:
+        return
+    frame_h = height / MARGIN
+    scale, head_top = FRAMING[camera["shot_size"]]
+    # A wider lens makes people smaller in frame; a longer lens, larger.
+    figure_h = scale * frame_h * min(1.6, max(0.6, 50.0 / camera["fov_deg"]))
+    centre_offset = (height - frame_h) / 2
+    if head_top is None:
+        feet = min(height * 0.95, max(horizon, 0) + (height - max(horizon, 0)) * 0.45)
+    else:
+        feet = centre_offset + head_top * frame_h + figure_h
+
+    text = relation.lower()
+    gap = next((g for words, g in SPACING if any(w in text for w in words)), 0.22)
+    behind = any(w in text for w in ("behind", "follows", "following", "watches from"))
+    n = len(portraits)
+    xs = [width / 2 + (i - (n - 1) / 2) * gap * width for i in range(n)]
+    order = list(range(n))
+    if camera["angle"] == "over_the_shoulder" and n > 1:
+        # The first character's shoulder fills the foreground; the others face the lens.
+        xs[0] = width * 0.2
+        _figure(image, portraits[0], xs[0], feet + figure_h * 0.3, figure_h * 1.25, key_light, silhouette=True)
+        order = order[1:]
+        xs[1:] = [width * 0.62 + (i - (n - 2) / 2) * 0.18 * width for i in range(n - 1)]
+    for i in sorted(order, key=lambda i: -i if behind else i):
+        depth = 0.75 if behind and i > 0 else 1.0
+        _figure(image, portraits[i], xs[i], feet - (1 - depth) * figure_h * 0.3, figure_h * depth, key_light, silhouette=False)
+
+
+def _figure(image, portrait, x, feet, h, key_light, silhouette) -> None:
+    draw = ImageDraw.Draw(image)
+    garment = portrait.getpixel(GARMENT_SAMPLE)
+    skin = portrait.getpixel(SKIN_SAMPLE)
+    head = h * 0.2
+    top = feet - h
+    shoulders = top + head * 0.95
+    body_w = head * 1.5
+    if silhouette:
+        garment = (25, 25, 30)
+    legs = tuple(int(c * 0.55) for c in garment)
+    draw.rectangle((x - body_w * 0.38, shoulders + h * 0.4, x + body_w * 0.38, feet), fill=legs)
+    draw.rounded_rectangle((x - body_w / 2, shoulders, x + body_w / 2, shoulders + h * 0.45),
+                           radius=max(1, int(head * 0.35)), fill=garment)
+    for side in (-1, 1):
+        draw.line((x + side * body_w / 2, shoulders + head * 0.3, x + side * body_w * 0.62, shoulders + h * 0.42),
+                  fill=garment, width=max(1, int(head * 0.28)))
+        draw.ellipse((x + side * body_w * 0.62 - head * 0.12, shoulders + h * 0.42 - head * 0.12,
+                      x + side * body_w * 0.62 + head * 0.12, shoulders + h * 0.42 + head * 0.12), fill=skin)
+    size = max(2, int(head))
+    if silhouette:
+        draw.ellipse((x - size / 2, top, x + size / 2, top + size), fill=garment)
+        return
+    cx, cy, r = FACE
+    face = portrait.crop((cx - r - 14, cy - r - 30, cx + r + 14, cy + r + 14)).resize((size, size), Image.LANCZOS)
+    mask = Image.new("L", (size, size), 0)
+    ImageDraw.Draw(mask).ellipse((0, 0, size - 1, size - 1), fill=255)
+    image.paste(face, (int(x - size / 2), int(top)), mask)
+    if key_light in ("left", "right"):
+        # The side away from the key light falls into shadow.
+        shadow = Image.new("RGB", (size, size), (0, 0, 0))
+        half = Image.new("L", (size, size), 0)
+        box = (size // 2, 0, size, size) if key_light == "left" else (0, 0, size // 2, size)
+        ImageDraw.Draw(half).rectangle(box, fill=90)
+        half = Image.composite(half, Image.new("L", (size, size), 0), mask)
+        image.paste(shadow, (int(x - size / 2), int(top)), half)
+
+
+def _grade(image: Image.Image, light: dict, style: str) -> Image.Image:
+    r, g, b = _kelvin_rgb(light["color_temperature_k"])
+    # White balance relative to daylight: warm light tints orange, cold light blue.
+    ref = _kelvin_rgb(5600)
+    gains = (r / ref[0], g / ref[1], b / ref[2])
+    lut = [min(255, int(i * gain)) for gain in gains for i in range(256)]
+    image = image.point(lut)
+    image = ImageEnhance.Contrast(image).enhance(CONTRAST[light["contrast"]])
+    image = ImageEnhance.Color(image).enhance(MOOD_SATURATION[light["mood"]])
+    style = style.lower()
+    if any(w in style for w in ("noir", "black and white", "monochrome", "black-and-white")):
+        image = image.convert("L").convert("RGB")
+    if any(w in style for w in ("watercolor", "watercolour", "painterly", "dreamy", "soft")):
+        image = image.filter(ImageFilter.GaussianBlur(1.2))
+    if "pastel" in style:
+        image = Image.blend(image, Image.new("RGB", image.size, (240, 235, 230)), 0.25)
+    return image
+
+
+def _kelvin_rgb(kelvin: int) -> tuple[float, float, float]:
+    # Tanner Helland's fit of the blackbody colour, accurate enough for a tint.
+    t = kelvin / 100
+    red = 255.0 if t <= 66 else 329.7 * (t - 60) ** -0.1332
+    green = 99.47 * math.log(t) - 161.12 if t <= 66 else 288.12 * (t - 60) ** -0.0755
+    blue = 255.0 if t >= 66 else (0.0 if t <= 19 else 138.52 * math.log(t - 10) - 305.04)
+    return tuple(max(1.0, min(255.0, v)) for v in (red, green, blue))
+
+
+def _caption(image: Image.Image, context: str, label: str, frame_w: int, frame_h: int) -> None:
+    width, height = image.size
+    left, top = (width - frame_w) // 2, (height - frame_h) // 2
+    draw = ImageDraw.Draw(image, "RGBA")
+    size = max(10, frame_h // 24)
+    font = ImageFont.load_default(size=size)
+    lines = textwrap.wrap(context, width=max(20, int(frame_w / (size * 0.5))))[:3]
+    band = (len(lines) * 1.3 + 0.8) * size
+    draw.rectangle((left, top + frame_h - band, left + frame_w, top + frame_h), fill=(0, 0, 0, 150))
+    for i, line in enumerate(lines):
+        draw.text((left + frame_w / 2, top + frame_h - band + (0.5 + 1.3 * i) * size), line, font=font,
+                  fill=(255, 255, 255, 255), anchor="ma")
+    draw.text((left + size * 0.6, top + size * 0.6), label.upper(), font=ImageFont.load_default(size=int(size * 0.8)),
+              fill=(255, 255, 255, 220), stroke_width=2, stroke_fill=(0, 0, 0, 160))

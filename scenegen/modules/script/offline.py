@@ -1,0 +1,228 @@
+"""Offline planner: a deterministic story plan from (sentence, shots, seed), no model needed.
+
+1. The sentence picks the arc (a life, or a quest) and the protagonist's gender noun.
+2. The acts of the arc share the shots (25% / 50% / 25%); each act's beats become
+   scenes, so 1 shot or 200 both get a beginning, a middle and an end.
+3. A cast is drawn once, with appearances that never change: the protagonist plus
+   the roles the chosen beats call for.
+4. Each scene is covered with camera grammar: an establishing wide, a two-shot, then
+   reverse angles over the shoulder and close-ups, a pull-out to end long scenes.
+5. Light follows the story: dawn to golden hour through the first half, night at the
+   crisis, warm light at the end; contrast rises toward the climax.
+
+Every sentence comes from `prompts/offline/planner.j2`; words from `vocabulary.toml`.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import tomllib
+from importlib.resources import files
+from typing import ClassVar
+
+from scenegen.modules.script import ScriptBackend, ScriptRequest
+from scenegen.prompts import environment, sentence
+from scenegen.schemas import (
+    CameraPose, Character, Lighting, Shot, StoryPlan, Transition, TransitionType,
+)
+
+ACT_ORDER_FOR_FEW = {1: [1], 2: [0, 2]}
+KELVIN = {"dawn": 3800, "morning": 5200, "noon": 6000, "afternoon": 5600, "golden_hour": 3200, "dusk": 4200, "night": 7500}
+# Story position (0..1) -> time of day: the day passes, night falls at the crisis, warmth returns.
+DAYLIGHT = [(0.12, "dawn"), (0.25, "morning"), (0.4, "noon"), (0.52, "afternoon"), (0.64, "golden_hour"),
+            (0.72, "dusk"), (0.86, "night"), (0.93, "dawn"), (1.01, "golden_hour")]
+SECONDS = {"extreme_wide": 4.0, "wide": 3.5, "full": 3.0, "medium": 3.0, "medium_close": 2.5,
+           "close_up": 2.5, "extreme_close_up": 2.0}
+FOV = {"extreme_wide": 80, "wide": 65, "full": 50, "medium": 45, "medium_close": 40, "close_up": 35, "extreme_close_up": 30}
+
+
+class OfflinePlanner(ScriptBackend):
+    name: ClassVar[str] = "offline"
+    description: ClassVar[str] = "the offline planner (no LLM)"
+
+    def plan(self, request: ScriptRequest) -> StoryPlan:
+        words = tomllib.loads(files("scenegen.prompts").joinpath("offline/vocabulary.toml").read_text())
+        macros = environment().get_template("offline/planner.j2").module
+        rng = random.Random(f"{request.sentence}\x00{request.shots}\x00{request.seed}")
+        premise = " ".join(request.sentence.split()).rstrip(".!?")
+        lowered = premise.lower()
+        arc_name = "life" if re.search(r"\blife\b|\blives\b|\bgrow(s|ing)? up\b", lowered) else "quest"
+        arc = words["arcs"][arc_name]["acts"]
+
+        scenes = _scenes(arc, request.shots)
+        gender = _gender(lowered, words["protagonists"], rng)
+        cast = _cast(rng, words, gender, [role for _, beat, _ in scenes for role in beat["roles"]])
+        hero = cast["hero"]
+        pronouns = {"female": ("she", "her", "her"), "male": ("he", "him", "his")}.get(gender, ("they", "them", "their"))
+        names = {"hero": hero["name"], "premise": premise, **dict(zip(("subj", "obj", "poss"), pronouns)),
+                 **{role: c["name"] for role, c in cast.items()}}
+
+        def say(text: str) -> str:
+            return environment().from_string(text).render(**names)
+
+        characters = [
+            Character(
+                id=c["id"], name=c["name"],
+                description=sentence(macros.hero_description(c["name"], premise, arc_name)) if role == "hero"
+                else sentence(say(words["roles"][role]["description"])),
+                appearance=sentence(macros.appearance(c["look"])),
+            )
+            for role, c in cast.items()
+        ]
+        shots: list[Shot] = []
+        total = request.shots
+        for scene_no, (act, beat, count) in enumerate(scenes):
+            position = len(shots) / total
+            time_of_day = next(t for edge, t in DAYLIGHT if position < edge)
+            roles = ["hero", *beat["roles"]]
+            people = [cast[r] for r in roles]
+            climax = 0.6 <= position < 0.86
+            lighting = Lighting(
+                time_of_day=time_of_day,
+                key_light=_key_light(time_of_day, scene_no),
+                color_temperature_k=KELVIN[time_of_day] + rng.choice([-200, 0, 200]),
+                contrast="high" if climax else ("low" if position < 0.25 else "medium"),
+                mood=beat["mood"],
+                text=sentence(macros.lighting(time_of_day, _key_light(time_of_day, scene_no), KELVIN[time_of_day],
+                                         "high" if climax else "soft", beat["mood"])),
+            )
+            for k, (size, angle, movement, framed) in enumerate(_coverage(rng, count, len(people), beat["mood"])):
+                index = len(shots) + 1
+                in_frame = [people[i] for i in framed]
+                subject = " and ".join(p["name"] for p in in_frame) or say(beat["place"])
+                last_of_scene = k == count - 1
+                shots.append(Shot(
+                    id=f"s{index:0{max(2, len(str(total)))}d}",
+                    index=index,
+                    characters=[p["id"] for p in in_frame],
+                    character=sentence(macros.character(in_frame, hero["name"], say(beat["action"]),
+                                                   act["name"] if arc_name == "life" else "")),
+                    background=sentence(macros.background(say(beat["place"]), time_of_day, rng.choice(words["phrases"]["scenery_details"]))),
+                    relation=sentence(macros.relation([p["name"] for p in in_frame],
+                                                 words["layouts"][beat["mood"]] if len(in_frame) > 1
+                                                 else rng.choice(words["phrases"]["solo_layouts"]))),
+                    camera=CameraPose(
+                        shot_size=size, angle=angle, movement=movement,
+                        movement_amount=0.0 if movement == "static" else rng.choice([0.3, 0.5, 0.7]),
+                        fov_deg=FOV[size], text=sentence(macros.camera(size, angle, movement, FOV[size], subject)),
+                    ),
+                    lighting=lighting,
+                    context=sentence(macros.context(say(beat["event"]), act["name"], k, say(beat["action"]), hero["name"],
+                                                    [p["name"] for p in people[1:]])),
+                    duration=SECONDS[size] + rng.choice([-0.5, -0.25, 0.0, 0.25, 0.5]),
+                    transition=_transition(scenes, scene_no, last_of_scene),
+                ))
+        return StoryPlan(
+            title=sentence(macros.title(premise, hero["name"])),
+            logline=sentence(macros.logline(hero["name"], premise, arc_name)),
+            style="cinematic storybook animatic",
+            seed=request.seed,
+            characters=characters,
+            shots=shots,
+        )
+
+
+def _scenes(arc: list[dict], shots: int) -> list[tuple[dict, dict, int]]:
+    """(act, beat, shot count) per scene, the acts sharing the shots by their share."""
+    acts = [arc[i] for i in ACT_ORDER_FOR_FEW.get(shots, range(len(arc)))]
+    weights = [a["share"] for a in acts]
+    per_act = _share(shots, weights)
+    scenes = []
+    for act, n in zip(acts, per_act):
+        beats = act["beats"]
+        used = [beats[round(i * (len(beats) - 1) / max(1, min(n, len(beats)) - 1))] for i in range(min(n, len(beats)))]
+        for beat, count in zip(used, _share(n, [1.0] * len(used))):
+            scenes.append((act, beat, count))
+    return scenes
+
+
+def _share(total: int, weights: list[float]) -> list[int]:
+    """Split `total` by `weights`, each part at least 1 while total allows (largest remainder)."""
+    raw = [total * w / sum(weights) for w in weights]
+    parts = [max(1, int(r)) if total >= len(weights) else int(r) for r in raw]
+    while sum(parts) < total:
+        i = max(range(len(raw)), key=lambda i: raw[i] - parts[i])
+        parts[i] += 1
+    while sum(parts) > total:
+        i = max(range(len(parts)), key=lambda i: parts[i])
+        parts[i] -= 1
+    return parts
+
+
+def _gender(sentence: str, nouns: dict, rng: random.Random) -> str:
+    tokens = re.findall(r"[a-z]+", sentence)
+    for token in tokens:
+        for gender, words in nouns.items():
+            if token in words or token.rstrip("s") in words:
+                return gender
+    return "neutral"
+
+
+def _cast(rng: random.Random, words: dict, gender: str, roles: list[str]) -> dict[str, dict]:
+    looks = words["appearance"]
+    taken: set[str] = set()
+    cast = {}
+    for role in ["hero", *dict.fromkeys(roles)]:
+        role_gender = gender if role == "hero" else ("female" if role == "parent" else rng.choice(["female", "male", "neutral"]))
+        name = rng.choice([n for n in words["names"][role_gender] if n not in taken])
+        taken.add(name)
+        look = {
+            "hair_colour": rng.choice(looks["hair_colours"]), "hair_style": rng.choice(looks["hair_styles"]),
+            "eyes": rng.choice(looks["eyes"]), "skin": rng.choice(looks["skins"]),
+            "garment": rng.choice(looks["garments"]), "garment_colour": rng.choice(looks["garment_colours"]),
+            "extra": rng.choice(looks["extras"]),
+        }
+        cast[role] = {
+            "id": name.lower(), "name": name, "look": look,
+            "short_look": f"{look['hair_colour']} hair, {look['garment_colour']} {look['garment']}",
+        }
+    return cast
+
+
+def _coverage(rng: random.Random, count: int, people: int, mood: str) -> list[tuple[str, str, str, list[int]]]:
+    """(shot size, angle, movement, indices of the people in frame) for each shot of a scene."""
+    everyone = list(range(people))
+    shots = [("extreme_wide" if rng.random() < 0.5 else "wide", "high" if mood == "melancholic" else "eye_level",
+              rng.choice(["pan_right", "pan_left", "crane_down", "dolly_in", "truck_right"]), everyone)]
+    if people > 1:
+        shots.append(("full", "eye_level", rng.choice(["static", "dolly_in"]), everyone))
+    k = 0
+    close_moves = ["static", "dolly_in", "handheld"] if mood == "tense" else ["static", "dolly_in", "zoom_in"]
+    while len(shots) < count:
+        if people > 1:
+            # Reverse angles: over one shoulder, then the other, then the faces.
+            other = 1 + (k // 4) % (people - 1)
+            pattern = [("medium_close", "over_the_shoulder", "static", [0, other]),
+                       ("medium_close", "over_the_shoulder", "static", [other, 0]),
+                       ("close_up", "dutch" if mood == "tense" else "eye_level", rng.choice(close_moves), [0]),
+                       ("close_up", "low" if mood == "tense" else "eye_level", rng.choice(close_moves), [other])]
+        else:
+            pattern = [("medium", "eye_level", rng.choice(["static", "truck_left", "dolly_in"]), everyone),
+                       ("close_up", "low" if mood in ("hopeful", "tense") else "eye_level", rng.choice(close_moves), everyone),
+                       ("extreme_close_up", "eye_level", "static", everyone),
+                       ("full", "high", rng.choice(["orbit_left", "orbit_right", "tilt_up"]), everyone)]
+        shots.append(pattern[k % 4])
+        k += 1
+    shots = shots[:count]
+    if count >= 4:
+        # Long scenes end by pulling away from the moment.
+        shots[-1] = ("wide", "high", rng.choice(["dolly_out", "crane_up", "zoom_out"]), everyone)
+    return shots
+
+
+def _key_light(time_of_day: str, scene_no: int) -> str:
+    if time_of_day == "noon":
+        return "top"
+    if time_of_day == "night":
+        return "back"
+    return "left" if scene_no % 2 == 0 else "right"
+
+
+def _transition(scenes: list, scene_no: int, last_of_scene: bool) -> Transition:
+    if not last_of_scene or scene_no == len(scenes) - 1:
+        return Transition(type=TransitionType.cut)
+    if scenes[scene_no][0] is not scenes[scene_no + 1][0]:
+        # Between acts: a longer, generated transition.
+        return Transition(type=TransitionType.smooth, duration=1.0)
+    return Transition(type=TransitionType.dissolve, duration=0.5)

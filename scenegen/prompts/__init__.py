@@ -1,0 +1,30 @@
+"""Jinja2 templates: every sentence the planner writes and every prompt a model reads."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+
+@cache
+def environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("scenegen", "prompts"),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(["html.j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render(template: str, **context) -> str:
+    """Render a template; surrounding whitespace is dropped and inner runs of spaces collapse."""
+    text = environment().get_template(template).render(**context)
+    return text if template.endswith(".html.j2") else " ".join(text.split())
+
+
+def sentence(text: object) -> str:
+    """A macro's output as one clean line, its first letter upper-case."""
+    line = " ".join(str(text).split())
+    return line[:1].upper() + line[1:]
