@@ -1,0 +1,3 @@
+from scenegen.cli import main
+
+main()

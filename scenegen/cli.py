@@ -1,0 +1,327 @@
+"""`scenegen`: plan, render, inspect and retake multi-shot films.
+
+Importing this module is cheap: typer only. The orchestrator, the schemas and every
+backend are imported inside the command that needs them, so `render` on an up-to-date
+run answers in a fraction of a second, and nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from scenegen.errors import UserError
+
+app = typer.Typer(
+    help="One sentence in, a multi-shot film out. Plans are JSON you can edit; renders recompute only what an edit touches.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+Jobs = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Nodes computed at once (default: CPU cores).")]
+Fps = Annotated[Optional[int], typer.Option(min=1, max=120, help="Frames per second of every clip and the film.")]
+Size = Annotated[Optional[str], typer.Option(help="Frame size WIDTHxHEIGHT, both even, e.g. 640x360.")]
+Seed = Annotated[int, typer.Option(min=0, help="Seed of the plan: the same sentence, shots and seed give the same film.")]
+Shots = Annotated[int, typer.Option(min=1, max=200, help="Number of shots, 1 to 200.")]
+Planner = Annotated[str, typer.Option(help="Script backend that writes the plan.")]
+
+
+def friendly(command):
+    """Show a user's mistake as one line on stderr with exit code 2, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except UserError as e:
+            typer.secho(f"error: {e}", fg="red", err=True)
+            raise typer.Exit(e.exit_code) from None
+        except KeyboardInterrupt:
+            typer.secho("interrupted; run the same command again to carry on where it stopped", fg="yellow", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _size(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    match = re.fullmatch(r"(\d+)x(\d+)", value.strip().lower())
+    if not match:
+        raise UserError(f"--size {value!r}: expected WIDTHxHEIGHT, e.g. 640x360")
+    return int(match[1]), int(match[2])
+
+
+def _slug(sentence: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", sentence.lower()).strip("-")[:48] or "film"
+
+
+def _write_plan(sentence: str, shots: int, seed: int, planner: str, path: Path):
+    from scenegen.modules.script import ScriptRequest
+    from scenegen.orchestrator.registry import backend_class
+    from scenegen.schemas.files import write_plan
+
+    backend = backend_class("script", planner)()
+    plan = backend.plan(ScriptRequest(sentence=sentence, shots=shots, seed=seed, workdir=path.parent))
+    write_plan(path, plan)
+    typer.echo(f"Planned {len(plan.shots)} shots with {backend.description}: {path}")
+    return plan
+
+
+def _update_settings(run, fps: int | None, size: str | None) -> None:
+    """Apply --fps/--size to the run's settings.json (creating it), saying what changed."""
+    from scenegen.atomic import write_atomic
+    from scenegen.orchestrator.render import load_settings
+
+    settings = load_settings(run)
+    output = settings.output.model_dump()
+    wanted = dict(output)
+    if fps is not None:
+        wanted["fps"] = fps
+    if (dims := _size(size)) is not None:
+        wanted["width"], wanted["height"] = dims
+    from scenegen.schemas.files import parse
+
+    updated = parse(type(settings), {**settings.model_dump(mode="json"), "output": wanted}, Path("--size/--fps"))
+    for field in ("fps", "width", "height"):
+        if run.settings.exists() and output[field] != wanted[field]:
+            typer.echo(f"{field}: {output[field]} -> {wanted[field]}")
+    if not run.settings.exists() or updated != settings:
+        write_atomic(run.settings, updated.model_dump_json(indent=2) + "\n")
+
+
+def _render_dag(run, jobs: int | None):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from scenegen.orchestrator import render as rendering
+    from scenegen.orchestrator.executor import InProcessExecutor
+
+    class Bars(rendering.Progress):
+        def __init__(self, bars: Progress):
+            self.bars, self.tasks = bars, {}
+
+        def submitted(self, node) -> None:
+            if node.kind not in self.tasks:
+                self.tasks[node.kind] = self.bars.add_task(node.kind, total=0)
+            task = self.tasks[node.kind]
+            self.bars.update(task, total=self.bars.tasks[task].total + 1)
+
+        def finished(self, node, ok: bool) -> None:
+            self.bars.advance(self.tasks[node.kind])
+
+    executor = InProcessExecutor(workers=jobs or os.cpu_count() or 1)
+    columns = (TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=Console(stderr=True), transient=True) as bars:
+            return rendering.render(run, executor, Bars(bars))
+    finally:
+        executor.close()
+
+
+def _render(run, jobs: int | None) -> None:
+    start = time.perf_counter()
+    run.lock()
+    try:
+        # Checked before importing the orchestrator: an up-to-date run answers at once.
+        if run.stamp_is_current():
+            typer.echo(f"Nothing to do: {run.root} is up to date ({time.perf_counter() - start:.2f} s).")
+            return
+        report = _render_dag(run, jobs)
+    finally:
+        run.unlock()
+    seconds = time.perf_counter() - start
+    kinds: dict[str, int] = {}
+    for node_id in report.executed:
+        kind = node_id.split(":")[0]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    if not report.executed:
+        typer.echo(f"Nothing recomputed: all {report.reused} nodes were up to date ({seconds:.2f} s).")
+    elif report.reused:
+        shown = ", ".join(report.executed[:12]) + (", ..." if len(report.executed) > 12 else "")
+        typer.echo(f"Recomputed {len(report.executed)} nodes ({shown}); reused {report.reused}; {seconds:.1f} s.")
+    else:
+        counts = ", ".join(f"{n} {k}" for k, n in kinds.items())
+        typer.echo(f"Computed {len(report.executed)} nodes ({counts}) in {seconds:.1f} s.")
+    if not report.ok:
+        for node_id, error in report.failed.items():
+            typer.secho(f"failed: {node_id}: {error}", fg="red", err=True)
+        typer.secho(f"{len(report.failed)} node(s) failed and {len(report.skipped)} waited on them; "
+                    f"`scenegen status {run.root}` shows them, and `scenegen render {run.root}` retries them.",
+                    fg="red", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"Film: {run.root / 'film.mp4'}   storyboard: {run.root / 'storyboard.html'}")
+
+
+@app.command()
+@friendly
+def story(
+    sentence: Annotated[str, typer.Argument(help="What the film is about, e.g. \"a woman's life\".")],
+    shots: Shots = 12,
+    out: Annotated[Optional[Path], typer.Option(help="Run directory (default: runs/<sentence>).")] = None,
+    seed: Seed = 0,
+    fps: Fps = None,
+    size: Size = None,
+    planner: Planner = "offline",
+    jobs: Jobs = None,
+) -> None:
+    """Plan a film from SENTENCE and render it."""
+    from scenegen.orchestrator.store import RunDir
+
+    run = RunDir(out or Path("runs") / _slug(sentence))
+    _size(size)
+    if run.plan.exists():
+        raise UserError(f"{run.plan} already holds a plan; re-render it with `scenegen render {run.root}`, "
+                        "or choose another --out")
+    run.root.mkdir(parents=True, exist_ok=True)
+    _update_settings(run, fps, size)
+    _write_plan(sentence, shots, seed, planner, run.plan)
+    _render(run, jobs)
+
+
+@app.command()
+@friendly
+def plan(
+    sentence: Annotated[str, typer.Argument(help="What the film is about.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Plan file to write.")],
+    shots: Shots = 12,
+    seed: Seed = 0,
+    planner: Planner = "offline",
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a plan for SENTENCE without rendering it."""
+    if output.exists() and not force:
+        raise UserError(f"{output} exists; pass --force to replace it, or choose another -o")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    _write_plan(sentence, shots, seed, planner, output)
+
+
+@app.command()
+@friendly
+def render(
+    target: Annotated[Path, typer.Argument(help="A run directory, or a plan file to render.")],
+    out: Annotated[Optional[Path], typer.Option(help="Run directory for a plan file (default: beside it, named after it).")] = None,
+    fps: Fps = None,
+    size: Size = None,
+    jobs: Jobs = None,
+) -> None:
+    """Compute whatever is missing or stale; reuse everything else."""
+    from scenegen.orchestrator.store import RunDir
+
+    if target.is_dir():
+        run = RunDir(target)
+        if not run.plan.exists():
+            raise UserError(f"{target}: no plan.json here; give a run directory made by `scenegen story` or a plan file")
+    elif target.is_file():
+        run = _adopt_plan(target, out)
+    else:
+        raise UserError(f"{target}: no such file or directory")
+    if fps is not None or size is not None:
+        _update_settings(run, fps, size)
+    _render(run, jobs)
+
+
+def _adopt_plan(source: Path, out: Path | None):
+    """The run directory for a plan file, with the plan copied in, never over a plan edited there."""
+    from scenegen.atomic import write_atomic
+    from scenegen.orchestrator.store import RunDir
+    from scenegen.schemas.files import SCHEMA_FILE, plan_schema, read_json
+
+    read_json(source)  # a readable error now beats a copied broken file
+    if source.name == "plan.json" and out is None:
+        return RunDir(source.parent)
+    run = RunDir(out or source.with_suffix(""))
+    new = source.read_bytes()
+    adopted = run.state / "adopted-plan.sha256"
+    if run.plan.exists() and run.plan.read_bytes() != new:
+        current = hashlib.sha256(run.plan.read_bytes()).hexdigest()
+        if not adopted.exists() or adopted.read_text().strip() != current:
+            raise UserError(f"{run.plan} differs from {source} and was edited in place; "
+                            f"render {run.root} itself, or move it away first")
+        typer.echo(f"Updating {run.plan} from {source}")
+    write_atomic(run.plan, new)
+    write_atomic(run.root / SCHEMA_FILE, plan_schema())
+    write_atomic(adopted, hashlib.sha256(new).hexdigest())
+    return run
+
+
+@app.command()
+@friendly
+def status(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> None:
+    """Show each node as done, stale, missing or failed, and what `render` would compute."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from scenegen.orchestrator.render import status as node_states
+    from scenegen.orchestrator.store import RunDir
+
+    run = RunDir(run_dir)
+    if not run.plan.exists():
+        raise UserError(f"{run_dir}: no plan.json here")
+    states = node_states(run)
+    table = Table(title=f"{run_dir}", show_lines=False)
+    for column in ("kind", "done", "stale", "missing", "failed"):
+        table.add_column(column, justify="left" if column == "kind" else "right")
+    kinds = list(dict.fromkeys(s.node.kind for s in states))
+    for kind in kinds:
+        counts = [sum(1 for s in states if s.node.kind == kind and s.state == st) for st in ("done", "stale", "missing", "failed")]
+        table.add_row(kind, *[str(c) if c else "·" for c in counts])
+    console = Console()
+    console.print(table)
+    todo = [s for s in states if s.state != "done"]
+    for s in todo:
+        detail = f"  {s.error}" if s.error else ""
+        console.print(f"  {s.state:<8} {s.node.id}{detail}", markup=False, highlight=False)
+    if todo:
+        console.print(f"`scenegen render {run_dir}` will compute these {len(todo)} nodes; "
+                      "stale ones waiting on an upstream node may turn out unchanged and be reused.", markup=False)
+    else:
+        console.print(f"Everything is up to date ({len(states)} nodes).")
+
+
+@app.command()
+@friendly
+def redo(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    shot: Annotated[str, typer.Option(help="Shot number (1-based) or shot id.")],
+    seed: Annotated[Optional[int], typer.Option(min=0, help="Take seed (default: the next one).")] = None,
+    jobs: Jobs = None,
+) -> None:
+    """Render a new take of one shot: a new seed for its keyframe and clip."""
+    from scenegen.orchestrator.render import load_run
+    from scenegen.orchestrator.store import RunDir
+    from scenegen.schemas.files import write_plan
+
+    run = RunDir(run_dir)
+    plan, _ = load_run(run)
+    index = next((i for i, s in enumerate(plan.shots) if s.id == shot or str(s.index) == shot), None)
+    if index is None:
+        raise UserError(f"--shot {shot!r}: no such shot in {run.plan}; use a number 1..{len(plan.shots)} or a shot id")
+    old = plan.shots[index]
+    take = seed if seed is not None else (old.seed or 0) + 1
+    shots = list(plan.shots)
+    shots[index] = old.model_copy(update={"seed": take})
+    write_plan(run.plan, plan.model_copy(update={"shots": shots}))
+    typer.echo(f"Shot {old.index} ({old.id}): take seed {old.seed if old.seed is not None else 'none'} -> {take}")
+    _render(run, jobs)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of plan files."""
+    from scenegen.schemas.files import plan_schema
+
+    sys.stdout.write(plan_schema())
+
+
+def main() -> None:
+    app()

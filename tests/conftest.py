@@ -1,0 +1,56 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scenegen.cli import app
+from scenegen.orchestrator.executor import InProcessExecutor
+from scenegen.orchestrator.render import render
+from scenegen.orchestrator.store import RunDir
+
+SMALL = ["--size", "160x96", "--fps", "12"]
+
+
+def scenegen(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the real command line in a fresh interpreter, as a user would."""
+    return subprocess.run([sys.executable, "-m", "scenegen", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "COLUMNS": "200"})
+
+
+@pytest.fixture
+def cli():
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def small_run(tmp_path, cli) -> RunDir:
+    """A rendered 6-shot run at a small size: quick to make, every node kind present."""
+    result = cli("story", "a woman's life", "--shots", "6", "--out", str(tmp_path / "run"), *SMALL)
+    assert result.exit_code == 0, result.output
+    return RunDir(tmp_path / "run")
+
+
+def edit_plan(run: RunDir, change) -> None:
+    plan = json.loads(run.plan.read_text())
+    change(plan)
+    run.plan.write_text(json.dumps(plan, indent=2))
+
+
+def rerender(run: RunDir):
+    """Render in-process and return the report (which nodes ran)."""
+    executor = InProcessExecutor(workers=2)
+    run.lock()
+    try:
+        return render(run, executor)
+    finally:
+        executor.close()
+        run.unlock()

@@ -1,0 +1,108 @@
+"""Editing a plan recomputes exactly the nodes that depend on what changed."""
+
+import pytest
+
+from scenegen.orchestrator.render import status
+from scenegen.schemas.files import load_plan
+
+from conftest import edit_plan, rerender
+
+
+def neighbours(plan, k: int) -> set[str]:
+    """The boundary nodes touching shot k (only non-cut transitions have one)."""
+    shots = plan.shots
+    found = set()
+    if k > 0 and shots[k - 1].transition.type != "cut":
+        found.add(f"boundary:{shots[k - 1].id}+{shots[k].id}")
+    if k < len(shots) - 1 and shots[k].transition.type != "cut":
+        found.add(f"boundary:{shots[k].id}+{shots[k + 1].id}")
+    return found
+
+
+def shot_with_transitions(plan) -> int:
+    return next(k for k in range(len(plan.shots)) if neighbours(plan, k))
+
+
+def edit_and_render(run, change):
+    edit_plan(run, change)
+    pending = {s.node.id for s in status(run) if s.state != "done"}
+    report = rerender(run)
+    assert report.ok
+    return set(report.executed), pending
+
+
+def test_camera_movement_edit_keeps_the_keyframe(small_run):
+    plan = load_plan(small_run.plan, 12)
+    k = shot_with_transitions(plan)
+    shot = plan.shots[k]
+    new = "tilt_up" if shot.camera.movement != "tilt_up" else "pan_left"
+    executed, pending = edit_and_render(small_run, lambda p: p["shots"][k]["camera"].update(movement=new, movement_amount=0.9))
+    expected = {f"clip:{shot.id}", "film", "timeline", "storyboard"} | neighbours(plan, k)
+    assert executed == expected
+    assert pending == expected, "status must announce exactly what render then computes"
+
+
+def test_lighting_edit_redraws_keyframe_and_what_follows(small_run):
+    plan = load_plan(small_run.plan, 12)
+    k = shot_with_transitions(plan)
+    shot = plan.shots[k]
+    executed, _ = edit_and_render(small_run, lambda p: p["shots"][k]["lighting"].update(time_of_day="night", mood="tense"))
+    assert executed == {f"keyframe:{shot.id}", f"clip:{shot.id}", "film", "timeline", "storyboard"} | neighbours(plan, k)
+
+
+def test_context_edit_also_rewrites_captions(small_run):
+    plan = load_plan(small_run.plan, 12)
+    shot = plan.shots[0]
+    executed, _ = edit_and_render(small_run, lambda p: p["shots"][0].update(context="A new beginning."))
+    assert executed == {f"keyframe:{shot.id}", f"clip:{shot.id}", "film", "timeline", "storyboard", "captions"} | neighbours(plan, 0)
+    assert "A new beginning." in (small_run.root / "shots.srt").read_text()
+
+
+def test_appearance_edit_repaints_that_character_everywhere(small_run):
+    plan = load_plan(small_run.plan, 12)
+    character = plan.characters[1]
+    showing = [k for k, s in enumerate(plan.shots) if character.id in s.characters]
+    assert showing and len(showing) < len(plan.shots)
+    executed, _ = edit_and_render(small_run, lambda p: p["characters"][1].update(appearance="short silver hair, a crimson coat"))
+    expected = {f"portrait:{character.id}", "film", "timeline", "storyboard"}
+    for k in showing:
+        expected |= {f"keyframe:{plan.shots[k].id}", f"clip:{plan.shots[k].id}"} | neighbours(plan, k)
+    assert executed == expected
+
+
+def test_transition_edit_touches_no_clip(small_run):
+    plan = load_plan(small_run.plan, 12)
+    k = next(k for k, s in enumerate(plan.shots) if s.transition.type != "cut")
+    shot, following = plan.shots[k], plan.shots[k + 1]
+    executed, _ = edit_and_render(small_run, lambda p: p["shots"][k]["transition"].update(type="dissolve", duration=0.25))
+    assert executed == {f"boundary:{shot.id}+{following.id}", "film", "captions", "timeline", "storyboard"}
+
+
+def test_character_description_only_changes_the_storyboard(small_run):
+    executed, _ = edit_and_render(small_run, lambda p: p["characters"][0].update(description="Someone else entirely."))
+    assert executed == {"storyboard"}
+
+
+def test_upstream_rerun_with_identical_bytes_stops_there(small_run):
+    # The animatic does not draw the character-domain text, so the keyframe re-runs
+    # (its key changed) but writes the same image: the clip and all after it are reused.
+    plan = load_plan(small_run.plan, 12)
+    shot = plan.shots[2]
+    executed, pending = edit_and_render(small_run, lambda p: p["shots"][2].update(character="Exactly as before, but worded anew."))
+    assert executed == {f"keyframe:{shot.id}", "storyboard"}
+    assert f"clip:{shot.id}" in pending, "status cannot know the keyframe's bytes in advance"
+
+
+@pytest.mark.parametrize("field", ["duration"])
+def test_duration_edit_keeps_the_keyframe(small_run, field):
+    plan = load_plan(small_run.plan, 12)
+    k = shot_with_transitions(plan)
+    shot = plan.shots[k]
+    executed, _ = edit_and_render(small_run, lambda p: p["shots"][k].update(duration=shot.duration + 1.0))
+    assert executed == {f"clip:{shot.id}", "film", "captions", "timeline", "storyboard"} | neighbours(plan, k)
+
+
+def test_nothing_recomputed_and_status_all_done_without_edits(small_run):
+    assert all(s.state == "done" for s in status(small_run))
+    report = rerender(small_run)
+    assert report.up_to_date and report.executed == []

@@ -1,0 +1,129 @@
+"""The acceptance run: `scenegen story "a woman's life" --shots 30` at the default size,
+checked by decoding what it wrote."""
+
+import json
+import re
+from fractions import Fraction
+from html.parser import HTMLParser
+from pathlib import Path
+
+import av
+import opentimelineio as otio
+import pytest
+
+from scenegen.schemas.files import load_plan
+from scenegen.schemas.timing import FrameLayout
+
+from conftest import scenegen
+
+
+@pytest.fixture(scope="module")
+def life(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("story") / "life"
+    result = scenegen("story", "a woman's life", "--shots", "30", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "offline planner" in result.stdout
+    return out
+
+
+def test_writes_every_output(life):
+    for name in ("plan.json", "plan.schema.json", "settings.json", "film.mp4", "shots.srt", "timeline.otio", "storyboard.html"):
+        assert (life / name).is_file(), name
+    plan = json.loads((life / "plan.json").read_text())
+    assert plan["$schema"] == "plan.schema.json"
+    assert len(plan["shots"]) == 30
+
+
+def test_film_is_h264_yuv420p_at_constant_rate_and_lasts_what_the_plan_says(life):
+    plan = load_plan(life / "plan.json", 24)
+    layout = FrameLayout.of(plan, 24)
+    # Overlapping transitions shorten the film by their length; cuts do not.
+    overlaps = sum(round(s.transition.duration * 24) for s in plan.shots[:-1] if s.transition.type != "cut")
+    assert layout.total_frames == sum(round(s.duration * 24) for s in plan.shots) - overlaps
+    with av.open(str(life / "film.mp4")) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        assert stream.codec_context.pix_fmt == "yuv420p"
+        assert (stream.codec_context.width, stream.codec_context.height) == (640, 360)
+        assert stream.average_rate == 24
+        pts = [frame.pts for frame in container.decode(stream)]
+        time_base = stream.time_base
+    assert len(pts) == layout.total_frames
+    steps = {b - a for a, b in zip(pts, pts[1:])}
+    assert len(steps) == 1 and steps.pop() * time_base == Fraction(1, 24), "frame rate is not constant"
+
+
+def test_film_shows_each_shot_where_the_layout_puts_it(life):
+    # The middle frame of every shot in the film equals that frame of the shot's own clip
+    # (up to one encode), so all 30 shots are there, in order.
+    plan = load_plan(life / "plan.json", 24)
+    layout = FrameLayout.of(plan, 24)
+    records = {json.loads(p.read_text())["node"]: json.loads(p.read_text())
+               for p in (life / ".scenegen" / "records" / "clip").rglob("*.json")}
+    with av.open(str(life / "film.mp4")) as container:
+        film = [f.to_ndarray(format="gray") for f in container.decode(video=0)]
+    for span in layout.spans:
+        middle = span.frames // 2
+        clip_path = life / records[f"clip:{span.shot_id}"]["artifact"]
+        with av.open(str(clip_path)) as container:
+            clip = [f.to_ndarray(format="gray") for f in container.decode(video=0)]
+        assert len(clip) == span.frames
+        difference = abs(film[span.start + middle].astype(int) - clip[middle].astype(int)).mean()
+        others = abs(film[span.start + middle].astype(int) - film[(span.start + middle + 240) % len(film)].astype(int)).mean()
+        assert difference < 3.0, (span.shot_id, difference)
+        assert difference < others
+
+
+def test_captions_cover_the_film_once_per_shot(life):
+    plan = load_plan(life / "plan.json", 24)
+    total = FrameLayout.of(plan, 24).total_frames / 24
+    cues = re.findall(r"(\d+)\n(\d\d):(\d\d):(\d\d),(\d{3}) --> (\d\d):(\d\d):(\d\d),(\d{3})\n(.+)\n",
+                      (life / "shots.srt").read_text())
+    assert [int(c[0]) for c in cues] == list(range(1, 31))
+    seconds = [(int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000) for c in cues for h, m, s, ms in (c[1:5], c[5:9])]
+    starts, ends = seconds[0::2], seconds[1::2]
+    assert starts[0] == 0 and abs(ends[-1] - total) < 0.002
+    assert all(abs(e - s) < 0.002 for e, s in zip(ends, starts[1:])), "captions leave gaps or overlap"
+    assert [c[9] for c in cues] == [s.context for s in plan.shots]
+
+
+def test_timeline_has_a_clip_per_shot_and_the_films_duration(life):
+    plan = load_plan(life / "plan.json", 24)
+    timeline = otio.adapters.read_from_file(str(life / "timeline.otio"))
+    track = timeline.tracks[0]
+    clips = [c for c in track if isinstance(c, otio.schema.Clip)]
+    transitions = [t for t in track if isinstance(t, otio.schema.Transition)]
+    assert [c.name for c in clips] == [s.id for s in plan.shots]
+    assert len(transitions) == sum(1 for s in plan.shots if s.transition.type != "cut")
+    assert track.duration().to_frames() == FrameLayout.of(plan, 24).total_frames
+    for clip in clips:
+        assert (life / clip.media_reference.target_url).is_file()
+
+
+def test_storyboard_links_every_keyframe_relatively(life):
+    class Images(HTMLParser):
+        sources: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "img":
+                self.sources.append(dict(attrs)["src"])
+
+    parser = Images()
+    parser.feed((life / "storyboard.html").read_text())
+    keyframes = [s for s in parser.sources if "/keyframe/" in s]
+    assert len(keyframes) == 30
+    for source in parser.sources:
+        assert not source.startswith(("/", "http")), source
+        assert (life / source).is_file(), source
+    text = (life / "storyboard.html").read_text()
+    for domain in ("Character", "Background", "Relation", "Camera", "Lighting"):
+        assert text.count(f"<dt>{domain}</dt>") == 30
+
+
+def test_render_straight_after_recomputes_nothing(life):
+    before = {p: p.stat().st_mtime_ns for p in life.rglob("*") if p.is_file() and "lock" not in p.name}
+    result = scenegen("render", str(life))
+    assert result.returncode == 0, result.stderr
+    assert "Nothing to do" in result.stdout
+    after = {p: p.stat().st_mtime_ns for p in life.rglob("*") if p.is_file() and "lock" not in p.name}
+    assert after == before
