@@ -58,7 +58,10 @@ def _size(value: str | None) -> tuple[int, int] | None:
     match = re.fullmatch(r"(\d+)x(\d+)", value.strip().lower())
     if not match:
         raise UserError(f"--size {value!r}: expected WIDTHxHEIGHT, e.g. 640x360")
-    return int(match[1]), int(match[2])
+    width, height = int(match[1]), int(match[2])
+    if width % 2 or height % 2 or min(width, height) < 64:
+        raise UserError(f"--size {value}: width and height must be even (yuv420p video) and at least 64")
+    return width, height
 
 
 def _slug(sentence: str) -> str:
@@ -268,24 +271,23 @@ def status(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) ->
     if not run.plan.exists():
         raise UserError(f"{run_dir}: no plan.json here")
     states = node_states(run)
-    table = Table(title=f"{run_dir}", show_lines=False)
+    table = Table(title=str(run_dir))
     for column in ("kind", "done", "stale", "missing", "failed"):
         table.add_column(column, justify="left" if column == "kind" else "right")
     kinds = list(dict.fromkeys(s.node.kind for s in states))
     for kind in kinds:
         counts = [sum(1 for s in states if s.node.kind == kind and s.state == st) for st in ("done", "stale", "missing", "failed")]
         table.add_row(kind, *[str(c) if c else "·" for c in counts])
-    console = Console()
-    console.print(table)
+    Console().print(table)
     todo = [s for s in states if s.state != "done"]
     for s in todo:
         detail = f"  {s.error}" if s.error else ""
-        console.print(f"  {s.state:<8} {s.node.id}{detail}", markup=False, highlight=False)
+        typer.echo(f"  {s.state:<8} {s.node.id}{detail}")
     if todo:
-        console.print(f"`scenegen render {run_dir}` will compute these {len(todo)} nodes; "
-                      "stale ones waiting on an upstream node may turn out unchanged and be reused.", markup=False)
+        typer.echo(f"`scenegen render {run_dir}` will compute these {len(todo)} nodes; "
+                   "stale ones waiting on an upstream node may turn out unchanged and be reused.")
     else:
-        console.print(f"Everything is up to date ({len(states)} nodes).")
+        typer.echo(f"Everything is up to date ({len(states)} nodes).")
 
 
 @app.command()

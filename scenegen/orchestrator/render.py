@@ -65,15 +65,18 @@ def render(run: RunDir, executor: Executor, progress: Progress | None = None) ->
     graph = RenderGraph(plan, settings)
     hashes: dict[str, str] = {}
     report = _schedule(run, graph, executor, progress or Progress(), hashes)
-    artifacts = {node.id: _artifact(run, graph, node, hashes) for node in graph.order if node.id in hashes}
-    for node in graph.order:
-        if node.kind in EXPORTS and node.id in artifacts:
-            run.export(artifacts[node.id], EXPORTS[node.kind])
+    done = [node for node in graph.order if node.id in hashes]
+    for node in done:
+        if node.kind in EXPORTS:
+            run.export(_artifact(run, graph, node, hashes), EXPORTS[node.kind])
     if report.ok:
         code = [Path(sys.modules[type(b).__module__].__file__) for b in graph.backends.values()]
         code += Path(scenegen.__file__).parent.rglob("*.py")
-        exports = [run.root / EXPORTS[kind] for kind in EXPORTS]
-        run.write_stamp(code, [run.plan, run.settings, *artifacts.values(), *exports])
+        files = [run.plan, run.settings, *(run.root / name for name in EXPORTS.values())]
+        for node in done:
+            key = graph.key(node, hashes)
+            files += [run.record_path(node.kind, node.subject, key), _artifact(run, graph, node, hashes)]
+        run.write_stamp(code, files)
     return report
 
 

@@ -94,7 +94,7 @@ class RunDir:
     def temp_path(self, key: str, suffix: str) -> Path:
         return self.tmp / f"{key}{suffix}"
 
-    def _record_path(self, kind: str, subject: str, key: str) -> Path:
+    def record_path(self, kind: str, subject: str, key: str) -> Path:
         return self.state / "records" / kind / subject / f"{key}.json"
 
     def _failure_path(self, kind: str, subject: str, key: str) -> Path:
@@ -103,7 +103,7 @@ class RunDir:
     def record(self, kind: str, subject: str, key: str) -> Record | None:
         """The record of a finished node, if its artifact is still intact."""
         try:
-            record = Record(**json.loads(self._record_path(kind, subject, key).read_text()))
+            record = Record(**json.loads(self.record_path(kind, subject, key).read_text()))
             if (self.root / record.artifact).stat().st_size == record.bytes:
                 return record
         except (FileNotFoundError, ValueError, TypeError):
@@ -115,7 +115,7 @@ class RunDir:
         return any((self.state / "records" / kind / subject).glob("*.json"))
 
     def write_record(self, kind: str, subject: str, record: Record) -> None:
-        write_atomic(self._record_path(kind, subject, record.key), json.dumps(record.__dict__, indent=1))
+        write_atomic(self.record_path(kind, subject, record.key), json.dumps(record.__dict__, indent=1))
         self._failure_path(kind, subject, record.key).unlink(missing_ok=True)
 
     def write_failure(self, kind: str, subject: str, key: str, node: str, error: str) -> None:
@@ -137,16 +137,16 @@ class RunDir:
         publish(tmp, self.root / name)
 
     # A complete render leaves a stamp: the bytes of plan and settings, and the size and
-    # mtime of every code file, artifact and export it used. While all of these are
-    # unchanged nothing can be stale, so `render` can say so without rebuilding the DAG,
-    # importing a backend or even numpy. Anything that differs falls back to the DAG.
+    # mtime of every code file, record, artifact and export it used. While all of these
+    # are unchanged nothing can be stale, so `render` can say so without rebuilding the
+    # DAG, importing a backend or even numpy. Anything that differs falls back to the DAG.
 
-    def write_stamp(self, code_files: list[Path], artifact_files: list[Path]) -> None:
-        stamp = {
-            "inputs": self._inputs_digest(),
-            "files": {str(p): _stat(p) for p in sorted({*code_files, *artifact_files})},
-        }
-        write_atomic(self.state / "stamp.json", json.dumps(stamp))
+    def write_stamp(self, code_files: list[Path], run_files: list[Path]) -> None:
+        """Stamp a complete render; `run_files` lie in the run directory, `code_files` anywhere."""
+        files = {str(p): _stat(p) for p in code_files}
+        # Paths inside the run are kept relative, so a copied or moved run is checked as itself.
+        files |= {str(p.relative_to(self.root)): _stat(p) for p in run_files}
+        write_atomic(self.state / "stamp.json", json.dumps({"inputs": self._inputs_digest(), "files": files}))
 
     def clear_stamp(self) -> None:
         (self.state / "stamp.json").unlink(missing_ok=True)
@@ -155,7 +155,7 @@ class RunDir:
         try:
             stamp = json.loads((self.state / "stamp.json").read_text())
             return stamp["inputs"] == self._inputs_digest() and all(
-                _stat(Path(p)) == list(st) for p, st in stamp["files"].items()
+                _stat(self.root / p) == list(st) for p, st in stamp["files"].items()
             )
         except (FileNotFoundError, ValueError, KeyError, TypeError):
             return False

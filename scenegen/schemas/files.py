@@ -47,8 +47,9 @@ def parse(model: type[M], data: object, path: Path) -> M:
         first = e.errors()[0]
         more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
         value = first.get("input")
-        shown = "" if isinstance(value, dict | list) or first["type"] == "missing" else f" (got {json.dumps(value)[:60]})"
-        raise UserError(f"{path}: {json_path(first['loc'])}: {first['msg']}{shown}{more}") from None
+        message = first["msg"].removeprefix("Value error, ")
+        shown = "" if isinstance(value, dict | list) or first["type"] in ("missing", "value_error") else f" (got {json.dumps(value)[:60]})"
+        raise UserError(f"{path}: {json_path(first['loc'])}: {message}{shown}{more}") from None
 
 
 def load_plan(path: Path, fps: int) -> StoryPlan:

@@ -185,24 +185,23 @@ def _coverage(rng: random.Random, count: int, people: int, mood: str) -> list[tu
     everyone = list(range(people))
     shots = [("extreme_wide" if rng.random() < 0.5 else "wide", "high" if mood == "melancholic" else "eye_level",
               rng.choice(["pan_right", "pan_left", "crane_down", "dolly_in", "truck_right"]), everyone)]
-    if people > 1:
-        shots.append(("full", "eye_level", rng.choice(["static", "dolly_in"]), everyone))
     k = 0
     close_moves = ["static", "dolly_in", "handheld"] if mood == "tense" else ["static", "dolly_in", "zoom_in"]
     while len(shots) < count:
         if people > 1:
-            # Reverse angles: over one shoulder, then the other, then the faces.
-            other = 1 + (k // 4) % (people - 1)
+            # Reverse angles: over one shoulder, then the other, then the faces, then both.
+            other = 1 + (k // 5) % (people - 1)
             pattern = [("medium_close", "over_the_shoulder", "static", [0, other]),
                        ("medium_close", "over_the_shoulder", "static", [other, 0]),
                        ("close_up", "dutch" if mood == "tense" else "eye_level", rng.choice(close_moves), [0]),
-                       ("close_up", "low" if mood == "tense" else "eye_level", rng.choice(close_moves), [other])]
+                       ("close_up", "low" if mood == "tense" else "eye_level", rng.choice(close_moves), [other]),
+                       ("full", "eye_level", rng.choice(["static", "dolly_in", "truck_left"]), everyone)]
         else:
             pattern = [("medium", "eye_level", rng.choice(["static", "truck_left", "dolly_in"]), everyone),
                        ("close_up", "low" if mood in ("hopeful", "tense") else "eye_level", rng.choice(close_moves), everyone),
                        ("extreme_close_up", "eye_level", "static", everyone),
                        ("full", "high", rng.choice(["orbit_left", "orbit_right", "tilt_up"]), everyone)]
-        shots.append(pattern[k % 4])
+        shots.append(pattern[k % len(pattern)])
         k += 1
     shots = shots[:count]
     if count >= 4:

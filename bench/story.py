@@ -1,0 +1,102 @@
+"""The 30-shot animatic, timed end to end as a user runs it, all figures from one run.
+
+    python bench/story.py [--shots 30] [--out docs/benchmarks.md]
+
+Times, in one run on this machine, through the real command line (a fresh
+interpreter per command, as a user pays it):
+  1. full    `scenegen story "a woman's life" --shots N` into an empty directory;
+  2. no-op   `scenegen render RUN` straight after (median of 5);
+  3. edit    one shot's camera movement changed in plan.json, then `scenegen render RUN`;
+  4. encode  the film's frames encoded again with the film's own encoder settings
+             (decoding excluded): the floor any render of this film pays.
+and writes the table of times and ratios to the given markdown file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import av
+
+from scenegen.media import VideoWriter
+from scenegen.modules.assembly.film import Settings as FilmSettings
+
+
+def timed(*args: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "scenegen", *args], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def pure_encode(film: Path) -> float:
+    with av.open(str(film)) as container:
+        stream = container.streams.video[0]
+        frames = [f.to_ndarray(format="yuv420p") for f in container.decode(stream)]
+        fps, width, height = int(stream.average_rate), stream.width, stream.height
+    s = FilmSettings()
+    start = time.perf_counter()
+    with VideoWriter(film.with_name("encode-only.mp4"), fps, width, height, s.crf, s.preset, s.threads) as video:
+        for planes in frames:
+            video.write_yuv(planes)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shots", type=int, default=30)
+    parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Path(tmp) / "life"
+        full = timed("story", "a woman's life", "--shots", str(args.shots), "--out", str(run))
+        noop = statistics.median(timed("render", str(run)) for _ in range(5))
+        plan = json.loads((run / "plan.json").read_text())
+        camera = plan["shots"][args.shots // 2]["camera"]
+        camera["movement"] = "zoom_in" if camera["movement"] != "zoom_in" else "pan_left"
+        (run / "plan.json").write_text(json.dumps(plan, indent=2))
+        edit = timed("render", str(run))
+        encode = pure_encode(run / "film.mp4")
+        with av.open(str(run / "film.mp4")) as container:
+            frames = container.streams.video[0].frames
+
+    rows = [
+        ("full run (`story`, empty run directory)", full, "1"),
+        ("no-op resume (`render` straight after)", noop, f"no-op / full = {noop / full:.2%}"),
+        ("edit one shot's camera movement, `render`", edit, f"edit / full = {edit / full:.2f}"),
+        ("pure encode of the film's frames", encode, f"full / encode = {full / encode:.1f}"),
+    ]
+    table = "\n".join(f"| {name} | {seconds:.2f} s | {ratio} |" for name, seconds, ratio in rows)
+    report = f"""# Benchmarks
+
+## The {args.shots}-shot animatic (`bench/story.py`)
+
+One run of `python bench/story.py --shots {args.shots}`: {frames} film frames at the default 640x360, 24 fps.
+Machine: {platform.machine()}, {_cores()} cores, Python {platform.python_version()}, PyAV {av.__version__}.
+Each command runs in a fresh interpreter, as a user's does.
+
+| what | wall time | ratio |
+|---|---|---|
+{table}
+"""
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(report)
+    print(report)
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+if __name__ == "__main__":
+    main()

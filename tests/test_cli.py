@@ -1,0 +1,151 @@
+"""The other commands: status, redo, schema, plan; plugins; what importing the CLI costs."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+from scenegen.schemas.files import load_plan
+
+from conftest import SMALL, edit_plan, scenegen
+
+
+def test_schema_prints_the_plan_json_schema(cli):
+    result = cli("schema")
+    schema = json.loads(result.stdout)
+    assert schema["title"] == "StoryPlan"
+    assert {"title", "logline", "style", "characters", "shots"} <= set(schema["properties"])
+    shot = schema["$defs"]["Shot"]["properties"]
+    assert {"character", "background", "relation", "camera", "lighting", "context"} <= set(shot)
+    camera = schema["$defs"]["CameraPose"]["properties"]
+    assert {"shot_size", "angle", "movement", "movement_amount", "fov_deg", "text"} <= set(camera)
+    lighting = schema["$defs"]["Lighting"]["properties"]
+    assert {"time_of_day", "key_light", "color_temperature_k", "contrast", "mood", "text"} <= set(lighting)
+
+
+def test_status_reports_done_then_stale_after_an_edit(small_run, cli):
+    result = cli("status", str(small_run.root))
+    assert result.exit_code == 0
+    assert "Everything is up to date" in result.stdout
+    edit_plan(small_run, lambda p: p["shots"][1]["camera"].update(movement="zoom_in"))
+    result = cli("status", str(small_run.root))
+    shot = load_plan(small_run.plan, 12).shots[1].id
+    assert f"stale    clip:{shot}" in result.stdout
+    assert "stale    film" in result.stdout
+    assert f"keyframe:{shot}" not in result.stdout
+    assert "will compute these" in result.stdout
+
+
+def test_redo_takes_a_new_seed_and_can_go_back(small_run, cli):
+    shot = load_plan(small_run.plan, 12).shots[2]
+    keyframe_before = sorted((small_run.root / "artifacts" / "keyframe").glob(f"{shot.id}-*"))
+    result = cli("redo", str(small_run.root), "--shot", "3")
+    assert result.exit_code == 0, result.output
+    assert f"Shot 3 ({shot.id}): take seed none -> 1" in result.stdout
+    assert load_plan(small_run.plan, 12).shots[2].seed == 1
+    assert f"keyframe:{shot.id}" in result.stdout and f"clip:{shot.id}" in result.stdout
+    assert len(sorted((small_run.root / "artifacts" / "keyframe").glob(f"{shot.id}-*"))) == len(keyframe_before) + 1
+    # Every take stays in the run directory: going back to one recomputes nothing of that shot.
+    cli("redo", str(small_run.root), "--shot", shot.id, "--seed", "7")
+    result = cli("redo", str(small_run.root), "--shot", shot.id, "--seed", "1")
+    assert f"keyframe:{shot.id}" not in result.stdout and f"clip:{shot.id}" not in result.stdout
+
+
+def test_redo_names_a_missing_shot(small_run, cli):
+    result = cli("redo", str(small_run.root), "--shot", "99")
+    assert result.exit_code == 2
+    assert "--shot '99'" in result.output
+
+
+def test_plan_then_render_a_plan_file(tmp_path):
+    plan = tmp_path / "idea.json"
+    assert scenegen("plan", "a boy's life at sea", "--shots", "4", "-o", str(plan)).returncode == 0
+    assert len(json.loads(plan.read_text())["shots"]) == 4
+    result = scenegen("render", str(plan), *SMALL)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "idea" / "film.mp4").is_file()
+
+
+def test_importing_the_cli_imports_no_torch_and_no_backend():
+    code = "import sys, scenegen.cli; print(sorted(m for m in ('torch', 'numpy', 'av', 'networkx', 'scenegen.modules') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_an_offline_story_runs_with_torch_made_unimportable(tmp_path):
+    # Even where torch is installed, the offline path must never reach for it.
+    code = textwrap.dedent(f"""
+        import sys
+        class NoTorch:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("torch", "diffusers", "transformers"):
+                    raise ImportError("the offline path imported " + name)
+        sys.meta_path.insert(0, NoTorch())
+        sys.argv = ["scenegen", "story", "a woman's life", "--shots", "3", "--out", {str(tmp_path / "run")!r},
+                    "--size", "160x96", "--fps", "12"]
+        from scenegen.cli import main
+        main()
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "run" / "film.mp4").is_file()
+
+
+def test_a_failing_node_spares_its_siblings_and_is_retried(tmp_path):
+    """A keyframe backend installed as a plugin (a real entry point) fails one shot."""
+    plugin = tmp_path / "plugin"
+    (plugin / "flaky_plugin-1.0.dist-info").mkdir(parents=True)
+    (plugin / "flaky_plugin-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: flaky-plugin\nVersion: 1.0\n")
+    (plugin / "flaky_plugin-1.0.dist-info" / "entry_points.txt").write_text(
+        "[scenegen.backends]\nkeyframe.flaky = flaky_keyframe:FlakyKeyframe\n")
+    (plugin / "flaky_keyframe.py").write_text(textwrap.dedent("""
+        from scenegen.modules.keyframe.animatic import AnimaticKeyframe
+
+        class FlakyKeyframe(AnimaticKeyframe):
+            name = "flaky"
+
+            def run(self, job):
+                if "FAIL" in job.params["context"]:
+                    raise RuntimeError("the model ran out of memory")
+                super().run(job)
+    """))
+    env_path = str(plugin)
+    run = tmp_path / "run"
+    assert scenegen("plan", "a woman's life", "--shots", "5", "-o", str(tmp_path / "plan.json")).returncode == 0
+    run.mkdir()
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    plan["shots"][3]["context"] = "FAIL here."
+    (run / "plan.json").write_text(json.dumps(plan))
+    (run / "settings.json").write_text(json.dumps({"output": {"width": 160, "height": 96, "fps": 12},
+                                                   "backends": {"keyframe": {"name": "flaky"}}}))
+
+    def cli(*args):
+        import os
+        env = {**os.environ, "PYTHONPATH": env_path + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        return subprocess.run([sys.executable, "-m", "scenegen", *args], capture_output=True, text=True, env=env)
+
+    result = cli("render", str(run))
+    failed = f"keyframe:{plan['shots'][3]['id']}"
+    assert result.returncode == 1
+    assert f"failed: {failed}: RuntimeError: the model ran out of memory" in result.stderr
+    states = cli("status", str(run)).stdout
+    assert f"failed   {failed}  RuntimeError: the model ran out of memory" in states
+    for other in (0, 1, 2, 4):
+        assert f"keyframe:{plan['shots'][other]['id']}" not in states  # the siblings finished
+        assert f"clip:{plan['shots'][other]['id']}" not in states
+    assert not (run / "film.mp4").exists()
+
+    plan["shots"][3]["context"] = "Fixed."
+    (run / "plan.json").write_text(json.dumps(plan))
+    result = cli("render", str(run))
+    assert result.returncode == 0, result.stderr
+    assert (run / "film.mp4").is_file()
+
+
+def test_unknown_backend_names_what_is_installed(small_run):
+    settings = json.loads(small_run.settings.read_text())
+    settings["backends"]["clip"] = {"name": "sora"}
+    small_run.settings.write_text(json.dumps(settings))
+    result = scenegen("render", str(small_run.root))
+    assert result.returncode == 2
+    assert "no clip backend named 'sora'; installed: animatic" in result.stderr

@@ -1,0 +1,98 @@
+"""The offline planner: deterministic, any length from 1 to 200, cinematic grammar."""
+
+from collections import Counter
+
+import pytest
+
+from scenegen.modules.portrait.animatic import COLOURS, SKIN, read_appearance
+from scenegen.modules.script import ScriptRequest
+from scenegen.modules.script.offline import OfflinePlanner
+from scenegen.schemas.files import dump_plan
+from scenegen.schemas.plan import StoryPlan, reference_errors
+
+
+def plan(sentence="a woman's life", shots=30, seed=0) -> StoryPlan:
+    return OfflinePlanner().plan(ScriptRequest(sentence=sentence, shots=shots, seed=seed))
+
+
+def test_same_request_same_plan_and_seed_changes_it():
+    assert dump_plan(plan()) == dump_plan(plan())
+    assert dump_plan(plan(seed=1)) != dump_plan(plan())
+
+
+@pytest.mark.parametrize("shots", [1, 2, 3, 5, 8, 30, 77, 200])
+def test_exact_shot_count_and_a_valid_plan(shots):
+    p = plan(shots=shots)
+    assert len(p.shots) == shots
+    assert [s.index for s in p.shots] == list(range(1, shots + 1))
+    assert reference_errors(p, 24) == [] and reference_errors(p, 8) == []
+    # Round-trips through the schema as written to disk.
+    assert StoryPlan.model_validate_json(dump_plan(p)) == p.model_copy(update={"schema_ref": "plan.schema.json"})
+
+
+def test_acts_scale_with_the_number_of_shots():
+    def acts(p):
+        return list(dict.fromkeys(s.context.split(".")[0] for s in p.shots if s.context.split(".")[0] in ("Childhood", "Adulthood", "Late years")))
+
+    assert acts(plan(shots=30)) == ["Childhood", "Adulthood", "Late years"]
+    assert acts(plan(shots=3)) == ["Childhood", "Adulthood", "Late years"]
+    assert acts(plan(shots=1)) == ["Adulthood"]
+    long = plan(shots=200)
+    opening = sum(1 for s in long.shots[:60] if s.lighting.contrast == "low")
+    assert opening >= 45, "the first quarter is the setup, lit softly"
+
+
+def test_camera_grammar_varies_sensibly():
+    p = plan(shots=30)
+    sizes = Counter(s.camera.shot_size for s in p.shots)
+    assert {"wide", "close_up", "medium_close"} <= set(sizes) or {"extreme_wide", "close_up", "medium_close"} <= set(sizes)
+    assert len({s.camera.angle for s in p.shots}) >= 3
+    assert len({s.camera.movement for s in p.shots}) >= 5
+    # Each scene opens wide: every shot after a scene transition is an establishing shot.
+    openers = [p.shots[0]] + [b for a, b in zip(p.shots, p.shots[1:]) if a.transition.type != "cut"]
+    assert all(s.camera.shot_size in ("wide", "extreme_wide") for s in openers)
+    # Reverse angles: over-the-shoulder shots come in pairs with the characters swapped.
+    pairs = [(a, b) for a, b in zip(p.shots, p.shots[1:])
+             if a.camera.angle == b.camera.angle == "over_the_shoulder"]
+    assert pairs and all(a.characters == b.characters[::-1] for a, b in pairs)
+
+
+def test_lighting_follows_the_story():
+    p = plan(shots=30)
+    times = [s.lighting.time_of_day for s in p.shots]
+    assert times[0] == "dawn" and "night" in times[int(0.6 * 30):int(0.9 * 30)]
+    assert p.shots[-1].lighting.time_of_day == "golden_hour"
+    # Contrast rises from soft to hard at the crisis and eases off after it.
+    contrast = [s.lighting.contrast for s in p.shots]
+    assert contrast[0] == "low" and contrast[-1] == "medium"
+    assert all(s.lighting.contrast == "high" for s in p.shots if s.lighting.time_of_day == "night")
+    assert all(s.lighting.color_temperature_k < 4000 for s in p.shots if s.lighting.time_of_day == "golden_hour")
+
+
+def test_cast_has_stable_distinct_appearances_that_the_painter_reads():
+    p = plan(shots=30)
+    assert len({c.id for c in p.characters}) == len(p.characters) >= 3
+    assert len({c.appearance for c in p.characters}) == len(p.characters)
+    used = {cid for s in p.shots for cid in s.characters}
+    assert used == {c.id for c in p.characters}
+    hero = p.characters[0]
+    assert sum(hero.id in s.characters for s in p.shots) >= 25
+    for c in p.characters:
+        words = c.appearance.lower().replace(",", "").split()
+        look = read_appearance(c.appearance, c.id)
+        assert look["hair"] == COLOURS[words[words.index("hair") - 1]]
+        assert look["skin"] == SKIN[words[words.index("skin") - 1]]
+
+
+def test_sentence_picks_arc_and_protagonist():
+    quest = plan("a quest for the last lighthouse", shots=12)
+    assert "Departure." in quest.shots[0].context
+    man = plan("a man's journey home", shots=4)
+    assert man.characters[0].name in ("Tomas", "Idris", "Luca", "Kenji", "Milo", "Rafael", "Jonah", "Arun", "Felix", "Omar", "Theo", "Emil")
+
+
+def test_portrait_reads_colours_and_features():
+    look = read_appearance("Long auburn hair, green eyes, fair skin, a red coat, round glasses", "x")
+    assert look["hair"] == COLOURS["auburn"] and look["eyes"] == COLOURS["green"]
+    assert look["skin"] == SKIN["fair"] and look["garment"] == COLOURS["red"]
+    assert look["hair_style"] == "long" and look["glasses"] and not look["beard"]
