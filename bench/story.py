@@ -6,7 +6,8 @@ Times, in one run on this machine, through the real command line (a fresh
 interpreter per command, as a user pays it):
   1. full    `scenegen story "a woman's life" --shots N` into an empty directory;
   2. no-op   `scenegen render RUN` straight after (median of 5);
-  3. edit    one shot's camera movement changed in plan.json, then `scenegen render RUN`;
+  3. edit    one shot's camera movement changed in plan.json, then `scenegen render RUN`
+             (recomputes the clip, its transitions, film, timeline, storyboard);
   4. encode  the film's frames encoded again with the film's own encoder settings
              (decoding excluded): the floor any render of this film pays.
 and writes the table of times and ratios to the given markdown file.
@@ -62,6 +63,7 @@ def main() -> None:
         plan = json.loads((run / "plan.json").read_text())
         camera = plan["shots"][args.shots // 2]["camera"]
         camera["movement"] = "zoom_in" if camera["movement"] != "zoom_in" else "pan_left"
+        camera["movement_amount"] = 0.7  # a static shot has amount 0: it would not move
         (run / "plan.json").write_text(json.dumps(plan, indent=2))
         edit = timed("render", str(run))
         encode = pure_encode(run / "film.mp4")
