@@ -27,7 +27,6 @@ from pathlib import Path
 
 import av
 
-from scenegen.media import VideoWriter
 from scenegen.modules.assembly.film import Settings as FilmSettings
 
 
@@ -42,9 +41,8 @@ def pure_encode(film: Path) -> float:
         stream = container.streams.video[0]
         frames = [f.to_ndarray(format="yuv420p") for f in container.decode(stream)]
         fps, width, height = int(stream.average_rate), stream.width, stream.height
-    s = FilmSettings()
     start = time.perf_counter()
-    with VideoWriter(film.with_name("encode-only.mp4"), fps, width, height, s.crf, s.preset, s.threads) as video:
+    with FilmSettings().writer(film.with_name("encode-only.mp4"), fps, width, height) as video:
         for planes in frames:
             video.write_yuv(planes)
     return time.perf_counter() - start

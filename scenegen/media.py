@@ -8,13 +8,28 @@ is therefore part of every encoder's settings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 from PIL import Image
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EncoderSettings(BaseModel):
+    """x264 settings of a backend that writes video; all of them change the bytes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Near-lossless by default: intermediate clips are encoded again into the film.
+    crf: int = Field(14, ge=0, le=51)
+    preset: str = "veryfast"
+    threads: int = Field(1, ge=1, le=64)
+
+    def writer(self, path: Path, fps: int, width: int, height: int) -> "VideoWriter":
+        return VideoWriter(path, fps, width, height, self.crf, self.preset, self.threads)
 
 
 class VideoWriter:
@@ -31,13 +46,6 @@ class VideoWriter:
 
     def write_yuv(self, planes: np.ndarray) -> None:
         frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
-        self._write(frame)
-
-    def write_rgb(self, image: Image.Image | np.ndarray) -> None:
-        frame = av.VideoFrame.from_ndarray(np.asarray(image), format="rgb24").reformat(format="yuv420p")
-        self._write(frame)
-
-    def _write(self, frame: av.VideoFrame) -> None:
         frame.pts = self._count
         frame.time_base = self._stream.codec_context.time_base
         self._count += 1
@@ -50,8 +58,11 @@ class VideoWriter:
     def __enter__(self) -> "VideoWriter":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is None:
+            self.close()
+        else:  # the file is discarded anyway; flushing could only hide the real error
+            self._container.close()
 
 
 def yuv_frames(path: Path, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
@@ -66,15 +77,5 @@ def yuv_frames(path: Path, start: int = 0, stop: int | None = None) -> Iterator[
                 yield frame.to_ndarray(format="yuv420p")
 
 
-def frame_count(path: Path) -> int:
-    with av.open(str(path)) as container:
-        return sum(1 for _ in container.demux(video=0) if _.size)
-
-
 def rgb_to_yuv(image: Image.Image) -> np.ndarray:
     return av.VideoFrame.from_image(image.convert("RGB")).reformat(format="yuv420p").to_ndarray()
-
-
-def write_all(writer: VideoWriter, frames: Iterable[np.ndarray]) -> None:
-    for planes in frames:
-        writer.write_yuv(planes)

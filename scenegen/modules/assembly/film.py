@@ -8,19 +8,16 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from scenegen.media import VideoWriter, yuv_frames
+from scenegen.media import EncoderSettings, yuv_frames
 from scenegen.modules.assembly import layout_params
 from scenegen.orchestrator.backend import Backend, Job
 from scenegen.schemas import OutputFormat, StoryPlan
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class Settings(EncoderSettings):
     crf: int = Field(18, ge=0, le=51)
-    preset: str = "veryfast"
     threads: int = Field(2, ge=1, le=64)
 
 
@@ -36,9 +33,8 @@ class PyAVFilm(Backend):
 
     def run(self, job: Job) -> None:
         p = job.params
-        s = self.settings
         spans = p["spans"]
-        with VideoWriter(job.output, p["fps"], p["width"], p["height"], s.crf, s.preset, s.threads) as film:
+        with self.settings.writer(job.output, p["fps"], p["width"], p["height"]) as film:
             for span, following in zip(spans, spans[1:] + [None]):
                 clip = job.inputs[f"clip:{span['shot']}"]
                 # The first overlap_in frames were already shown inside the previous boundary.

@@ -15,9 +15,9 @@ from typing import ClassVar
 
 import numpy as np
 from PIL import Image
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
-from scenegen.media import VideoWriter, rgb_to_yuv
+from scenegen.media import EncoderSettings, rgb_to_yuv
 from scenegen.modules.shot import ShotBackend
 from scenegen.orchestrator.backend import Job
 
@@ -36,18 +36,11 @@ MOVES = {
 }
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    crf: int = Field(14, ge=0, le=51, description="near-lossless: the film re-encodes these frames")
-    preset: str = "veryfast"
-    threads: int = Field(1, ge=1, le=64)
-
 
 class AnimaticShot(ShotBackend):
     name: ClassVar[str] = "animatic"
     version: ClassVar[str] = "1"
-    Settings: ClassVar[type[BaseModel]] = Settings
+    Settings: ClassVar[type[BaseModel]] = EncoderSettings
 
     def run(self, job: Job) -> None:
         p = job.params
@@ -56,8 +49,7 @@ class AnimaticShot(ShotBackend):
         planes = _split_planes(rgb_to_yuv(keyframe), *keyframe.size)
         path = camera_path(p["camera"]["movement"], p["camera"]["movement_amount"], frames, keyframe.size,
                            (width, height), job.seed)
-        s = self.settings
-        with VideoWriter(job.output, p["fps"], width, height, s.crf, s.preset, s.threads) as video:
+        with self.settings.writer(job.output, p["fps"], width, height) as video:
             for box in path:
                 video.write_yuv(_cut(planes, box, width, height))
 

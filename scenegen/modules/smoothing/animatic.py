@@ -16,25 +16,18 @@ from collections import deque
 from typing import ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
-from scenegen.media import VideoWriter, yuv_frames
+from scenegen.media import EncoderSettings, yuv_frames
 from scenegen.modules.smoothing import SmoothingBackend
 from scenegen.orchestrator.backend import Job
 
-
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    crf: int = Field(14, ge=0, le=51)
-    preset: str = "veryfast"
-    threads: int = Field(1, ge=1, le=64)
 
 
 class AnimaticSmoothing(SmoothingBackend):
     name: ClassVar[str] = "animatic"
     version: ClassVar[str] = "1"
-    Settings: ClassVar[type[BaseModel]] = Settings
+    Settings: ClassVar[type[BaseModel]] = EncoderSettings
 
     def run(self, job: Job) -> None:
         p = job.params
@@ -44,8 +37,7 @@ class AnimaticSmoothing(SmoothingBackend):
         head = list(yuv_frames(after, stop=window))
         if len(tail) < window or len(head) < window:
             raise ValueError(f"the clips are shorter than the {window}-frame transition")
-        s = self.settings
-        with VideoWriter(job.output, p["fps"], p["width"], p["height"], s.crf, s.preset, s.threads) as video:
+        with self.settings.writer(job.output, p["fps"], p["width"], p["height"]) as video:
             for i, (a, b) in enumerate(zip(tail, head)):
                 t = (i + 1) / (window + 1)
                 if p["type"] == "smooth":
