@@ -2,7 +2,9 @@
 checked by decoding what it wrote."""
 
 import json
+import os
 import re
+import shutil
 from fractions import Fraction
 from html.parser import HTMLParser
 from pathlib import Path
@@ -118,6 +120,33 @@ def test_storyboard_links_every_keyframe_relatively(life):
     text = (life / "storyboard.html").read_text()
     for domain in ("Character", "Background", "Relation", "Camera", "Lighting"):
         assert text.count(f"<dt>{domain}</dt>") == 30
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(not CHROMIUM and not os.environ.get("SCENEGEN_REQUIRE_BROWSER"),
+                    reason="no Chromium here (apt-get install chromium); CI installs it and requires this test")
+def test_storyboard_opens_from_a_moved_copy_in_chromium(life, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    # Moved elsewhere, the page must still find every image: its links are relative.
+    copy = tmp_path / "moved"
+    shutil.copytree(life, copy)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page()
+        page.goto((copy / "storyboard.html").as_uri())
+        # decode() rejects for an image that cannot load; lazy images are asked for now.
+        widths = page.evaluate("Promise.all(Array.from(document.images).map(i => {"
+                               " i.loading = 'eager'; return i.decode().then(() => i.naturalWidth); }))")
+        title = page.title()
+        browser.close()
+    cast = len(json.loads((life / "plan.json").read_text())["characters"])
+    assert len(widths) == 30 + cast and all(w > 0 for w in widths)
+    assert title.startswith("A Woman's Life")
 
 
 def test_render_straight_after_recomputes_nothing(life):
