@@ -32,7 +32,13 @@ Fps = Annotated[Optional[int], typer.Option(min=1, max=120, help="Frames per sec
 Size = Annotated[Optional[str], typer.Option(help="Frame size WIDTHxHEIGHT, both even, e.g. 640x360.")]
 Seed = Annotated[int, typer.Option(min=0, help="Seed of the plan: the same sentence, shots and seed give the same film.")]
 Shots = Annotated[int, typer.Option(min=1, max=200, help="Number of shots, 1 to 200.")]
-Planner = Annotated[str, typer.Option(help="Script backend that writes the plan.")]
+Planner = Annotated[str, typer.Option(help="Script backend: offline, llm, or auto (llm when --llm-model or --llm-base-url is set).")]
+LlmBaseUrl = Annotated[Optional[str], typer.Option(envvar="SCENEGEN_LLM_BASE_URL", help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (default: OpenAI's).")]
+LlmModel = Annotated[Optional[str], typer.Option(envvar="SCENEGEN_LLM_MODEL", help="Model name the server knows.")]
+LlmApiKey = Annotated[Optional[str], typer.Option(envvar=["SCENEGEN_LLM_API_KEY", "OPENAI_API_KEY"], help="API key, if the server wants one.", show_default=False)]
+LlmTimeout = Annotated[Optional[float], typer.Option(envvar="SCENEGEN_LLM_TIMEOUT", help="Seconds to wait for one answer.")]
+LlmRetries = Annotated[Optional[int], typer.Option(envvar="SCENEGEN_LLM_RETRIES", help="HTTP retries per request (429, 5xx, timeouts).")]
+LlmMode = Annotated[Optional[str], typer.Option(envvar="SCENEGEN_LLM_MODE", help="auto, json_schema (server enforces the schema) or json_object (JSON mode + schema in the prompt).")]
 
 
 def friendly(command):
@@ -68,12 +74,15 @@ def _slug(sentence: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", sentence.lower()).strip("-")[:48] or "film"
 
 
-def _write_plan(sentence: str, shots: int, seed: int, planner: str, path: Path):
+def _write_plan(sentence: str, shots: int, seed: int, planner: str, llm: dict, path: Path):
     from scenegen.modules.script import ScriptRequest
     from scenegen.orchestrator.registry import backend_class
     from scenegen.schemas.files import write_plan
 
-    backend = backend_class("script", planner)()
+    llm = {key: value for key, value in llm.items() if value is not None}
+    if planner == "auto":
+        planner = "llm" if "model" in llm or "base_url" in llm else "offline"
+    backend = backend_class("script", planner)(llm if planner == "llm" else None)
     plan = backend.plan(ScriptRequest(sentence=sentence, shots=shots, seed=seed, workdir=path.parent))
     write_plan(path, plan)
     typer.echo(f"Planned {len(plan.shots)} shots with {backend.description}: {path}")
@@ -174,7 +183,13 @@ def story(
     seed: Seed = 0,
     fps: Fps = None,
     size: Size = None,
-    planner: Planner = "offline",
+    planner: Planner = "auto",
+    llm_base_url: LlmBaseUrl = None,
+    llm_model: LlmModel = None,
+    llm_api_key: LlmApiKey = None,
+    llm_timeout: LlmTimeout = None,
+    llm_retries: LlmRetries = None,
+    llm_mode: LlmMode = None,
     jobs: Jobs = None,
 ) -> None:
     """Plan a film from SENTENCE and render it."""
@@ -187,7 +202,9 @@ def story(
                         "or choose another --out")
     run.root.mkdir(parents=True, exist_ok=True)
     _update_settings(run, fps, size)
-    _write_plan(sentence, shots, seed, planner, run.plan)
+    llm = dict(base_url=llm_base_url, model=llm_model, api_key=llm_api_key, timeout=llm_timeout,
+               retries=llm_retries, mode=llm_mode)
+    _write_plan(sentence, shots, seed, planner, llm, run.plan)
     _render(run, jobs)
 
 
@@ -198,14 +215,22 @@ def plan(
     output: Annotated[Path, typer.Option("--output", "-o", help="Plan file to write.")],
     shots: Shots = 12,
     seed: Seed = 0,
-    planner: Planner = "offline",
+    planner: Planner = "auto",
+    llm_base_url: LlmBaseUrl = None,
+    llm_model: LlmModel = None,
+    llm_api_key: LlmApiKey = None,
+    llm_timeout: LlmTimeout = None,
+    llm_retries: LlmRetries = None,
+    llm_mode: LlmMode = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a plan for SENTENCE without rendering it."""
     if output.exists() and not force:
         raise UserError(f"{output} exists; pass --force to replace it, or choose another -o")
     output.parent.mkdir(parents=True, exist_ok=True)
-    _write_plan(sentence, shots, seed, planner, output)
+    llm = dict(base_url=llm_base_url, model=llm_model, api_key=llm_api_key, timeout=llm_timeout,
+               retries=llm_retries, mode=llm_mode)
+    _write_plan(sentence, shots, seed, planner, llm, output)
 
 
 @app.command()

@@ -19,9 +19,8 @@ def environment() -> Environment:
 
 
 def render(template: str, **context) -> str:
-    """Render a template; surrounding whitespace is dropped and inner runs of spaces collapse."""
-    text = environment().get_template(template).render(**context)
-    return text if template.endswith(".html.j2") else " ".join(text.split())
+    """Render a template, without the blank lines around it."""
+    return environment().get_template(template).render(**context).strip() + "\n"
 
 
 def sentence(text: object) -> str:

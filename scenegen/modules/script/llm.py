@@ -1,0 +1,334 @@
+"""LLM planner: a story plan from any OpenAI-compatible chat-completions server.
+
+Planning is hierarchical, as in VideoGen-of-Thought, so no single answer has to hold
+a whole film:
+
+1. outline: title, logline, style, the cast (with the appearance every portrait and
+   keyframe will keep) and the acts;
+2. pre-shot sentences: exactly one sentence of story context per shot;
+3. shot specs in batches of at most `batch_size` shots, each batch given the outline,
+   its shots' sentences and a running summary of the shots before it: the five
+   domains (character, background, relation, camera pose, HDR lighting), duration
+   and transition, camera and lighting as the schema's structured fields plus text.
+
+Every answer is parsed against a JSON Schema built for that call (the cast's ids as
+an enum, the exact number of items), so servers that constrain decoding (vLLM,
+llama.cpp, Ollama, OpenAI's strict mode) cannot produce a broken reference. What the
+schema cannot say (a last shot with a transition, hair that changes colour, a batch
+filmed from one distance) is checked after parsing. A failed check is sent back to
+the model with the error, up to `repairs` times; an answer cut off at the token limit
+makes its batch split in two. HTTP failures (429, 5xx, timeouts) are retried by the
+SDK with back-off.
+
+Each answer is cached under `<workdir>/.scenegen/llm/` by the hash of its request, so
+a re-run after any failure replays what was already paid for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from scenegen.atomic import write_atomic
+from scenegen.errors import UserError
+from scenegen.modules.portrait.animatic import COLOURS
+from scenegen.modules.script import ScriptBackend, ScriptRequest
+from scenegen.prompts import render
+from scenegen.schemas import CameraPose, Character, Lighting, Shot, StoryPlan, Transition
+from scenegen.schemas.files import json_path
+from scenegen.schemas.plan import Slug, Text
+
+
+class PlanningError(UserError):
+    """The server or the model failed; the message says which and what to try."""
+
+    exit_code = 1
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str = "https://api.openai.com/v1"
+    model: str
+    api_key: str = "not-needed"
+    timeout: float = Field(120.0, gt=0, description="seconds per request")
+    retries: int = Field(3, ge=0, description="HTTP retries per request (429, 5xx, timeouts)")
+    repairs: int = Field(3, ge=0, description="times an invalid answer is sent back with its error")
+    batch_size: int = Field(8, ge=1, le=8)
+    # json_schema: the server enforces the schema (OpenAI, vLLM); json_object: JSON mode
+    # with the schema in the prompt (llama.cpp, Ollama); auto: the first, else the second.
+    mode: Literal["auto", "json_schema", "json_object"] = "auto"
+    temperature: float = Field(0.7, ge=0, le=2)
+
+
+# -- the shape of each answer ---------------------------------------------------------------
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CastMember(Answer):
+    id: Slug
+    name: Text
+    description: Text
+    appearance: Text
+
+
+class Act(Answer):
+    name: Text
+    summary: Text
+
+
+class Outline(Answer):
+    title: Text
+    logline: Text
+    style: Text
+    characters: list[CastMember] = Field(min_length=1, max_length=6)
+    acts: list[Act] = Field(min_length=1, max_length=5)
+
+
+def _pre_shots_model(count: int) -> type[Answer]:
+    return create_model("PreShots", __base__=Answer, sentences=(list[Text], Field(min_length=count, max_length=count)))
+
+
+def _shot_batch_model(cast: list[str], count: int) -> type[Answer]:
+    spec = create_model(
+        "ShotSpec", __base__=Answer,
+        characters=(list[Literal[tuple(cast)]], Field(max_length=len(cast))),
+        character=(Text, ...), background=(Text, ...), relation=(Text, ...),
+        camera=(CameraPose, ...), lighting=(Lighting, ...),
+        duration=(float, Field(ge=1.0, le=12.0)), transition=(Transition, ...),
+    )
+    return create_model("ShotBatch", __base__=Answer, shots=(list[spec], Field(min_length=count, max_length=count)))
+
+
+def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON Schema with every property required and no defaults (strict mode)."""
+    schema = model.model_json_schema()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            node.pop("default", None)
+            if node.get("type") == "object" and "properties" in node:
+                node["required"] = list(node["properties"])
+                node["additionalProperties"] = False
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(schema)
+    return schema
+
+
+# -- the planner ----------------------------------------------------------------------------
+
+
+class LLMPlanner(ScriptBackend):
+    name: ClassVar[str] = "llm"
+
+    def __init__(self, settings: dict[str, Any] | None = None):
+        try:
+            self.config = Settings.model_validate(settings or {})
+        except ValidationError as e:
+            first = e.errors()[0]
+            option = "--llm-" + str(first["loc"][0]).replace("_", "-")
+            raise UserError(f"{option}: {first['msg']} (or set SCENEGEN_LLM_{str(first['loc'][0]).upper()})") from None
+        super().__init__(self.config.model_dump())
+        self.description = f"the LLM planner ({self.config.model} at {self.config.base_url})"
+        self._mode = self.config.mode
+        self._client = None
+
+    def plan(self, request: ScriptRequest) -> StoryPlan:
+        try:
+            from openai import OpenAI
+        except ImportError:
+            raise UserError("the llm planner needs the openai package: pip install 'scenegen[llm]'") from None
+        c = self.config
+        self._client = OpenAI(base_url=c.base_url, api_key=c.api_key, timeout=c.timeout, max_retries=c.retries)
+        self._cache = (request.workdir or Path(".")) / ".scenegen" / "llm"
+        sentence = " ".join(request.sentence.split())
+
+        outline = self._ask("outline", Outline, render("llm/outline.j2", sentence=sentence, shots=request.shots),
+                            _check_outline)
+        cast = [m.id for m in outline.characters]
+        pre_shots = self._ask(
+            "pre_shots", _pre_shots_model(request.shots),
+            render("llm/pre_shots.j2", outline=outline, shots=request.shots), lambda a: [],
+        ).sentences
+
+        specs: list[Any] = []
+        pending = [(start, min(start + c.batch_size, request.shots)) for start in range(0, request.shots, c.batch_size)]
+        while pending:
+            start, stop = pending.pop(0)
+            prompt = render("llm/shots.j2", outline=outline, sentences=pre_shots, start=start, stop=stop,
+                            total=request.shots, summary=_summary(pre_shots, specs))
+            try:
+                batch = self._ask(f"shots_{start + 1}_{stop}", _shot_batch_model(cast, stop - start), prompt,
+                                  lambda a: _check_batch(a, outline, start, request.shots))
+            except _Truncated:
+                if stop - start == 1:
+                    raise PlanningError(f"the model's answer for shot {start + 1} was cut off at its token limit "
+                                        "even alone; use a model with a longer context or output") from None
+                middle = (start + stop) // 2
+                pending[:0] = [(start, middle), (middle, stop)]
+                continue
+            specs.extend(batch.shots)
+
+        width = max(2, len(str(request.shots)))
+        return StoryPlan(
+            title=outline.title, logline=outline.logline, style=outline.style, seed=request.seed,
+            characters=[Character(**m.model_dump()) for m in outline.characters],
+            shots=[
+                Shot(id=f"s{i + 1:0{width}d}", index=i + 1, context=pre_shots[i], **spec.model_dump())
+                for i, spec in enumerate(specs)
+            ],
+        )
+
+    # -- one structured call, with repair --------------------------------------------------
+
+    def _ask(self, name: str, model: type[Answer], prompt: str, check) -> Any:
+        schema = strict_schema(model)
+        messages = [
+            {"role": "system", "content": render("llm/system.j2", schema=json.dumps(schema))},
+            {"role": "user", "content": prompt},
+        ]
+        problem = ""
+        for attempt in range(self.config.repairs + 1):
+            text, finish = self._complete(name, schema, messages)
+            if finish == "length":
+                raise _Truncated()
+            answer, problem = _parse(model, text, check)
+            if not problem:
+                return answer
+            messages += [{"role": "assistant", "content": text},
+                         {"role": "user", "content": render("llm/repair.j2", problem=problem)}]
+        raise PlanningError(
+            f"the model gave no valid {name.replace('_', ' ')} after {self.config.repairs} repairs; last problem: "
+            f"{problem}; its answers are kept in {self._cache} and a re-run reuses them"
+        )
+
+    def _complete(self, name: str, schema: dict, messages: list[dict]) -> tuple[str, str]:
+        """The answer text and finish reason, from the cache or the server."""
+        import openai
+
+        c = self.config
+        while True:
+            if self._mode == "json_object":
+                response_format = {"type": "json_object", "schema": schema}
+            else:
+                response_format = {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
+            body = {"model": c.model, "messages": messages, "response_format": response_format, "temperature": c.temperature}
+            # Keyed on what the model is asked, not where it runs: a server restarted on
+            # another port still owes the same answers.
+            key = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+            cached = self._cache / f"{key}.json"
+            if cached.exists():
+                answer = json.loads(cached.read_text())
+                return answer["text"], answer["finish_reason"]
+            try:
+                response = self._client.chat.completions.create(**body)
+            except openai.APIStatusError as e:
+                if self._mode == "auto" and e.status_code in (400, 422, 500) and _rejects_json_schema(e):
+                    self._mode = "json_object"  # e.g. llama.cpp's server: JSON mode with a schema instead
+                    continue
+                said = e.body.get("message", e.message) if isinstance(e.body, dict) else e.message
+                raise PlanningError(f"the LLM server at {c.base_url} answered HTTP {e.status_code} "
+                                    f"after {c.retries + 1} attempts: {_one_line(said)}") from None
+            except openai.APITimeoutError:
+                raise PlanningError(f"the LLM server at {c.base_url} did not answer within {c.timeout:g} s "
+                                    f"({c.retries + 1} attempts); raise --llm-timeout or check the server") from None
+            except openai.APIConnectionError:
+                raise PlanningError(f"cannot connect to the LLM server at {c.base_url}; is it running?") from None
+            choice = response.choices[0]
+            text = choice.message.content or ""
+            write_atomic(cached, json.dumps({"request": body, "text": text, "finish_reason": choice.finish_reason}))
+            return text, choice.finish_reason
+
+
+class _Truncated(Exception):
+    """The answer hit the token limit."""
+
+
+def _rejects_json_schema(error) -> bool:
+    return bool(re.search(r"json_schema|response_format|json_object", str(error.message) + str(error.body)))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())[:200]
+
+
+def _json_part(text: str) -> str:
+    # JSON mode without a grammar sometimes wraps the object in a code fence.
+    match = re.search(r"\{.*\}", text, re.S)
+    return match.group(0) if match else text
+
+
+def _parse(model: type[Answer], text: str, check) -> tuple[Any, str]:
+    """The answer, and what is wrong with it in one line ("" if nothing)."""
+    try:
+        answer = model.model_validate_json(_json_part(text))
+    except ValidationError as e:
+        first = e.errors()[0]
+        if first["type"] == "json_invalid":
+            return None, f"the answer is not valid JSON ({first['msg']})"
+        more = f" (and {e.error_count() - 1} more errors)" if e.error_count() > 1 else ""
+        return None, f"{json_path(first['loc'])}: {first['msg']}{more}"
+    return answer, "; ".join(check(answer)[:3])
+
+
+def _check_outline(outline: Outline) -> list[str]:
+    ids = [m.id for m in outline.characters]
+    return [f"characters: the id {i!r} is used twice" for i in sorted({i for i in ids if ids.count(i) > 1})]
+
+
+HAIR = re.compile(r"\b(" + "|".join(COLOURS) + r")\s+hair\b")
+
+
+def _check_batch(batch, outline: Outline, start: int, total: int) -> list[str]:
+    problems = []
+    looks = {m.id: m.appearance.lower() for m in outline.characters}
+    for i, shot in enumerate(batch.shots):
+        at = f"shots[{i}]"
+        if not shot.characters and not shot.character.strip():
+            problems.append(f"{at}.character: describe who or what is in frame")
+        for field in ("character", "background", "relation"):
+            if not getattr(shot, field).strip():
+                problems.append(f"{at}.{field}: must not be empty")
+        # Appearance is fixed by the cast; a shot may not recolour someone's hair.
+        stated = set(HAIR.findall(shot.character.lower()))
+        if len(shot.characters) == 1 and stated:
+            own = set(HAIR.findall(looks[shot.characters[0]]))
+            if own and not stated <= own:
+                problems.append(f"{at}.character: says {', '.join(sorted(stated))} hair but "
+                                f"{shot.characters[0]}'s appearance is {looks[shot.characters[0]]!r}")
+        if shot.transition.type != "cut" and shot.transition.duration * 2 > shot.duration:
+            problems.append(f"{at}.transition.duration: at most half the shot's duration ({shot.duration / 2:g} s)")
+        if shot.transition.type != "cut" and shot.transition.duration <= 0:
+            problems.append(f"{at}.transition.duration: a {shot.transition.type} needs a duration above 0")
+        if shot.transition.type == "cut" and shot.transition.duration:
+            problems.append(f"{at}.transition.duration: a cut has duration 0")
+    last = batch.shots[-1]
+    if start + len(batch.shots) == total and last.transition.type != "cut":
+        problems.append(f"shots[{len(batch.shots) - 1}].transition.type: the film's last shot ends with a cut")
+    if len(batch.shots) >= 4 and len({s.camera.shot_size for s in batch.shots}) == 1:
+        problems.append("camera.shot_size: every shot has the same size; vary wide, medium and close-up")
+    return problems
+
+
+def _summary(sentences: list[str], specs: list) -> str:
+    """The story so far, for a batch: the last eight shots before it."""
+    done = list(zip(sentences, specs))[-8:]
+    offset = len(specs) - len(done)
+    return render("llm/summary.j2", shots=[
+        {"number": offset + i + 1, "context": sentence, "size": spec.camera.shot_size.value,
+         "background": spec.background, "time": spec.lighting.time_of_day.value}
+        for i, (sentence, spec) in enumerate(done)
+    ])

@@ -1,0 +1,150 @@
+"""A real HTTP server on 127.0.0.1 speaking OpenAI's chat-completions protocol.
+
+Its "model" answers every planning call correctly from what the request asks (the
+schema's title, item counts and id enum, the shot numbers in the prompt), so a test
+states only the faults it wants: a status code, a mutated or cut-off answer, a stall.
+Every request body is recorded for the test to inspect.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+CAST = [
+    {"id": "mara", "name": "Mara", "description": "A baker who wants to see the sea.",
+     "appearance": "long auburn hair, green eyes, fair skin, a red coat"},
+    {"id": "tomas", "name": "Tomas", "description": "Her brother, a sailor.",
+     "appearance": "short black hair, brown eyes, olive skin, a navy sweater"},
+]
+SIZES = ["wide", "medium", "close_up", "medium_close", "full", "extreme_wide"]
+MOVES = ["static", "dolly_in", "pan_left", "tilt_up", "zoom_in", "truck_right", "orbit_left"]
+
+
+@dataclass
+class Fault:
+    stage: str                      # schema title: "Outline", "PreShots", "ShotBatch"
+    status: int | None = None       # answer with this HTTP status instead
+    mutate: Callable[[dict], None] | None = None   # change the correct answer before sending it
+    truncate: bool = False          # send half the answer with finish_reason "length"
+    sleep: float = 0.0              # stall this long before answering
+    headers: dict[str, str] = field(default_factory=dict)
+    message: str = "scripted failure"
+
+
+class FakeLLM:
+    def __init__(self, faults: list[Fault] | None = None, reject_json_schema: bool = False):
+        self.faults = list(faults or [])
+        self.reject_json_schema = reject_json_schema
+        self.requests: list[dict] = []
+        self._lock = threading.Lock()
+        handler = type("Handler", (_Handler,), {"llm": self})
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "FakeLLM":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def stages(self) -> list[str]:
+        return [stage_of(r) for r in self.requests]
+
+    def take_fault(self, stage: str) -> Fault | None:
+        with self._lock:
+            for i, fault in enumerate(self.faults):
+                if fault.stage == stage:
+                    return self.faults.pop(i)
+        return None
+
+
+def schema_of(body: dict) -> dict:
+    fmt = body["response_format"]
+    return fmt["json_schema"]["schema"] if fmt["type"] == "json_schema" else fmt["schema"]
+
+
+def stage_of(body: dict) -> str:
+    return schema_of(body)["title"]
+
+
+def correct_answer(body: dict) -> dict:
+    schema = schema_of(body)
+    stage = schema["title"]
+    prompt = body["messages"][1]["content"]
+    if stage == "Outline":
+        return {"title": "The Sea at Last", "logline": "Mara leaves her bakery to find the sea.",
+                "style": "warm painterly film", "characters": CAST,
+                "acts": [{"name": n, "summary": f"The {n.lower()} of Mara's journey."} for n in ("Setup", "Journey", "Arrival")]}
+    if stage == "PreShots":
+        count = schema["properties"]["sentences"]["minItems"]
+        return {"sentences": [f"Mara takes step {i + 1} toward the sea." for i in range(count)]}
+    first, last, total = map(int, re.search(r"shots (\d+) to (\d+) of (\d+)", prompt).groups())
+    ids = schema["$defs"]["ShotSpec"]["properties"]["characters"]["items"]["enum"]
+    shots = []
+    for n in range(first, last + 1):
+        scene_end = n % 4 == 0 and n != total
+        shots.append({
+            "characters": ids[: 1 + n % 2],
+            "character": "Mara in her red coat, walking with purpose",
+            "background": "a coastal road lined with pines",
+            "relation": "Mara ahead, Tomas a step behind her" if n % 2 else "Mara alone in the frame",
+            "camera": {"shot_size": SIZES[n % len(SIZES)], "angle": "eye_level", "movement": MOVES[n % len(MOVES)],
+                       "movement_amount": 0.5, "fov_deg": 45.0, "text": "a steady camera at eye level"},
+            "lighting": {"time_of_day": "golden_hour", "key_light": "left", "color_temperature_k": 3400,
+                         "contrast": "medium", "mood": "hopeful", "text": "warm low sun from the left"},
+            "duration": 3.0,
+            "transition": {"type": "dissolve", "duration": 0.5} if scene_end else {"type": "cut", "duration": 0.0},
+        })
+    return {"shots": shots}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    llm: FakeLLM
+
+    def log_message(self, *args: Any) -> None:  # keep test output clean
+        pass
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.llm.requests.append(body)
+        if self.llm.reject_json_schema and body["response_format"]["type"] == "json_schema":
+            # What llama-cpp-python's server answers to OpenAI's strict structured outputs.
+            return self._send(500, {"error": {"message": "Input should be 'text' or 'json_object'", "type": "server_error"}})
+        fault = self.llm.take_fault(stage_of(body))
+        if fault and fault.sleep:
+            time.sleep(fault.sleep)
+        if fault and fault.status:
+            return self._send(fault.status, {"error": {"message": fault.message, "type": "error"}}, fault.headers)
+        answer = correct_answer(body)
+        if fault and fault.mutate:
+            fault.mutate(answer)
+        text, finish = json.dumps(answer), "stop"
+        if fault and fault.truncate:
+            text, finish = text[: len(text) // 2], "length"
+        self._send(200, {
+            "id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": body["model"],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        })
+
+    def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
+        data = json.dumps(payload).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting (the timeout scenario)

@@ -1,0 +1,182 @@
+"""The LLM planner against a real HTTP server speaking the chat-completions protocol."""
+
+import json
+import time
+
+import pytest
+
+from scenegen.modules.script import ScriptRequest
+from scenegen.modules.script.llm import LLMPlanner, PlanningError
+from scenegen.schemas.plan import reference_errors
+
+from conftest import SMALL, scenegen
+from fake_llm import FakeLLM, Fault
+
+
+def plan_with(llm: FakeLLM, tmp_path, shots=12, **settings):
+    planner = LLMPlanner({"base_url": llm.url, "model": "test-model", "retries": 1, **settings})
+    return planner.plan(ScriptRequest(sentence="a baker's journey to the sea", shots=shots, workdir=tmp_path))
+
+
+def repair_messages(body: dict) -> list[str]:
+    return [m["content"] for m in body["messages"][2:] if m["role"] == "user"]
+
+
+def test_valid_answers_make_a_plan_hierarchically(tmp_path):
+    with FakeLLM() as llm:
+        plan = plan_with(llm, tmp_path, shots=20)
+    # Outline, pre-shot sentences, then batches of at most 8 shots.
+    assert llm.stages() == ["Outline", "PreShots", "ShotBatch", "ShotBatch", "ShotBatch"]
+    batch_prompts = [r["messages"][1]["content"] for r in llm.requests[2:]]
+    assert ["shots 1 to 8 of 20" in batch_prompts[0], "shots 9 to 16 of 20" in batch_prompts[1],
+            "shots 17 to 20 of 20" in batch_prompts[2]] == [True] * 3
+    # Later batches carry a summary of the shots before them.
+    assert "Mara takes step 8 toward the sea" in batch_prompts[1]
+    assert "first shots" in batch_prompts[0]
+    assert len(plan.shots) == 20 and reference_errors(plan, 24) == []
+    assert [s.context for s in plan.shots] == [f"Mara takes step {i} toward the sea." for i in range(1, 21)]
+    assert plan.shots[0].camera.movement == "dolly_in" and plan.shots[0].lighting.color_temperature_k == 3400
+    # The schema sent names the cast's ids as the only values a shot may reference.
+    schema = llm.requests[2]["response_format"]["json_schema"]["schema"]
+    assert schema["$defs"]["ShotSpec"]["properties"]["characters"]["items"]["enum"] == ["mara", "tomas"]
+    assert schema["properties"]["shots"]["minItems"] == schema["properties"]["shots"]["maxItems"] == 8
+
+
+def break_movement(answer):
+    answer["shots"][2]["camera"]["movement"] = "zoomy"
+
+
+def test_invalid_then_valid_sends_the_error_back(tmp_path):
+    with FakeLLM([Fault("ShotBatch", mutate=break_movement)]) as llm:
+        plan = plan_with(llm, tmp_path, shots=8)
+    assert llm.stages() == ["Outline", "PreShots", "ShotBatch", "ShotBatch"]
+    repair = repair_messages(llm.requests[3])
+    assert len(repair) == 1 and "shots[2].camera.movement" in repair[0] and "zoomy" not in plan.model_dump_json()
+    # The model sees its own broken answer before the correction request.
+    assert '"zoomy"' in llm.requests[3]["messages"][2]["content"]
+
+
+def test_unknown_character_id_is_repaired(tmp_path):
+    def intruder(answer):
+        answer["shots"][0]["characters"] = ["ghost"]
+
+    with FakeLLM([Fault("ShotBatch", mutate=intruder)]) as llm:
+        plan = plan_with(llm, tmp_path, shots=4)
+    repair = repair_messages(llm.requests[-1])
+    assert "shots[0].characters[0]" in repair[0] and "'mara'" in repair[0]
+    assert {c for s in plan.shots for c in s.characters} <= {"mara", "tomas"}
+
+
+def test_wrong_number_of_pre_shot_sentences_is_repaired(tmp_path):
+    with FakeLLM([Fault("PreShots", mutate=lambda a: a["sentences"].pop())]) as llm:
+        plan = plan_with(llm, tmp_path, shots=6)
+    assert llm.stages()[:3] == ["Outline", "PreShots", "PreShots"]
+    assert "at least 6 items" in repair_messages(llm.requests[2])[0]
+    assert len(plan.shots) == 6
+
+
+def test_semantic_problems_are_repaired(tmp_path):
+    def recolour_and_end_on_dissolve(answer):
+        answer["shots"][0].update(characters=["mara"], character="Mara with short blonde hair laughing")
+        answer["shots"][-1]["transition"] = {"type": "dissolve", "duration": 0.5}
+
+    with FakeLLM([Fault("ShotBatch", mutate=recolour_and_end_on_dissolve)]) as llm:
+        plan = plan_with(llm, tmp_path, shots=3)
+    repair = repair_messages(llm.requests[-1])[0]
+    assert "says blonde hair but mara's appearance is" in repair
+    assert "the film's last shot ends with a cut" in repair
+    assert plan.shots[-1].transition.type == "cut"
+
+
+def test_truncated_answer_splits_the_batch(tmp_path):
+    with FakeLLM([Fault("ShotBatch", truncate=True)]) as llm:
+        plan = plan_with(llm, tmp_path, shots=8)
+    prompts = [r["messages"][1]["content"] for r in llm.requests if r["response_format"]["json_schema"]["schema"]["title"] == "ShotBatch"]
+    assert ["shots 1 to 8 of 8" in prompts[0], "shots 1 to 4 of 8" in prompts[1], "shots 5 to 8 of 8" in prompts[2]] == [True] * 3
+    assert len(plan.shots) == 8
+
+
+def test_429_is_retried_by_the_client(tmp_path):
+    with FakeLLM([Fault("Outline", status=429, headers={"retry-after-ms": "20"}, message="slow down")]) as llm:
+        plan = plan_with(llm, tmp_path, shots=2)
+    assert llm.stages()[:2] == ["Outline", "Outline"]
+    assert len(plan.shots) == 2
+
+
+def test_persistent_500_is_a_one_line_error(tmp_path):
+    faults = [Fault("Outline", status=500, headers={"retry-after-ms": "10"}, message="CUDA error: out of memory") for _ in range(2)]
+    with FakeLLM(faults) as llm, pytest.raises(PlanningError) as error:
+        plan_with(llm, tmp_path, shots=2)
+    assert len(llm.requests) == 2  # one try plus one retry
+    assert str(error.value) == f"the LLM server at {llm.url} answered HTTP 500 after 2 attempts: CUDA error: out of memory"
+
+
+def test_a_stalled_server_times_out_with_a_clear_error(tmp_path):
+    faults = [Fault("Outline", sleep=1.5), Fault("Outline", sleep=1.5)]
+    with FakeLLM(faults) as llm, pytest.raises(PlanningError, match=r"did not answer within 0.3 s \(2 attempts\)"):
+        plan_with(llm, tmp_path, shots=2, timeout=0.3)
+
+
+def test_repairs_run_out_with_the_last_problem_and_answers_kept(tmp_path):
+    faults = [Fault("ShotBatch", mutate=break_movement) for _ in range(3)]
+    with FakeLLM(faults) as llm, pytest.raises(PlanningError) as error:
+        plan_with(llm, tmp_path, shots=4, repairs=2)
+    message = str(error.value)
+    assert "no valid shots 1 4 after 2 repairs" in message and "shots[2].camera.movement" in message
+    assert str(tmp_path / ".scenegen" / "llm") in message
+    # Outline, pre-shots and the three failed batch answers are all on disk.
+    assert len(list((tmp_path / ".scenegen" / "llm").glob("*.json"))) == 5
+
+
+def test_a_rerun_replays_cached_answers_and_pays_only_for_the_rest(tmp_path):
+    faults = [Fault("ShotBatch", mutate=break_movement) for _ in range(2)]
+    with FakeLLM(faults) as llm, pytest.raises(PlanningError):
+        plan_with(llm, tmp_path, shots=4, repairs=1)
+    with FakeLLM() as llm:
+        plan_with(llm, tmp_path, shots=4, repairs=2)
+    # Outline, pre-shots and the two broken answers came from the cache; only the
+    # second repair (never asked before) reached the server.
+    assert llm.stages() == ["ShotBatch"]
+    assert len(repair_messages(llm.requests[0])) == 2
+    with FakeLLM() as llm:
+        plan_with(llm, tmp_path, shots=4, repairs=2)
+    assert llm.requests == []
+
+
+def test_auto_mode_falls_back_to_json_mode_like_llama_cpp(tmp_path):
+    with FakeLLM(reject_json_schema=True) as llm:
+        plan = plan_with(llm, tmp_path, shots=3)
+    formats = [r["response_format"]["type"] for r in llm.requests]
+    # The rejected strict request (and the SDK's one retry of it), then JSON mode for good.
+    assert formats == ["json_schema"] * 2 + ["json_object"] * 3
+    assert "title" in llm.requests[2]["response_format"]["schema"]["properties"]
+    assert len(plan.shots) == 3
+
+
+def test_story_through_the_llm_path_makes_the_film(tmp_path):
+    with FakeLLM() as llm:
+        result = scenegen("story", "a woman's life", "--shots", "30", "--llm-base-url", llm.url, "--llm-model", "test-model",
+                          "--out", str(tmp_path / "run"), *SMALL)
+    assert result.returncode == 0, result.stderr
+    assert f"Planned 30 shots with the LLM planner (test-model at {llm.url})" in result.stdout
+    plan = json.loads((tmp_path / "run" / "plan.json").read_text())
+    assert len(plan["shots"]) == 30 and plan["title"] == "The Sea at Last"
+    assert (tmp_path / "run" / "film.mp4").is_file()
+    # 30 shots: outline, pre-shots and four batches of at most eight.
+    assert llm.stages() == ["Outline", "PreShots"] + ["ShotBatch"] * 4
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    with FakeLLM([Fault("Outline", status=500, headers={"retry-after-ms": "10"}) for _ in range(4)]) as llm:
+        result = scenegen("plan", "x", "-o", str(tmp_path / "p.json"), "--llm-base-url", llm.url,
+                          "--llm-model", "m", "--llm-retries", "3")
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0 and "HTTP 500 after 4 attempts" in result.stderr
+    assert not (tmp_path / "p.json").exists()
+    start = time.monotonic()
+    result = scenegen("plan", "x", "-o", str(tmp_path / "p.json"), "--llm-base-url", "http://127.0.0.1:9/v1",
+                      "--llm-model", "m", "--llm-retries", "0")
+    assert result.returncode == 1 and "cannot connect to the LLM server at http://127.0.0.1:9/v1" in result.stderr
+    assert time.monotonic() - start < 30
+    result = scenegen("plan", "x", "-o", str(tmp_path / "p.json"), "--llm-base-url", "http://127.0.0.1:9/v1")
+    assert result.returncode == 2 and "--llm-model" in result.stderr
