@@ -35,7 +35,7 @@ def test_valid_answers_make_a_plan_hierarchically(tmp_path):
     assert "first shots" in batch_prompts[0]
     assert len(plan.shots) == 20 and reference_errors(plan, 24) == []
     assert [s.context for s in plan.shots] == [f"Mara takes step {i} toward the sea." for i in range(1, 21)]
-    assert plan.shots[0].camera.movement == "dolly_in" and plan.shots[0].lighting.color_temperature_k == 3400
+    assert plan.shots[0].camera.movement == "dolly_in" and plan.shots[0].lighting.color_temperature_k == 3200
     # The schema sent names the cast's ids as the only values a shot may reference.
     schema = llm.requests[2]["response_format"]["json_schema"]["schema"]
     assert schema["$defs"]["ShotSpec"]["properties"]["characters"]["items"]["enum"] == ["mara", "tomas"]
@@ -76,16 +76,28 @@ def test_wrong_number_of_pre_shot_sentences_is_repaired(tmp_path):
 
 
 def test_semantic_problems_are_repaired(tmp_path):
-    def recolour_and_end_on_dissolve(answer):
+    def recolour_and_overlap(answer):
         answer["shots"][0].update(characters=["mara"], character="Mara with short blonde hair laughing")
-        answer["shots"][-1]["transition"] = {"type": "dissolve", "duration": 0.5}
+        answer["shots"][1].update(duration=1.5, transition={"type": "dissolve", "duration": 1.0})
 
-    with FakeLLM([Fault("ShotBatch", mutate=recolour_and_end_on_dissolve)]) as llm:
+    with FakeLLM([Fault("ShotBatch", mutate=recolour_and_overlap)]) as llm:
         plan = plan_with(llm, tmp_path, shots=3)
     repair = repair_messages(llm.requests[-1])[0]
-    assert "says blonde hair but mara's appearance is" in repair
-    assert "the film's last shot ends with a cut" in repair
-    assert plan.shots[-1].transition.type == "cut"
+    assert "shots[0].character: says blonde hair but mara's appearance is" in repair
+    assert "shots[1].transition.duration: at most half the shot's duration (0.75 s)" in repair
+    assert "blonde" not in plan.shots[0].character
+
+
+def test_what_has_one_right_value_is_set_not_asked(tmp_path):
+    def sloppy(answer):
+        answer["shots"][0]["transition"] = {"type": "cut", "duration": 0.5}
+        answer["shots"][-1]["transition"] = {"type": "dissolve", "duration": 0.5}
+
+    with FakeLLM([Fault("ShotBatch", mutate=sloppy)]) as llm:
+        plan = plan_with(llm, tmp_path, shots=3)
+    assert llm.stages() == ["Outline", "PreShots", "ShotBatch"]  # no repair round
+    assert plan.shots[0].transition.duration == 0 and plan.shots[-1].transition.type == "cut"
+    assert reference_errors(plan, 24) == []
 
 
 def test_truncated_answer_splits_the_batch(tmp_path):

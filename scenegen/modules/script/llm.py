@@ -14,10 +14,11 @@ a whole film:
 Every answer is parsed against a JSON Schema built for that call (the cast's ids as
 an enum, the exact number of items), so servers that constrain decoding (vLLM,
 llama.cpp, Ollama, OpenAI's strict mode) cannot produce a broken reference. What the
-schema cannot say (a last shot with a transition, hair that changes colour, a batch
-filmed from one distance) is checked after parsing. A failed check is sent back to
+schema cannot say (hair that changes colour, a transition longer than half its shot,
+a batch filmed from one distance) is checked after parsing. A failed check is sent back to
 the model with the error, up to `repairs` times; an answer cut off at the token limit
-makes its batch split in two. HTTP failures (429, 5xx, timeouts) are retried by the
+makes its batch split in two. What has one right value is set, not asked: a cut lasts
+0 s and the film's last shot ends on a cut. HTTP failures (429, 5xx, timeouts) are retried by the
 SDK with back-off.
 
 Each answer is cached under `<workdir>/.scenegen/llm/` by the hash of its request, so
@@ -39,7 +40,10 @@ from scenegen.errors import UserError
 from scenegen.modules.portrait.animatic import COLOURS
 from scenegen.modules.script import ScriptBackend, ScriptRequest
 from scenegen.prompts import render
-from scenegen.schemas import CameraPose, Character, Lighting, Shot, StoryPlan, Transition
+from scenegen.schemas import (
+    CameraAngle, CameraMovement, Character, Contrast, KeyLight, Mood, Shot, ShotSize, StoryPlan, TimeOfDay,
+    TransitionType,
+)
 from scenegen.schemas.files import json_path
 from scenegen.schemas.plan import Slug, Text
 
@@ -93,6 +97,39 @@ class Outline(Answer):
     acts: list[Act] = Field(min_length=1, max_length=5)
 
 
+# Numbers are asked for as choices, not ranges: grammar-constrained decoders (llama.cpp)
+# enforce enums but ignore minimum/maximum, and a director picks lenses and lamps from
+# a kit anyway.
+Amount = Literal[0.0, 0.25, 0.5, 0.75, 1.0]
+Lens = Literal[20, 28, 35, 50, 65, 85, 100]                         # horizontal field of view, degrees
+Kelvin = Literal[2700, 3200, 4000, 4500, 5000, 5600, 6500, 7500, 9000]
+Seconds = Literal[1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 8.0]
+Overlap = Literal[0.0, 0.5, 0.75, 1.0]
+
+
+class CameraChoice(Answer):
+    shot_size: ShotSize
+    angle: CameraAngle
+    movement: CameraMovement
+    movement_amount: Amount
+    fov_deg: Lens
+    text: Text
+
+
+class LightingChoice(Answer):
+    time_of_day: TimeOfDay
+    key_light: KeyLight
+    color_temperature_k: Kelvin
+    contrast: Contrast
+    mood: Mood
+    text: Text
+
+
+class TransitionChoice(Answer):
+    type: TransitionType
+    duration: Overlap
+
+
 def _pre_shots_model(count: int) -> type[Answer]:
     return create_model("PreShots", __base__=Answer, sentences=(list[Text], Field(min_length=count, max_length=count)))
 
@@ -102,19 +139,24 @@ def _shot_batch_model(cast: list[str], count: int) -> type[Answer]:
         "ShotSpec", __base__=Answer,
         characters=(list[Literal[tuple(cast)]], Field(max_length=len(cast))),
         character=(Text, ...), background=(Text, ...), relation=(Text, ...),
-        camera=(CameraPose, ...), lighting=(Lighting, ...),
-        duration=(float, Field(ge=1.0, le=12.0)), transition=(Transition, ...),
+        camera=(CameraChoice, ...), lighting=(LightingChoice, ...),
+        duration=(Seconds, ...), transition=(TransitionChoice, ...),
     )
     return create_model("ShotBatch", __base__=Answer, shots=(list[spec], Field(min_length=count, max_length=count)))
 
 
 def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON Schema with every property required and no defaults (strict mode)."""
+    """The model's JSON Schema with every property required and no defaults (strict mode).
+
+    String length caps are left to validation: a grammar-constrained decoder (llama.cpp)
+    unrolls `maxLength: 2000` into a grammar too large to parse.
+    """
     schema = model.model_json_schema()
 
     def visit(node: Any) -> None:
         if isinstance(node, dict):
             node.pop("default", None)
+            node.pop("maxLength", None)
             if node.get("type") == "object" and "properties" in node:
                 node["required"] = list(node["properties"])
                 node["additionalProperties"] = False
@@ -187,7 +229,8 @@ class LLMPlanner(ScriptBackend):
             title=outline.title, logline=outline.logline, style=outline.style, seed=request.seed,
             characters=[Character(**m.model_dump()) for m in outline.characters],
             shots=[
-                Shot(id=f"s{i + 1:0{width}d}", index=i + 1, context=pre_shots[i], **spec.model_dump())
+                Shot(id=f"s{i + 1:0{width}d}", index=i + 1, context=pre_shots[i],
+                     **{**spec.model_dump(), "transition": _transition(spec, last=i == len(specs) - 1)})
                 for i, spec in enumerate(specs)
             ],
         )
@@ -253,6 +296,13 @@ class LLMPlanner(ScriptBackend):
             return text, choice.finish_reason
 
 
+def _transition(spec, last: bool) -> dict:
+    # Set, not asked: a cut has no duration, and the film's last shot has no next one.
+    if last or spec.transition.type == TransitionType.cut:
+        return {"type": "cut", "duration": 0.0}
+    return spec.transition.model_dump()
+
+
 class _Truncated(Exception):
     """The answer hit the token limit."""
 
@@ -297,8 +347,8 @@ def _check_batch(batch, outline: Outline, start: int, total: int) -> list[str]:
     looks = {m.id: m.appearance.lower() for m in outline.characters}
     for i, shot in enumerate(batch.shots):
         at = f"shots[{i}]"
-        if not shot.characters and not shot.character.strip():
-            problems.append(f"{at}.character: describe who or what is in frame")
+        if len(set(shot.characters)) != len(shot.characters):
+            problems.append(f"{at}.characters: lists a character twice")
         for field in ("character", "background", "relation"):
             if not getattr(shot, field).strip():
                 problems.append(f"{at}.{field}: must not be empty")
@@ -313,11 +363,6 @@ def _check_batch(batch, outline: Outline, start: int, total: int) -> list[str]:
             problems.append(f"{at}.transition.duration: at most half the shot's duration ({shot.duration / 2:g} s)")
         if shot.transition.type != "cut" and shot.transition.duration <= 0:
             problems.append(f"{at}.transition.duration: a {shot.transition.type} needs a duration above 0")
-        if shot.transition.type == "cut" and shot.transition.duration:
-            problems.append(f"{at}.transition.duration: a cut has duration 0")
-    last = batch.shots[-1]
-    if start + len(batch.shots) == total and last.transition.type != "cut":
-        problems.append(f"shots[{len(batch.shots) - 1}].transition.type: the film's last shot ends with a cut")
     if len(batch.shots) >= 4 and len({s.camera.shot_size for s in batch.shots}) == 1:
         problems.append("camera.shot_size: every shot has the same size; vary wide, medium and close-up")
     return problems
