@@ -108,6 +108,12 @@ def test_truncated_answer_splits_the_batch(tmp_path):
     assert len(plan.shots) == 8
 
 
+def test_a_truncated_outline_is_a_one_line_error(tmp_path):
+    with FakeLLM([Fault("Outline", truncate=True)]) as llm, pytest.raises(PlanningError) as error:
+        plan_with(llm, tmp_path, shots=2)
+    assert str(error.value).startswith("the model's answer for the outline was cut off at its token limit")
+
+
 def test_429_is_retried_by_the_client(tmp_path):
     with FakeLLM([Fault("Outline", status=429, headers={"retry-after-ms": "20"}, message="slow down")]) as llm:
         plan = plan_with(llm, tmp_path, shots=2)
@@ -134,7 +140,7 @@ def test_repairs_run_out_with_the_last_problem_and_answers_kept(tmp_path):
     with FakeLLM(faults) as llm, pytest.raises(PlanningError) as error:
         plan_with(llm, tmp_path, shots=4, repairs=2)
     message = str(error.value)
-    assert "no valid shots 1 4 after 2 repairs" in message and "shots[2].camera.movement" in message
+    assert "no valid shots 1-4 after 2 repairs" in message and "shots[2].camera.movement" in message
     assert str(tmp_path / ".scenegen" / "llm") in message
     # Outline, pre-shots and the three failed batch answers are all on disk.
     assert len(list((tmp_path / ".scenegen" / "llm").glob("*.json"))) == 5

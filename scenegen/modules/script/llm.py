@@ -202,7 +202,7 @@ class LLMPlanner(ScriptBackend):
                             _check_outline)
         cast = [m.id for m in outline.characters]
         pre_shots = self._ask(
-            "pre_shots", _pre_shots_model(request.shots),
+            "pre-shot sentences", _pre_shots_model(request.shots),
             render("llm/pre_shots.j2", outline=outline, shots=request.shots), lambda a: [],
         ).sentences
 
@@ -213,12 +213,10 @@ class LLMPlanner(ScriptBackend):
             prompt = render("llm/shots.j2", outline=outline, sentences=pre_shots, start=start, stop=stop,
                             total=request.shots, summary=_summary(pre_shots, specs))
             try:
-                batch = self._ask(f"shots_{start + 1}_{stop}", _shot_batch_model(cast, stop - start), prompt,
-                                  lambda a: _check_batch(a, outline, start, request.shots))
+                what = f"shots {start + 1}-{stop}" if stop - start > 1 else f"shot {stop}"
+                batch = self._ask(what, _shot_batch_model(cast, stop - start), prompt,
+                                  lambda a: _check_batch(a, outline), split_if_cut=stop - start > 1)
             except _Truncated:
-                if stop - start == 1:
-                    raise PlanningError(f"the model's answer for shot {start + 1} was cut off at its token limit "
-                                        "even alone; use a model with a longer context or output") from None
                 middle = (start + stop) // 2
                 pending[:0] = [(start, middle), (middle, stop)]
                 continue
@@ -237,24 +235,28 @@ class LLMPlanner(ScriptBackend):
 
     # -- one structured call, with repair --------------------------------------------------
 
-    def _ask(self, name: str, model: type[Answer], prompt: str, check) -> Any:
+    def _ask(self, what: str, model: type[Answer], prompt: str, check, split_if_cut: bool = False) -> Any:
+        """Ask until an answer parses and passes `check`; raise _Truncated if cut off and splittable."""
         schema = strict_schema(model)
         messages = [
             {"role": "system", "content": render("llm/system.j2", schema=json.dumps(schema))},
             {"role": "user", "content": prompt},
         ]
         problem = ""
-        for attempt in range(self.config.repairs + 1):
-            text, finish = self._complete(name, schema, messages)
+        for _ in range(self.config.repairs + 1):
+            text, finish = self._complete(re.sub(r"\W+", "_", what), schema, messages)
             if finish == "length":
-                raise _Truncated()
+                if split_if_cut:
+                    raise _Truncated()
+                raise PlanningError(f"the model's answer for the {what} was cut off at its token limit; "
+                                    "use a model with a longer context or output, or fewer shots")
             answer, problem = _parse(model, text, check)
             if not problem:
                 return answer
             messages += [{"role": "assistant", "content": text},
                          {"role": "user", "content": render("llm/repair.j2", problem=problem)}]
         raise PlanningError(
-            f"the model gave no valid {name.replace('_', ' ')} after {self.config.repairs} repairs; last problem: "
+            f"the model gave no valid {what} after {self.config.repairs} repairs; last problem: "
             f"{problem}; its answers are kept in {self._cache} and a re-run reuses them"
         )
 
@@ -342,7 +344,7 @@ def _check_outline(outline: Outline) -> list[str]:
 HAIR = re.compile(r"\b(" + "|".join(COLOURS) + r")\s+hair\b")
 
 
-def _check_batch(batch, outline: Outline, start: int, total: int) -> list[str]:
+def _check_batch(batch, outline: Outline) -> list[str]:
     problems = []
     looks = {m.id: m.appearance.lower() for m in outline.characters}
     for i, shot in enumerate(batch.shots):
