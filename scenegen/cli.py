@@ -32,6 +32,7 @@ Fps = Annotated[Optional[int], typer.Option(min=1, max=120, help="Frames per sec
 Size = Annotated[Optional[str], typer.Option(help="Frame size WIDTHxHEIGHT, both even, e.g. 640x360.")]
 Seed = Annotated[int, typer.Option(min=0, help="Seed of the plan: the same sentence, shots and seed give the same film.")]
 Shots = Annotated[int, typer.Option(min=1, max=200, help="Number of shots, 1 to 200.")]
+Config = Annotated[Optional[Path], typer.Option(help="TOML file with [output] and [backends.<kind>] tables (see tests/tiny.toml).")]
 Planner = Annotated[str, typer.Option(help="Script backend: offline, llm, or auto (llm when --llm-model or --llm-base-url is set).")]
 LlmBaseUrl = Annotated[Optional[str], typer.Option(envvar="SCENEGEN_LLM_BASE_URL", help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (default: OpenAI's).")]
 LlmModel = Annotated[Optional[str], typer.Option(envvar="SCENEGEN_LLM_MODEL", help="Model name the server knows.")]
@@ -89,26 +90,41 @@ def _write_plan(sentence: str, shots: int, seed: int, planner: str, llm: dict, p
     return plan
 
 
-def _update_settings(run, fps: int | None, size: str | None) -> None:
-    """Apply --fps/--size to the run's settings.json (creating it), saying what changed."""
+def _update_settings(run, fps: int | None, size: str | None, config: Path | None = None) -> None:
+    """Apply --config, then --fps/--size, to the run's settings.json (creating it), saying what changed."""
     from scenegen.atomic import write_atomic
     from scenegen.orchestrator.render import load_settings
+    from scenegen.schemas.files import parse, read_config
 
     settings = load_settings(run)
     output = settings.output.model_dump()
-    wanted = dict(output)
+    merged = settings.model_dump(mode="json")
+    if config is not None:
+        overrides = read_config(config)
+        merged = parse(type(settings), {"output": {**output, **overrides.get("output", {})},
+                                        "backends": {**merged["backends"], **overrides.get("backends", {})}},
+                       config).model_dump(mode="json")
+    wanted = dict(merged["output"])
     if fps is not None:
         wanted["fps"] = fps
     if (dims := _size(size)) is not None:
         wanted["width"], wanted["height"] = dims
-    from scenegen.schemas.files import parse
 
-    updated = parse(type(settings), {**settings.model_dump(mode="json"), "output": wanted}, Path("--size/--fps"))
+    updated = parse(type(settings), {**merged, "output": wanted}, Path("--size/--fps"))
+    _check_backends(updated)
     for field in ("fps", "width", "height"):
         if run.settings.exists() and output[field] != wanted[field]:
             typer.echo(f"{field}: {output[field]} -> {wanted[field]}")
     if not run.settings.exists() or updated != settings:
         write_atomic(run.settings, updated.model_dump_json(indent=2) + "\n")
+
+
+def _check_backends(settings) -> None:
+    """Build each backend once, so bad backend settings (missing weights) stop us before any work."""
+    from scenegen.orchestrator.registry import backend_class
+
+    for kind, choice in settings.backends.items():
+        backend_class(kind, choice.name)(choice.settings)
 
 
 def _render_dag(run, jobs: int | None):
@@ -183,6 +199,7 @@ def story(
     seed: Seed = 0,
     fps: Fps = None,
     size: Size = None,
+    config: Config = None,
     planner: Planner = "auto",
     llm_base_url: LlmBaseUrl = None,
     llm_model: LlmModel = None,
@@ -201,7 +218,7 @@ def story(
         raise UserError(f"{run.plan} already holds a plan; re-render it with `scenegen render {run.root}`, "
                         "or choose another --out")
     run.root.mkdir(parents=True, exist_ok=True)
-    _update_settings(run, fps, size)
+    _update_settings(run, fps, size, config)
     llm = dict(base_url=llm_base_url, model=llm_model, api_key=llm_api_key, timeout=llm_timeout,
                retries=llm_retries, mode=llm_mode)
     _write_plan(sentence, shots, seed, planner, llm, run.plan)
@@ -240,6 +257,7 @@ def render(
     out: Annotated[Optional[Path], typer.Option(help="Run directory for a plan file (default: beside it, named after it).")] = None,
     fps: Fps = None,
     size: Size = None,
+    config: Config = None,
     jobs: Jobs = None,
 ) -> None:
     """Compute whatever is missing or stale; reuse everything else."""
@@ -253,8 +271,8 @@ def render(
         run = _adopt_plan(target, out)
     else:
         raise UserError(f"{target}: no such file or directory")
-    if fps is not None or size is not None:
-        _update_settings(run, fps, size)
+    if fps is not None or size is not None or config is not None:
+        _update_settings(run, fps, size, config)
     _render(run, jobs)
 
 

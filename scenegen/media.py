@@ -79,3 +79,7 @@ def yuv_frames(path: Path, start: int = 0, stop: int | None = None) -> Iterator[
 
 def rgb_to_yuv(image: Image.Image) -> np.ndarray:
     return av.VideoFrame.from_image(image.convert("RGB")).reformat(format="yuv420p").to_ndarray()
+
+
+def yuv_to_rgb(planes: np.ndarray) -> Image.Image:
+    return av.VideoFrame.from_ndarray(planes, format="yuv420p").to_image()

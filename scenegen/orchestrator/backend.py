@@ -52,7 +52,8 @@ class Backend(ABC):
         except ValidationError as e:
             first = e.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise UserError(f"settings for {self.kind} backend {self.name!r}: {where}: {first['msg']}") from None
+            message = first["msg"].removeprefix("Value error, ")
+            raise UserError(f"settings for {self.kind} backend {self.name!r}: {where}: {message}") from None
 
     def load(self) -> None:
         """Load what jobs need (weights, fonts); called once per worker."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 from typing import TypeVar
 
@@ -77,3 +78,23 @@ def write_plan(path: Path, plan: StoryPlan) -> None:
     """Write a plan and, beside it, the JSON Schema its `$schema` points editors to."""
     write_atomic(path.parent / SCHEMA_FILE, plan_schema())
     write_atomic(path, dump_plan(plan))
+
+
+def read_config(path: Path) -> dict:
+    """A TOML config of output format and backends, with relative model paths made absolute.
+
+    It has the shape of settings.json: `[output]` and `[backends.<kind>]` tables.
+    """
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"--config {path}: no such file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{path}: not valid TOML: {e}") from None
+    for choice in data.get("backends", {}).values():
+        settings = choice.get("settings", {}) if isinstance(choice, dict) else {}
+        model = settings.get("model")
+        # "./x", "../x", ".tiny/x" are paths; "org/name" may be a Hugging Face id unless it exists here.
+        if isinstance(model, str) and (model.startswith(".") or (path.parent / model).exists()):
+            settings["model"] = str((path.parent / model).resolve())
+    return data

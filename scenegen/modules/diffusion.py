@@ -1,0 +1,127 @@
+"""What the diffusion backends share: model settings, offline loading, memory and speed levers.
+
+Weights are never downloaded: `model` is a local directory, or a Hugging Face id that
+is already in the local cache (`HF_HOME`). Anything else fails at once with a message
+naming what is missing and how to provide it; nothing waits on a network. torch and
+diffusers are imported inside the functions, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from scenegen.errors import UserError
+
+
+class PipelineSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(description="local directory, or a Hugging Face id already in the local cache")
+    dtype: Literal["bfloat16", "float16", "float32"] = "bfloat16"
+    device: str = Field("auto", description="auto (cuda when present, else cpu), cpu, cuda, cuda:1, ...")
+    steps: int = Field(30, ge=1, le=200)
+    guidance: float = Field(5.0, ge=0.0, le=30.0)
+    negative_prompt: str = ""
+    # Memory levers.
+    cpu_offload: bool = Field(False, description="move each model to the GPU only while it runs")
+    group_offload: bool = Field(False, description="stream the denoiser's layers from CPU memory")
+    fp8_storage: bool = Field(False, description="store the denoiser's weights in fp8, compute in dtype")
+    vae_tiling: bool = Field(False, description="decode in tiles")
+    # Speed levers.
+    attention_backend: str | None = Field(None, description="e.g. flash, _native_cudnn, sage")
+    compile_blocks: bool = Field(False, description="torch.compile the repeated transformer blocks")
+    cache: Literal["none", "first_block"] = Field("none", description="reuse a step's residual when it barely changes")
+    cache_threshold: float = Field(0.05, gt=0, le=1)
+
+    @field_validator("model")
+    @classmethod
+    def _weights_are_here(cls, model: str) -> str:
+        # Checked when the DAG is built, so missing weights stop a run before any work.
+        if Path(model).expanduser().is_dir():
+            return model
+        from huggingface_hub import try_to_load_from_cache
+
+        try:
+            if isinstance(try_to_load_from_cache(model, "model_index.json"), str):
+                return model
+        except ValueError:  # not even a valid repository id
+            pass
+        raise ValueError(
+            f"{model!r} is not a local directory ({Path(model).expanduser().resolve()} does not exist) and not in "
+            f"the Hugging Face cache ({os.environ.get('HF_HOME', '~/.cache/huggingface')}); download it on a machine "
+            f"with a network (`huggingface-cli download {model}`) and set `model` to that directory"
+        )
+
+
+def load_pipeline(pipeline_class: str, settings: PipelineSettings):
+    """Load `diffusers.<pipeline_class>` from local files and apply the settings' levers."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # belt and braces: no hub call can be made
+    import diffusers
+    import torch
+    import transformers
+
+    # Our own progress bars show the run; the libraries' would interleave with them.
+    diffusers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.disable_progress_bar()
+
+    dtype = getattr(torch, settings.dtype)
+    source = Path(settings.model).expanduser()
+    try:
+        pipe = getattr(diffusers, pipeline_class).from_pretrained(
+            str(source) if source.is_dir() else settings.model, dtype=dtype, local_files_only=True
+        )
+    except (OSError, ValueError) as e:
+        raise UserError(f"model {settings.model!r} could not be loaded as a {pipeline_class}: {e}") from None
+    pipe.set_progress_bar_config(disable=True)
+    device = device_of(settings)
+    denoiser = getattr(pipe, "transformer", None) or getattr(pipe, "unet")
+    if settings.fp8_storage:
+        denoiser.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=dtype)
+    if settings.vae_tiling:
+        pipe.vae.enable_tiling()
+    if settings.attention_backend:
+        denoiser.set_attention_backend(settings.attention_backend)
+    if settings.cache == "first_block":
+        from diffusers import FirstBlockCacheConfig
+
+        denoiser.enable_cache(FirstBlockCacheConfig(threshold=settings.cache_threshold))
+    if settings.cpu_offload or settings.group_offload:
+        if not device.startswith("cuda"):
+            raise UserError(f"model {settings.model!r}: cpu_offload and group_offload need a CUDA device, not {device!r}")
+        if settings.cpu_offload:
+            pipe.enable_model_cpu_offload(device=device)
+        else:
+            pipe.to(device)
+            denoiser.enable_group_offload(onload_device=torch.device(device), offload_device=torch.device("cpu"),
+                                          offload_type="leaf_level")
+    else:
+        pipe.to(device)
+    if settings.compile_blocks:
+        denoiser.compile_repeated_blocks(fullgraph=True)
+    return pipe
+
+
+def device_of(settings: PipelineSettings) -> str:
+    import torch
+
+    if settings.device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return settings.device
+
+
+def generator(seed: int):
+    """A seeded generator on the CPU: the same noise on any device, so takes reproduce."""
+    import torch
+
+    return torch.Generator("cpu").manual_seed(seed)
+
+
+def require_multiple(name: str, value: int, multiple: int, model: str) -> None:
+    if value % multiple:
+        lower, upper = value - value % multiple, value - value % multiple + multiple
+        raise UserError(f"{model} needs the frame {name} to be a multiple of {multiple}, not {value}; "
+                        f"use --size with {lower} or {upper}")
