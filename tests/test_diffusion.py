@@ -11,12 +11,15 @@ from PIL import Image
 
 import scenegen.modules.shot.diffusion as shot_diffusion
 from scenegen.modules.diffusion import PipelineSettings, load_pipeline
+from scenegen.modules.keyframe.diffusion import DiffusersKeyframe, regions
+from scenegen.orchestrator.backend import Job
 from scenegen.modules.smoothing.diffusion import DiffusersSmoothing, fill_window
+from scenegen.orchestrator.render import status
 from scenegen.orchestrator.store import RunDir
 from scenegen.schemas.files import load_plan
 from scenegen.schemas.timing import FrameLayout
 
-from conftest import rerender, scenegen
+from conftest import edit_plan, rerender, scenegen
 from tiny_models import build
 
 TINY = Path(__file__).parent / "tiny.toml"
@@ -36,7 +39,8 @@ def tiny_run(tiny_models, tmp_path_factory):
 
 
 def records(run: RunDir) -> dict[str, dict]:
-    return {r["node"]: r for r in (json.loads(p.read_text()) for p in (run.state / "records").rglob("*.json"))}
+    """The record of every node as the plan stands now."""
+    return {s.node.id: s.record.__dict__ for s in status(run) if s.record}
 
 
 def frames(path: Path) -> list[np.ndarray]:
@@ -44,9 +48,9 @@ def frames(path: Path) -> list[np.ndarray]:
         return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
 
 
-def test_story_with_diffusion_clips_and_boundaries(tiny_run):
+def test_story_with_every_stage_on_diffusion(tiny_run):
     settings = json.loads(tiny_run.settings.read_text())
-    assert settings["backends"]["clip"]["name"] == settings["backends"]["boundary"]["name"] == "diffusers"
+    assert {settings["backends"][k]["name"] for k in ("portrait", "keyframe", "clip", "boundary")} == {"diffusers"}
     plan = load_plan(tiny_run.plan, 8)
     layout = FrameLayout.of(plan, 8)
     done = records(tiny_run)
@@ -123,13 +127,65 @@ def test_memory_and_speed_levers_apply_on_cpu(tiny_models):
 
 def test_missing_weights_and_bad_sizes_stop_before_any_work(tiny_models, tmp_path):
     config = tmp_path / "missing.toml"
-    config.write_text(TINY.read_text().replace(".tiny/wan-i2v", str(tiny_models / "wan-i2v"))
-                      .replace(".tiny/wan-vace", str(tmp_path / "nowhere")))
+    config.write_text(TINY.read_text().replace(".tiny/wan-vace", str(tmp_path / "nowhere"))
+                      .replace(".tiny/", f"{tiny_models}/"))
     result = scenegen("story", "x", "--shots", "2", "--config", str(config), "--out", str(tmp_path / "a"))
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert f"{tmp_path / 'nowhere'} does not exist" in result.stderr and "huggingface-cli download" in result.stderr
     assert not (tmp_path / "a" / "plan.json").exists()
 
-    result = scenegen("story", "x", "--shots", "2", "--config", str(TINY), "--size", "100x64", "--out", str(tmp_path / "b"))
+    result = scenegen("story", "x", "--shots", "2", "--config", str(TINY), "--size", "104x64", "--out", str(tmp_path / "b"))
     assert result.returncode == 2
-    assert "Wan image-to-video needs the frame width to be a multiple of 16, not 100; use --size with 96 or 112" in result.stderr
+    assert "Wan image-to-video needs the frame width to be a multiple of 16, not 104; use --size with 96 or 112" in result.stderr
+
+
+def keyframe_with(tiny_models, tmp_path, portrait: Image.Image, scale: float) -> bytes:
+    backend = DiffusersKeyframe({"model": str(tiny_models / "sd15"), "ip_adapter": str(tiny_models / "sd15" / "ip-adapter"),
+                                 "dtype": "float32", "device": "cpu", "steps": 2, "guidance": 1.0, "ip_scale": scale})
+    backend.load()
+    portrait.save(tmp_path / "portrait.png")
+    job = Job(node="keyframe:s01", params={"characters": ["mara"], "relation": "alone", "prompt": "a woman",
+                                           "width": 64, "height": 64},
+              inputs={"portrait:mara": tmp_path / "portrait.png"}, output=tmp_path / "out.png", root=tmp_path, seed=3)
+    backend.run(job)
+    return (tmp_path / "out.png").read_bytes()
+
+
+def test_the_portrait_reaches_the_unet_through_the_ip_adapter(tiny_models, tmp_path):
+    red, blue = Image.new("RGB", (64, 64), (220, 30, 30)), Image.new("RGB", (64, 64), (30, 30, 220))
+    assert keyframe_with(tiny_models, tmp_path, red, 0.8) != keyframe_with(tiny_models, tmp_path, blue, 0.8)
+    # At scale 0 the image branch contributes nothing: the portrait no longer matters.
+    assert keyframe_with(tiny_models, tmp_path, red, 0.0) == keyframe_with(tiny_models, tmp_path, blue, 0.0)
+
+
+def test_a_new_portrait_redraws_exactly_the_keyframes_that_show_the_character(tiny_run, tmp_path):
+    # Drawn portraits (a tiny random SD paints near-identical ones whatever the prompt)
+    # under diffusion keyframes: a recoloured character must reach the keyframes.
+    run = RunDir(tmp_path / "run")
+    shutil.copytree(tiny_run.root, run.root)
+    settings = json.loads(run.settings.read_text())
+    settings["backends"]["portrait"] = {"name": "animatic", "settings": {}}
+    run.settings.write_text(json.dumps(settings))
+    assert rerender(run).ok
+    plan = load_plan(run.plan, 8)
+    character = plan.characters[1]
+    showing = {s.id for s in plan.shots if character.id in s.characters}
+    assert showing and len(showing) < len(plan.shots)
+    before = records(run)
+    edit_plan(run, lambda p: p["characters"][1].update(appearance="short silver hair, a crimson coat"))
+    report = rerender(run)
+    assert report.ok
+    redrawn = {n.split(":")[1] for n in report.executed if n.startswith("keyframe:")}
+    assert redrawn == showing
+    after = records(run)
+    for shot in showing:
+        assert after[f"keyframe:{shot}"]["sha256"] != before[f"keyframe:{shot}"]["sha256"]
+
+
+def test_masks_follow_the_relation():
+    def centres(relation):
+        return [np.nonzero(np.asarray(m)[0])[0].mean() for m in regions(relation, 2, 200, 50)]
+
+    close, apart = centres("they embrace"), centres("facing each other across the room")
+    assert close[0] < close[1] and apart[0] < apart[1]
+    assert apart[1] - apart[0] > close[1] - close[0]

@@ -16,12 +16,12 @@ ROOT = Path(__file__).parent / ".tiny"
 
 def t5_parts(seed: int = 0):
     import torch
-    from transformers import T5Config, T5Tokenizer, UMT5EncoderModel
+    from transformers import T5Tokenizer, UMT5Config, UMT5EncoderModel
 
     words = ["<pad>", "</s>", "<unk>"] + list("abcdefghijklmnopqrstuvwxyz.,") + [f"w{i}" for i in range(40)]
     tokenizer = T5Tokenizer(vocab=[(w, -float(i)) for i, w in enumerate(words)], extra_ids=0)
     torch.manual_seed(seed)
-    encoder = UMT5EncoderModel(T5Config(vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=64, num_layers=2,
+    encoder = UMT5EncoderModel(UMT5Config(vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=64, num_layers=2,
                                         num_heads=4, relative_attention_num_buckets=8))
     return tokenizer, encoder
 
@@ -71,7 +71,61 @@ def wan_vace(target: Path) -> None:
                     scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0), transformer=transformer).save_pretrained(target)
 
 
-BUILDERS = {"wan-i2v": wan_i2v, "wan-vace": wan_vace}
+def sd15(target: Path) -> None:
+    """A Stable Diffusion 1.5-shaped pipeline, and an IP-Adapter for it in `target/ip-adapter`."""
+    import torch
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers.models.embeddings import ImageProjection
+    from safetensors.torch import save_file
+    from transformers import (CLIPImageProcessor, CLIPTextConfig, CLIPTextModel, CLIPTokenizer, CLIPVisionConfig,
+                              CLIPVisionModelWithProjection)
+
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1, "!": 2}
+    for i, ch in enumerate("abcdefghijklmnopqrstuvwxyz"):
+        vocab[ch], vocab[ch + "</w>"] = 3 + i, 29 + i
+    tokenizer = CLIPTokenizer(vocab=vocab, merges=[], pad_token="!", model_max_length=77)
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64), layers_per_block=1, sample_size=16, in_channels=4, out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32, norm_num_groups=8, attention_head_dim=8,
+    )
+    vae = AutoencoderKL(block_out_channels=[16, 32], in_channels=3, out_channels=3, latent_channels=4,
+                        down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2,
+                        norm_num_groups=8)
+    text_encoder = CLIPTextModel(CLIPTextConfig(bos_token_id=0, eos_token_id=1, pad_token_id=2, hidden_size=32,
+                                                intermediate_size=37, num_attention_heads=4, num_hidden_layers=2,
+                                                vocab_size=len(vocab), projection_dim=32))
+    StableDiffusionPipeline(
+        vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=EulerDiscreteScheduler(),
+        safety_checker=None, feature_extractor=CLIPImageProcessor(size=32, crop_size=32), requires_safety_checker=False,
+    ).save_pretrained(target)
+
+    # IP-Adapter in the published checkpoint layout: image projection + per-layer key/value weights.
+    adapter = target / "ip-adapter"
+    CLIPVisionModelWithProjection(CLIPVisionConfig(hidden_size=16, projection_dim=16, num_hidden_layers=2,
+                                                   num_attention_heads=2, image_size=32, intermediate_size=32,
+                                                   patch_size=8)).save_pretrained(adapter / "image_encoder")
+    projection = ImageProjection(cross_attention_dim=32, image_embed_dim=16, num_image_text_embeds=4).state_dict()
+    weights = {"image_proj.proj.weight": projection["image_embeds.weight"],
+               "image_proj.proj.bias": projection["image_embeds.bias"],
+               "image_proj.norm.weight": projection["norm.weight"], "image_proj.norm.bias": projection["norm.bias"]}
+    key = 1
+    for name in unet.attn_processors:
+        if name.endswith("attn1.processor"):
+            continue  # self-attention has no image branch
+        block = name.split(".")[0]
+        channels = unet.config.block_out_channels
+        hidden = (channels[-1] if block == "mid_block" else
+                  list(reversed(channels))[int(name.split(".")[1])] if block == "up_blocks" else channels[int(name.split(".")[1])])
+        # Strong enough that a portrait moves a 2-step tiny render past 8-bit rounding.
+        weights[f"ip_adapter.{key}.to_k_ip.weight"] = torch.randn(hidden, 32) * 3.0
+        weights[f"ip_adapter.{key}.to_v_ip.weight"] = torch.randn(hidden, 32) * 3.0
+        key += 2
+    save_file({k: v.contiguous() for k, v in weights.items()}, str(adapter / "ip-adapter.safetensors"))
+
+
+BUILDERS = {"wan-i2v": wan_i2v, "wan-vace": wan_vace, "sd15": sd15}
 
 
 def build(root: Path = ROOT) -> Path:

@@ -93,8 +93,9 @@ def read_config(path: Path) -> dict:
         raise UserError(f"{path}: not valid TOML: {e}") from None
     for choice in data.get("backends", {}).values():
         settings = choice.get("settings", {}) if isinstance(choice, dict) else {}
-        model = settings.get("model")
-        # "./x", "../x", ".tiny/x" are paths; "org/name" may be a Hugging Face id unless it exists here.
-        if isinstance(model, str) and (model.startswith(".") or (path.parent / model).exists()):
-            settings["model"] = str((path.parent / model).resolve())
+        for field in ("model", "ip_adapter"):
+            value = settings.get(field)
+            # "./x", "../x", ".tiny/x" are paths; "org/name" may be a Hugging Face id unless it exists here.
+            if isinstance(value, str) and (value.startswith(".") or (path.parent / value).exists()):
+                settings[field] = str((path.parent / value).resolve())
     return data

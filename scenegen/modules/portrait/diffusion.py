@@ -1,0 +1,39 @@
+"""Diffusion portrait: the character's identity reference, by text-to-image (SD 1.5, SDXL, ...).
+
+`AutoPipelineForText2Image` picks the pipeline from the model's own files, so any
+Stable Diffusion family checkpoint works. The prompt is the appearance alone
+(prompts/diffusion/portrait.j2): the face every keyframe will keep.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel, Field
+
+from scenegen.modules.diffusion import PipelineSettings, generator, load_pipeline
+from scenegen.modules.portrait import PortraitBackend
+from scenegen.orchestrator.backend import Job
+from scenegen.prompts import render
+
+
+class Settings(PipelineSettings):
+    size: int = Field(1024, ge=64, le=2048, multiple_of=8, description="portrait width and height")
+
+
+class DiffusersPortrait(PortraitBackend):
+    name: ClassVar[str] = "diffusers"
+    version: ClassVar[str] = "1"
+    Settings: ClassVar[type[BaseModel]] = Settings
+    thread_safe: ClassVar[bool] = False
+
+    def load(self) -> None:
+        self.pipe = load_pipeline("AutoPipelineForText2Image", self.settings)
+
+    def run(self, job: Job) -> None:
+        s, character = self.settings, job.params["character"]
+        prompt = render("diffusion/portrait.j2", style=job.params["style"], name=character["name"],
+                        appearance=character["appearance"]).strip()
+        image = self.pipe(prompt=prompt, negative_prompt=s.negative_prompt or None, height=s.size, width=s.size,
+                          num_inference_steps=s.steps, guidance_scale=s.guidance, generator=generator(job.seed)).images[0]
+        image.save(job.output, format="PNG")
