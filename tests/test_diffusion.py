@@ -139,10 +139,19 @@ def test_missing_weights_and_bad_sizes_stop_before_any_work(tiny_models, tmp_pat
     assert "Wan image-to-video needs the frame width to be a multiple of 16, not 104; use --size with 96 or 112" in result.stderr
 
 
-def keyframe_with(tiny_models, tmp_path, portrait: Image.Image, scale: float) -> bytes:
-    backend = DiffusersKeyframe({"model": str(tiny_models / "sd15"), "ip_adapter": str(tiny_models / "sd15" / "ip-adapter"),
-                                 "dtype": "float32", "device": "cpu", "steps": 2, "guidance": 1.0, "ip_scale": scale})
+def keyframe_backend(tiny_models, scale: float, faceid: bool = False, guidance: float = 1.0) -> DiffusersKeyframe:
+    settings = {"model": str(tiny_models / "sd15"), "ip_adapter": str(tiny_models / "sd15" / "ip-adapter"),
+                "dtype": "float32", "device": "cpu", "steps": 2, "guidance": guidance, "ip_scale": scale}
+    if faceid:
+        settings |= {"ip_adapter": str(tiny_models / "sd15-faceid"), "ip_adapter_kind": "faceid",
+                     "ip_adapter_weight": "ip-adapter-faceid.safetensors", "face_model": str(tiny_models / "arcface" / "arcface.onnx")}
+    backend = DiffusersKeyframe(settings)
     backend.load()
+    return backend
+
+
+def keyframe_with(tiny_models, tmp_path, portrait: Image.Image, scale: float, **kind) -> bytes:
+    backend = keyframe_backend(tiny_models, scale, **kind)
     portrait.save(tmp_path / "portrait.png")
     job = Job(node="keyframe:s01", params={"characters": ["mara"], "relation": "alone", "prompt": "a woman",
                                            "width": 64, "height": 64},
@@ -156,6 +165,31 @@ def test_the_portrait_reaches_the_unet_through_the_ip_adapter(tiny_models, tmp_p
     assert keyframe_with(tiny_models, tmp_path, red, 0.8) != keyframe_with(tiny_models, tmp_path, blue, 0.8)
     # At scale 0 the image branch contributes nothing: the portrait no longer matters.
     assert keyframe_with(tiny_models, tmp_path, red, 0.0) == keyframe_with(tiny_models, tmp_path, blue, 0.0)
+
+
+@pytest.mark.parametrize("guidance", [1.0, 3.0])
+def test_faceid_embeds_the_portraits_face_with_insightface(tiny_models, tmp_path, guidance):
+    from insightface.model_zoo.arcface_onnx import ArcFaceONNX
+
+    backend = keyframe_backend(tiny_models, 0.8, faceid=True, guidance=guidance)
+    assert isinstance(backend.recognizer, ArcFaceONNX)  # insightface routed our ONNX file to its ArcFace code
+    red = Image.new("RGB", (64, 64), (220, 30, 30))
+    embedding = backend.face_embedding(red, "mara")
+    assert embedding.shape == (512,) and abs(np.linalg.norm(embedding) - 1) < 1e-5
+    assert not np.allclose(embedding, backend.face_embedding(Image.new("RGB", (64, 64), (30, 30, 220)), "mara"))
+    blue = Image.new("RGB", (64, 64), (30, 30, 220))
+    assert (keyframe_with(tiny_models, tmp_path, red, 0.8, faceid=True, guidance=guidance)
+            != keyframe_with(tiny_models, tmp_path, blue, 0.8, faceid=True, guidance=guidance))
+    assert (keyframe_with(tiny_models, tmp_path, red, 0.0, faceid=True, guidance=guidance)
+            == keyframe_with(tiny_models, tmp_path, blue, 0.0, faceid=True, guidance=guidance))
+
+
+def test_faceid_without_a_face_model_is_a_clear_error(tiny_models):
+    from scenegen.errors import UserError
+
+    with pytest.raises(UserError, match="ip_adapter_kind 'faceid' needs face_model"):
+        DiffusersKeyframe({"model": str(tiny_models / "sd15"), "ip_adapter": str(tiny_models / "sd15-faceid"),
+                           "ip_adapter_kind": "faceid"})
 
 
 def test_a_new_portrait_redraws_exactly_the_keyframes_that_show_the_character(tiny_run, tmp_path):

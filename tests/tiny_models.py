@@ -110,7 +110,15 @@ def sd15(target: Path) -> None:
     weights = {"image_proj.proj.weight": projection["image_embeds.weight"],
                "image_proj.proj.bias": projection["image_embeds.bias"],
                "image_proj.norm.weight": projection["norm.weight"], "image_proj.norm.bias": projection["norm.bias"]}
-    key = 1
+    weights |= _ip_attention_weights(unet)
+    save_file({k: v.contiguous() for k, v in weights.items()}, str(adapter / "ip-adapter.safetensors"))
+
+
+def _ip_attention_weights(unet) -> dict:
+    """The image branch (key and value) of every cross-attention layer, in checkpoint numbering."""
+    import torch
+
+    weights, key = {}, 1
     for name in unet.attn_processors:
         if name.endswith("attn1.processor"):
             continue  # self-attention has no image branch
@@ -122,18 +130,61 @@ def sd15(target: Path) -> None:
         weights[f"ip_adapter.{key}.to_k_ip.weight"] = torch.randn(hidden, 32) * 3.0
         weights[f"ip_adapter.{key}.to_v_ip.weight"] = torch.randn(hidden, 32) * 3.0
         key += 2
-    save_file({k: v.contiguous() for k, v in weights.items()}, str(adapter / "ip-adapter.safetensors"))
+    return weights
 
 
-BUILDERS = {"wan-i2v": wan_i2v, "wan-vace": wan_vace, "sd15": sd15}
+def arcface(target: Path) -> None:
+    """An ONNX model with ArcFace's interface (1x3x112x112 face in, 512 numbers out), for insightface."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = numpy_helper.from_array(np.random.default_rng(0).standard_normal((48, 512)).astype(np.float32), "w")
+    nodes = [helper.make_node("AveragePool", ["data"], ["pooled"], kernel_shape=[28, 28], strides=[28, 28], name="pool"),
+             helper.make_node("Flatten", ["pooled"], ["flat"], name="flatten"),
+             helper.make_node("MatMul", ["flat", "w"], ["fc1"], name="fc")]
+    graph = helper.make_graph(nodes, "arcface", [helper.make_tensor_value_info("data", TensorProto.FLOAT, [1, 3, 112, 112])],
+                              [helper.make_tensor_value_info("fc1", TensorProto.FLOAT, [1, 512])], [weight])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    target.mkdir(parents=True)
+    onnx.save(model, str(target / "arcface.onnx"))
+
+
+def sd15_faceid(target: Path) -> None:
+    """IP-Adapter FaceID weights for the tiny SD 1.5 (no image encoder: faces come as ArcFace embeddings)."""
+    import torch
+    from diffusers import UNet2DConditionModel
+    from diffusers.models.embeddings import IPAdapterFaceIDImageProjection
+    from safetensors.torch import save_file
+
+    unet = UNet2DConditionModel.from_pretrained(target.parent / "sd15" / "unet")
+    torch.manual_seed(1)
+    projection = IPAdapterFaceIDImageProjection(cross_attention_dim=32, image_embed_dim=512, mult=2, num_tokens=4).state_dict()
+    weights = {"image_proj.proj.0.weight": projection["ff.net.0.proj.weight"], "image_proj.proj.0.bias": projection["ff.net.0.proj.bias"],
+               "image_proj.proj.2.weight": projection["ff.net.2.weight"], "image_proj.proj.2.bias": projection["ff.net.2.bias"],
+               "image_proj.norm.weight": projection["norm.weight"], "image_proj.norm.bias": projection["norm.bias"]}
+    weights |= _ip_attention_weights(unet)
+    target.mkdir(parents=True)
+    save_file({k: v.contiguous() for k, v in weights.items()}, str(target / "ip-adapter-faceid.safetensors"))
+
+
+BUILDERS = {"wan-i2v": wan_i2v, "wan-vace": wan_vace, "sd15": sd15, "arcface": arcface, "sd15-faceid": sd15_faceid}
 
 
 def build(root: Path = ROOT) -> Path:
     """Build every tiny model not built yet; return the directory holding them."""
+    import shutil
+
     for name, builder in BUILDERS.items():
         target = root / name
-        if not (target / "model_index.json").exists():
-            builder(target)
+        if target.exists():
+            continue
+        # Built aside and renamed, so an interrupted build is never taken for a model.
+        partial = root / f"{name}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        builder(partial)
+        partial.rename(target)
     return root
 
 

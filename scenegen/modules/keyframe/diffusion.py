@@ -1,23 +1,34 @@
 """Diffusion keyframe: text-to-image from the five domains, identities held by IP-Adapter.
 
-Each character in the shot is given to the IP-Adapter as their portrait; the image
-embeddings enter the denoiser's cross-attention beside the prompt's, so the face and
-clothes of the portrait carry into every shot. With several characters, each one's
-embedding is confined to a region of the frame by an IP-Adapter mask, laid out from
-the relation domain (close together, facing across the frame, far apart), and each
-has a scale (`ip_scale`, or `character_scales[id]`).
+Each character in the shot is given to the IP-Adapter by their portrait, in one of
+two ways (`ip_adapter_kind`):
 
-The IP-Adapter is a directory holding the adapter weights and its image encoder, as
-the published ones are (h94/IP-Adapter: `models/ip-adapter_sd15.safetensors` beside
-`models/image_encoder/`).
+- image (IP-Adapter, IP-Adapter Plus): the portrait goes through the adapter's CLIP
+  image encoder;
+- faceid (IP-Adapter FaceID): the portrait's face goes through insightface's ArcFace
+  (`face_model`, e.g. buffalo_l's `w600k_r50.onnx`) and its `normed_embedding` is the
+  adapter's input. The face is found by insightface's detector (`face_detector`, e.g.
+  `det_10g.onnx`) or, without one, taken to be centred, as the portrait prompt asks.
+
+The embeddings enter the denoiser's cross-attention beside the prompt's, so faces and
+clothes carry into every shot. With several characters, each one's embedding is
+confined to a region of the frame by an IP-Adapter mask, laid out from the relation
+domain (close together, facing across the frame, far apart), and each has a scale
+(`ip_scale`, or `character_scales[id]`).
+
+The IP-Adapter is a directory holding the adapter weights (and, for `image`, its image
+encoder), as the published ones are (h94/IP-Adapter: `models/ip-adapter_sd15.safetensors`
+beside `models/image_encoder/`).
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import Any, ClassVar, Literal
 
+import numpy as np
 from PIL import Image, ImageDraw
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from scenegen.modules.diffusion import PipelineSettings, generator, load_pipeline, require_multiple
 from scenegen.modules.keyframe import KeyframeBackend
@@ -32,12 +43,31 @@ SPACING = [
 ]
 
 
+# insightface's 112x112 ArcFace landmark template: eyes, nose tip, mouth corners.
+ARCFACE_LANDMARKS = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
+                              [41.5493, 92.3655], [70.7299, 92.2041]], dtype=np.float32)
+
+
 class Settings(PipelineSettings):
-    ip_adapter: str = Field(description="directory with the IP-Adapter weights and its image encoder")
+    ip_adapter: str = Field(description="directory with the IP-Adapter weights (and its image encoder)")
     ip_adapter_weight: str = "ip-adapter.safetensors"
+    ip_adapter_kind: Literal["image", "faceid"] = "image"
     image_encoder_folder: str = "image_encoder"
+    face_model: str | None = Field(None, description="insightface ArcFace ONNX file, for faceid")
+    face_detector: str | None = Field(None, description="insightface detector ONNX file; without it faces are centred")
     ip_scale: float = Field(0.6, ge=0.0, le=2.0)
     character_scales: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _files_exist(self) -> "Settings":
+        if self.ip_adapter_kind == "faceid" and not self.face_model:
+            raise ValueError("ip_adapter_kind 'faceid' needs face_model, the path of an ArcFace ONNX file")
+        for name in ("ip_adapter", "face_model", "face_detector"):
+            path = getattr(self, name)
+            if path is not None and not Path(path).expanduser().exists():
+                raise ValueError(f"{name}: {Path(path).expanduser().resolve()} does not exist; weights are never "
+                                 "downloaded, so put them there or point this setting at them")
+        return self
 
 
 class DiffusersKeyframe(KeyframeBackend):
@@ -58,8 +88,36 @@ class DiffusersKeyframe(KeyframeBackend):
     def load(self) -> None:
         s = self.settings
         self.pipe = load_pipeline("AutoPipelineForText2Image", s)
+        faceid = s.ip_adapter_kind == "faceid"
         self.pipe.load_ip_adapter(s.ip_adapter, subfolder="", weight_name=s.ip_adapter_weight,
-                                  image_encoder_folder=s.image_encoder_folder, local_files_only=True)
+                                  image_encoder_folder=None if faceid else s.image_encoder_folder, local_files_only=True)
+        if faceid:
+            from insightface.model_zoo import model_zoo
+
+            self.recognizer = model_zoo.get_model(s.face_model, providers=["CPUExecutionProvider"])
+            self.detector = None
+            if s.face_detector:
+                self.detector = model_zoo.get_model(s.face_detector, providers=["CPUExecutionProvider"])
+                self.detector.prepare(ctx_id=-1, input_size=(640, 640))
+
+    def face_embedding(self, portrait: Image.Image, who: str) -> np.ndarray:
+        """insightface's `normed_embedding` of the portrait's face (512 numbers, unit length)."""
+        from insightface.app.common import Face
+
+        image = np.asarray(portrait)[:, :, ::-1]  # insightface works in BGR
+        if self.detector is not None:
+            boxes, landmarks = self.detector.detect(image, max_num=1)
+            if len(boxes) == 0:
+                raise ValueError(f"no face found in the portrait of {who}")
+            face = Face(bbox=boxes[0, :4], kps=landmarks[0], det_score=boxes[0, 4])
+        else:
+            # A head-and-shoulders portrait: the face fills the middle half, a little above centre.
+            side = min(portrait.size) / 2
+            left, top = portrait.width / 2 - side / 2, portrait.height * 0.45 - side / 2
+            face = Face(bbox=np.array([left, top, left + side, top + side]),
+                        kps=ARCFACE_LANDMARKS / 112 * side + np.array([left, top], dtype=np.float32), det_score=1.0)
+        self.recognizer.get(image, face)
+        return face.normed_embedding
 
     def run(self, job: Job) -> None:
         p, s = job.params, self.settings
@@ -69,8 +127,8 @@ class DiffusersKeyframe(KeyframeBackend):
         scales = [s.character_scales.get(c, s.ip_scale) for c in people]
         extra: dict[str, Any] = {}
         if not portraits:
-            # Nobody to keep: the adapter still needs an image, at no weight.
-            portraits, scales = [Image.new("RGB", (64, 64), (127, 127, 127))], [0.0]
+            # Nobody to keep: the adapter still needs an input, at no weight.
+            portraits, people, scales = [Image.new("RGB", (64, 64), (127, 127, 127))], ["nobody"], [0.0]
         if len(portraits) > 1:
             from diffusers.image_processor import IPAdapterMaskProcessor
 
@@ -78,16 +136,29 @@ class DiffusersKeyframe(KeyframeBackend):
                                                         height=height, width=width)
             extra["cross_attention_kwargs"] = {"ip_adapter_masks": [masks.reshape(1, len(portraits), *masks.shape[2:])]}
             self.pipe.set_ip_adapter_scale([scales])
-            images = [portraits]
         else:
             self.pipe.set_ip_adapter_scale(scales[0])
-            images = portraits[0]
+        if s.ip_adapter_kind == "faceid":
+            extra["ip_adapter_image_embeds"] = [self._face_embeds(portraits, people)]
+        else:
+            extra["ip_adapter_image"] = [portraits] if len(portraits) > 1 else portraits[0]
         image = self.pipe(
-            prompt=p["prompt"], negative_prompt=s.negative_prompt or None, ip_adapter_image=images,
+            prompt=p["prompt"], negative_prompt=s.negative_prompt or None,
             height=height, width=width, num_inference_steps=s.steps, guidance_scale=s.guidance,
             generator=generator(job.seed), **extra,
         ).images[0]
         image.save(job.output, format="PNG")
+
+
+    def _face_embeds(self, portraits: list[Image.Image], people: list[str]):
+        import torch
+
+        faces = torch.from_numpy(np.stack([self.face_embedding(im, who) for im, who in zip(portraits, people)]))
+        faces = faces.to(self.pipe.device, self.pipe.dtype).unsqueeze(0)  # (1, characters, 512)
+        if self.settings.guidance > 1:
+            # With classifier-free guidance the pipeline splits off a negative half: no face.
+            faces = torch.cat([torch.zeros_like(faces), faces])
+        return faces
 
 
 def regions(relation: str, count: int, width: int, height: int) -> list[Image.Image]:
