@@ -33,6 +33,8 @@ Size = Annotated[Optional[str], typer.Option(help="Frame size WIDTHxHEIGHT, both
 Seed = Annotated[int, typer.Option(min=0, help="Seed of the plan: the same sentence, shots and seed give the same film.")]
 Shots = Annotated[int, typer.Option(min=1, max=200, help="Number of shots, 1 to 200.")]
 Config = Annotated[Optional[Path], typer.Option(help="TOML file with [output] and [backends.<kind>] tables (see tests/tiny.toml).")]
+Backend = Annotated[Optional[str], typer.Option(help="Backend of every generative stage (portrait, keyframe, clip, boundary), e.g. animatic or diffusers; settings come from --config.")]
+GENERATIVE = ("portrait", "keyframe", "clip", "boundary")
 Planner = Annotated[str, typer.Option(help="Script backend: offline, llm, or auto (llm when --llm-model or --llm-base-url is set).")]
 LlmBaseUrl = Annotated[Optional[str], typer.Option(envvar="SCENEGEN_LLM_BASE_URL", help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (default: OpenAI's).")]
 LlmModel = Annotated[Optional[str], typer.Option(envvar="SCENEGEN_LLM_MODEL", help="Model name the server knows.")]
@@ -90,8 +92,8 @@ def _write_plan(sentence: str, shots: int, seed: int, planner: str, llm: dict, p
     return plan
 
 
-def _update_settings(run, fps: int | None, size: str | None, config: Path | None = None) -> None:
-    """Apply --config, then --fps/--size, to the run's settings.json (creating it), saying what changed."""
+def _update_settings(run, fps: int | None, size: str | None, config: Path | None = None, backend: str | None = None) -> None:
+    """Apply --config, --backend, then --fps/--size to the run's settings.json (creating it), saying what changed."""
     from scenegen.atomic import write_atomic
     from scenegen.orchestrator.render import load_settings
     from scenegen.schemas.files import parse, read_config
@@ -104,6 +106,10 @@ def _update_settings(run, fps: int | None, size: str | None, config: Path | None
         merged = parse(type(settings), {"output": {**output, **overrides.get("output", {})},
                                         "backends": {**merged["backends"], **overrides.get("backends", {})}},
                        config).model_dump(mode="json")
+    if backend is not None:
+        for kind in GENERATIVE:
+            same = merged["backends"][kind]["name"] == backend
+            merged["backends"][kind] = {"name": backend, "settings": merged["backends"][kind]["settings"] if same else {}}
     wanted = dict(merged["output"])
     if fps is not None:
         wanted["fps"] = fps
@@ -120,11 +126,12 @@ def _update_settings(run, fps: int | None, size: str | None, config: Path | None
 
 
 def _check_backends(settings) -> None:
-    """Build each backend once, so bad backend settings (missing weights) stop us before any work."""
+    """Build and check each backend, so bad settings (missing weights, a size a model refuses) stop us
+    before settings.json changes or any work starts."""
     from scenegen.orchestrator.registry import backend_class
 
     for kind, choice in settings.backends.items():
-        backend_class(kind, choice.name)(choice.settings)
+        backend_class(kind, choice.name)(choice.settings).check(settings.output)
 
 
 def _render_dag(run, jobs: int | None):
@@ -200,6 +207,7 @@ def story(
     fps: Fps = None,
     size: Size = None,
     config: Config = None,
+    backend: Backend = None,
     planner: Planner = "auto",
     llm_base_url: LlmBaseUrl = None,
     llm_model: LlmModel = None,
@@ -218,7 +226,7 @@ def story(
         raise UserError(f"{run.plan} already holds a plan; re-render it with `scenegen render {run.root}`, "
                         "or choose another --out")
     run.root.mkdir(parents=True, exist_ok=True)
-    _update_settings(run, fps, size, config)
+    _update_settings(run, fps, size, config, backend)
     llm = dict(base_url=llm_base_url, model=llm_model, api_key=llm_api_key, timeout=llm_timeout,
                retries=llm_retries, mode=llm_mode)
     _write_plan(sentence, shots, seed, planner, llm, run.plan)
@@ -258,6 +266,7 @@ def render(
     fps: Fps = None,
     size: Size = None,
     config: Config = None,
+    backend: Backend = None,
     jobs: Jobs = None,
 ) -> None:
     """Compute whatever is missing or stale; reuse everything else."""
@@ -271,8 +280,8 @@ def render(
         run = _adopt_plan(target, out)
     else:
         raise UserError(f"{target}: no such file or directory")
-    if fps is not None or size is not None or config is not None:
-        _update_settings(run, fps, size, config)
+    if any(option is not None for option in (fps, size, config, backend)):
+        _update_settings(run, fps, size, config, backend)
     _render(run, jobs)
 
 

@@ -67,6 +67,28 @@ def test_story_with_every_stage_on_diffusion(tiny_run):
     assert len(frames(tiny_run.root / "film.mp4")) == layout.total_frames
 
 
+def test_ltx_makes_the_clips_and_boundaries_too(tiny_models, tmp_path):
+    config = tmp_path / "ltx.toml"
+    text = TINY.read_text().replace(".tiny/", f"{tiny_models}/")
+    text = text.replace(f'model = "{tiny_models}/wan-i2v"', f'family = "ltx", model = "{tiny_models}/ltx"')
+    config.write_text(text.replace(f'model = "{tiny_models}/wan-vace"', f'family = "ltx", model = "{tiny_models}/ltx"'))
+    result = scenegen("story", "a woman's life", "--shots", "3", "--config", str(config), "--out", str(tmp_path / "run"))
+    assert result.returncode == 0, result.stderr
+    run = RunDir(tmp_path / "run")
+    settings = json.loads(run.settings.read_text())
+    assert settings["backends"]["clip"]["settings"]["family"] == settings["backends"]["boundary"]["settings"]["family"] == "ltx"
+    layout = FrameLayout.of(load_plan(run.plan, 8), 8)
+    done = records(run)
+    for span in layout.spans:
+        assert len(frames(run.root / done[f"clip:{span.shot_id}"]["artifact"])) == span.frames
+    assert len(frames(run.root / "film.mp4")) == layout.total_frames
+    # LTX wants multiples of 32: 80 is refused before any work, naming what would do.
+    before = run.settings.read_bytes()
+    result = scenegen("render", str(run.root), "--size", "80x64")
+    assert result.returncode == 2 and "LTXConditionPipeline needs the frame width to be a multiple of 32, not 80" in result.stderr
+    assert run.settings.read_bytes() == before, "a refused option must not change the run's settings"
+
+
 def test_given_frames_survive_smoothing_exactly(tiny_models):
     backend = DiffusersSmoothing({"model": str(tiny_models / "wan-vace"), "dtype": "float32", "device": "cpu",
                                   "steps": 2, "guidance": 1.0, "max_sequence_length": 16})
@@ -136,7 +158,7 @@ def test_missing_weights_and_bad_sizes_stop_before_any_work(tiny_models, tmp_pat
 
     result = scenegen("story", "x", "--shots", "2", "--config", str(TINY), "--size", "104x64", "--out", str(tmp_path / "b"))
     assert result.returncode == 2
-    assert "Wan image-to-video needs the frame width to be a multiple of 16, not 104; use --size with 96 or 112" in result.stderr
+    assert "WanImageToVideoPipeline needs the frame width to be a multiple of 16, not 104; use --size with 96 or 112" in result.stderr
 
 
 def keyframe_backend(tiny_models, scale: float, faceid: bool = False, guidance: float = 1.0) -> DiffusersKeyframe:
@@ -223,3 +245,16 @@ def test_masks_follow_the_relation():
     close, apart = centres("they embrace"), centres("facing each other across the room")
     assert close[0] < close[1] and apart[0] < apart[1]
     assert apart[1] - apart[0] > close[1] - close[0]
+
+
+def test_backend_option_switches_every_generative_stage(tiny_run, tmp_path):
+    run = RunDir(tmp_path / "run")
+    shutil.copytree(tiny_run.root, run.root)
+    result = scenegen("render", str(run.root), "--backend", "animatic")
+    assert result.returncode == 0, result.stderr
+    settings = json.loads(run.settings.read_text())
+    assert {settings["backends"][k]["name"] for k in ("portrait", "keyframe", "clip", "boundary")} == {"animatic"}
+    result = scenegen("story", "x", "--shots", "2", "--backend", "diffusers", "--out", str(tmp_path / "bare"))
+    assert result.returncode == 2
+    assert "settings for portrait backend 'diffusers': model: Field required" in result.stderr
+    assert "--config" in result.stderr

@@ -14,15 +14,17 @@ from pathlib import Path
 ROOT = Path(__file__).parent / ".tiny"
 
 
-def t5_parts(seed: int = 0):
+def t5_parts(umt5: bool = True):
+    """A T5 tokenizer built from a word list, and a 32-wide encoder (UMT5 for Wan, T5 for LTX)."""
     import torch
-    from transformers import T5Tokenizer, UMT5Config, UMT5EncoderModel
+    from transformers import T5Config, T5EncoderModel, T5Tokenizer, UMT5Config, UMT5EncoderModel
 
     words = ["<pad>", "</s>", "<unk>"] + list("abcdefghijklmnopqrstuvwxyz.,") + [f"w{i}" for i in range(40)]
     tokenizer = T5Tokenizer(vocab=[(w, -float(i)) for i, w in enumerate(words)], extra_ids=0)
-    torch.manual_seed(seed)
-    encoder = UMT5EncoderModel(UMT5Config(vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=64, num_layers=2,
-                                        num_heads=4, relative_attention_num_buckets=8))
+    torch.manual_seed(0)
+    config, model = (UMT5Config, UMT5EncoderModel) if umt5 else (T5Config, T5EncoderModel)
+    encoder = model(config(vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
+                           relative_attention_num_buckets=8))
     return tokenizer, encoder
 
 
@@ -69,6 +71,27 @@ def wan_vace(target: Path) -> None:
     )
     WanVACEPipeline(tokenizer=tokenizer, text_encoder=text_encoder, vae=wan_vae(),
                     scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0), transformer=transformer).save_pretrained(target)
+
+
+def ltx(target: Path) -> None:
+    import torch
+    from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXConditionPipeline, LTXVideoTransformer3DModel
+
+    tokenizer, text_encoder = t5_parts(umt5=False)
+    torch.manual_seed(0)
+    transformer = LTXVideoTransformer3DModel(in_channels=8, out_channels=8, patch_size=1, patch_size_t=1,
+                                             num_attention_heads=4, attention_head_dim=8, cross_attention_dim=32,
+                                             num_layers=1, caption_channels=32)
+    vae = AutoencoderKLLTXVideo(
+        in_channels=3, out_channels=3, latent_channels=8, block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8), layers_per_block=(1, 1, 1, 1, 1),
+        decoder_layers_per_block=(1, 1, 1, 1, 1), spatio_temporal_scaling=(True, True, False, False),
+        decoder_spatio_temporal_scaling=(True, True, False, False), decoder_inject_noise=(False, False, False, False, False),
+        upsample_residual=(False, False, False, False), upsample_factor=(1, 1, 1, 1), timestep_conditioning=False,
+        patch_size=1, patch_size_t=1, encoder_causal=True, decoder_causal=False,
+    )
+    LTXConditionPipeline(transformer=transformer, vae=vae, scheduler=FlowMatchEulerDiscreteScheduler(),
+                         text_encoder=text_encoder, tokenizer=tokenizer).save_pretrained(target)
 
 
 def sd15(target: Path) -> None:
@@ -169,7 +192,7 @@ def sd15_faceid(target: Path) -> None:
     save_file({k: v.contiguous() for k, v in weights.items()}, str(target / "ip-adapter-faceid.safetensors"))
 
 
-BUILDERS = {"wan-i2v": wan_i2v, "wan-vace": wan_vace, "sd15": sd15, "arcface": arcface, "sd15-faceid": sd15_faceid}
+BUILDERS = {"wan-i2v": wan_i2v, "wan-vace": wan_vace, "ltx": ltx, "sd15": sd15, "arcface": arcface, "sd15-faceid": sd15_faceid}
 
 
 def build(root: Path = ROOT) -> Path:

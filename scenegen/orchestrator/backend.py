@@ -53,7 +53,11 @@ class Backend(ABC):
             first = e.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             message = first["msg"].removeprefix("Value error, ")
-            raise UserError(f"settings for {self.kind} backend {self.name!r}: {where}: {message}") from None
+            raise UserError(f"settings for {self.kind} backend {self.name!r}: {where}: {message} "
+                            f"(settings.json, or [backends.{self.kind}.settings] in a --config file)") from None
+
+    def check(self, output) -> None:
+        """Raise UserError if this backend cannot make this output format (a size a model refuses)."""
 
     def load(self) -> None:
         """Load what jobs need (weights, fonts); called once per worker."""

@@ -55,6 +55,8 @@ class RenderGraph:
         self.backends = {
             kind: backend_class(kind, choice.name)(choice.settings) for kind, choice in settings.backends.items()
         }
+        for backend in self.backends.values():
+            backend.check(settings.output)
         self.dag = nx.DiGraph()
         self._build()
         self.order: list[Node] = [self.dag.nodes[n]["node"] for n in nx.lexicographical_topological_sort(self.dag)]

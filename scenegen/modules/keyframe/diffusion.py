@@ -30,10 +30,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 from pydantic import BaseModel, Field, model_validator
 
-from scenegen.modules.diffusion import PipelineSettings, generator, load_pipeline, require_multiple
+from scenegen.modules.diffusion import PipelineSettings, generator, load_pipeline, require_multiple, shot_prompt
 from scenegen.modules.keyframe import KeyframeBackend
 from scenegen.orchestrator.backend import Job
-from scenegen.prompts import render
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
 
 # Where character i of n stands, as the share of the frame width between neighbours.
@@ -76,13 +75,14 @@ class DiffusersKeyframe(KeyframeBackend):
     Settings: ClassVar[type[BaseModel]] = Settings
     thread_safe: ClassVar[bool] = False
 
-    def params(self, plan: StoryPlan, shot: Shot, output: OutputFormat) -> dict[str, Any]:
+    def check(self, output: OutputFormat) -> None:
         require_multiple("width", output.width, 8, "Stable Diffusion")
         require_multiple("height", output.height, 8, "Stable Diffusion")
+
+    def params(self, plan: StoryPlan, shot: Shot, output: OutputFormat) -> dict[str, Any]:
         return {
             **super().params(plan, shot, output),
-            "prompt": render("diffusion/shot.j2", style=plan.style, character=shot.character, background=shot.background,
-                             relation=shot.relation, camera=shot.camera.text, lighting=shot.lighting.text).strip(),
+            "prompt": shot_prompt(plan, shot),
         }
 
     def load(self) -> None:

@@ -1,30 +1,36 @@
-"""Diffusion shot: image-to-video from the keyframe with Wan 2.x I2V (`WanImageToVideoPipeline`).
+"""Diffusion shot: image-to-video from the keyframe, with Wan 2.x I2V or LTX-Video.
 
-The prompt joins the five domains (prompts/diffusion/shot.j2), the camera pose's text
-naming the move the clip should make. Wan generates 4k+1 frames at sizes that are
-multiples of 16: the clip is generated at the first valid length that covers the
-shot and cut to it; a frame size Wan cannot make is an error that names the sizes
-it can. The pipeline loads once per worker (`load`) and serves every shot.
+`family` picks the model: `wan` (default) runs `WanImageToVideoPipeline` with the
+keyframe as its image; `ltx` runs `LTXConditionPipeline` with the keyframe as the
+condition at frame 0. The prompt joins the five domains (prompts/diffusion/shot.j2),
+the camera pose's text naming the move the clip should make; neither model takes a
+camera trajectory, so the move is asked for in words. Each model makes step*k + 1
+frames (Wan 4, LTX 8) at sizes that are multiples of 16 (Wan) or 32 (LTX): the clip
+is generated at the first valid length that covers the shot and cut to it; a frame
+size the model cannot make is an error, raised while the DAG is built, that names
+the sizes it can. The pipeline loads once per worker (`load`) and serves every shot.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-import numpy as np
 from PIL import Image, ImageOps
 from pydantic import BaseModel
 
-from scenegen.media import EncoderSettings, rgb_to_yuv
-from scenegen.modules.diffusion import PipelineSettings, generator, load_pipeline, require_multiple
+from scenegen.modules.diffusion import (
+    VideoSettings, generator, load_pipeline, require_multiple, shot_prompt, valid_length, write_video,
+)
 from scenegen.modules.shot import ShotBackend
 from scenegen.orchestrator.backend import Job
-from scenegen.prompts import render
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
 
+# family -> (pipeline, size multiple, frame step)
+FAMILIES = {"wan": ("WanImageToVideoPipeline", 16, 4), "ltx": ("LTXConditionPipeline", 32, 8)}
 
-class Settings(PipelineSettings, EncoderSettings):
-    max_sequence_length: int = 512
+
+class Settings(VideoSettings):
+    family: Literal["wan", "ltx"] = "wan"
 
 
 class DiffusersShot(ShotBackend):
@@ -34,29 +40,30 @@ class DiffusersShot(ShotBackend):
     thread_safe: ClassVar[bool] = False
 
     def params(self, plan: StoryPlan, shot: Shot, output: OutputFormat) -> dict[str, Any]:
-        # Checked while the DAG is built, so a size Wan cannot make stops the run before any work.
-        require_multiple("width", output.width, 16, "Wan image-to-video")
-        require_multiple("height", output.height, 16, "Wan image-to-video")
-        return {
-            **super().params(plan, shot, output),
-            "prompt": render("diffusion/shot.j2", style=plan.style, character=shot.character, background=shot.background,
-                             relation=shot.relation, camera=shot.camera.text, lighting=shot.lighting.text).strip(),
-        }
+        return {**super().params(plan, shot, output), "prompt": shot_prompt(plan, shot)}
+
+    def check(self, output: OutputFormat) -> None:
+        pipeline, multiple, _ = FAMILIES[self.settings.family]
+        require_multiple("width", output.width, multiple, pipeline)
+        require_multiple("height", output.height, multiple, pipeline)
 
     def load(self) -> None:
-        self.pipe = load_pipeline("WanImageToVideoPipeline", self.settings)
+        self.pipe = load_pipeline(FAMILIES[self.settings.family][0], self.settings)
 
     def run(self, job: Job) -> None:
         p, s = job.params, self.settings
-        width, height = p["width"], p["height"]
-        frames = p["frames"]
+        width, height, frames = p["width"], p["height"], p["frames"]
         keyframe = ImageOps.fit(Image.open(job.inputs[next(iter(job.inputs))]).convert("RGB"), (width, height))
+        if s.family == "ltx":
+            from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
+
+            start = {"conditions": [LTXVideoCondition(image=keyframe, frame_index=0)]}
+        else:
+            start = {"image": keyframe}
         video = self.pipe(
-            image=keyframe, prompt=p["prompt"], negative_prompt=s.negative_prompt or None,
-            height=height, width=width, num_frames=4 * ((frames - 1 + 3) // 4) + 1,
-            num_inference_steps=s.steps, guidance_scale=s.guidance, generator=generator(job.seed),
-            max_sequence_length=s.max_sequence_length, output_type="np",
+            **start, prompt=p["prompt"], negative_prompt=s.negative_prompt or None, height=height, width=width,
+            num_frames=valid_length(frames, FAMILIES[s.family][2]), num_inference_steps=s.steps,
+            guidance_scale=s.guidance, generator=generator(job.seed), max_sequence_length=s.max_sequence_length,
+            output_type="np",
         ).frames[0]
-        with s.writer(job.output, p["fps"], width, height) as out:
-            for frame in video[:frames]:
-                out.write_yuv(rgb_to_yuv(Image.fromarray(np.clip(frame * 255 + 0.5, 0, 255).astype(np.uint8))))
+        write_video(s, job.output, p["fps"], video[:frames])
