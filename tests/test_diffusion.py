@@ -258,3 +258,21 @@ def test_backend_option_switches_every_generative_stage(tiny_run, tmp_path):
     assert result.returncode == 2
     assert "settings for portrait backend 'diffusers': model: Field required" in result.stderr
     assert "--config" in result.stderr
+
+
+def test_sdxl_portraits_and_keyframes(tiny_models, tmp_path):
+    from scenegen.modules.portrait.diffusion import DiffusersPortrait
+
+    common = {"model": str(tiny_models / "sdxl"), "dtype": "float32", "device": "cpu", "steps": 2, "guidance": 1.0}
+    portrait = DiffusersPortrait({**common, "size": 64})
+    portrait.load()
+    assert type(portrait.pipe).__name__ == "StableDiffusionXLPipeline"
+    portrait.run(Job(node="portrait:mara", params={"style": "film", "character": {"id": "mara", "name": "Mara",
+                     "appearance": "long auburn hair"}}, inputs={}, output=tmp_path / "mara.png", root=tmp_path, seed=1))
+    assert Image.open(tmp_path / "mara.png").size == (64, 64)
+    keyframe = DiffusersKeyframe({**common, "ip_adapter": str(tiny_models / "sdxl" / "ip-adapter")})
+    keyframe.load()
+    keyframe.run(Job(node="keyframe:s01", params={"characters": ["mara"], "relation": "alone", "prompt": "a woman",
+                                                  "width": 96, "height": 64},
+                     inputs={"portrait:mara": tmp_path / "mara.png"}, output=tmp_path / "k.png", root=tmp_path, seed=1))
+    assert Image.open(tmp_path / "k.png").size == (96, 64)

@@ -98,15 +98,9 @@ def sd15(target: Path) -> None:
     """A Stable Diffusion 1.5-shaped pipeline, and an IP-Adapter for it in `target/ip-adapter`."""
     import torch
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from diffusers.models.embeddings import ImageProjection
-    from safetensors.torch import save_file
-    from transformers import (CLIPImageProcessor, CLIPTextConfig, CLIPTextModel, CLIPTokenizer, CLIPVisionConfig,
-                              CLIPVisionModelWithProjection)
+    from transformers import CLIPImageProcessor, CLIPTextConfig, CLIPTextModel
 
-    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1, "!": 2}
-    for i, ch in enumerate("abcdefghijklmnopqrstuvwxyz"):
-        vocab[ch], vocab[ch + "</w>"] = 3 + i, 29 + i
-    tokenizer = CLIPTokenizer(vocab=vocab, merges=[], pad_token="!", model_max_length=77)
+    tokenizer = clip_tokenizer()
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
         block_out_channels=(32, 64), layers_per_block=1, sample_size=16, in_channels=4, out_channels=4,
@@ -118,18 +112,37 @@ def sd15(target: Path) -> None:
                         norm_num_groups=8)
     text_encoder = CLIPTextModel(CLIPTextConfig(bos_token_id=0, eos_token_id=1, pad_token_id=2, hidden_size=32,
                                                 intermediate_size=37, num_attention_heads=4, num_hidden_layers=2,
-                                                vocab_size=len(vocab), projection_dim=32))
+                                                vocab_size=len(tokenizer), projection_dim=32))
     StableDiffusionPipeline(
         vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=EulerDiscreteScheduler(),
         safety_checker=None, feature_extractor=CLIPImageProcessor(size=32, crop_size=32), requires_safety_checker=False,
     ).save_pretrained(target)
 
-    # IP-Adapter in the published checkpoint layout: image projection + per-layer key/value weights.
-    adapter = target / "ip-adapter"
+    image_ip_adapter(unet, target / "ip-adapter")
+
+
+def clip_tokenizer():
+    """A CLIP tokenizer over single letters, built in-process."""
+    from transformers import CLIPTokenizer
+
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1, "!": 2}
+    for i, ch in enumerate("abcdefghijklmnopqrstuvwxyz"):
+        vocab[ch], vocab[ch + "</w>"] = 3 + i, 29 + i
+    return CLIPTokenizer(vocab=vocab, merges=[], pad_token="!", model_max_length=77)
+
+
+def image_ip_adapter(unet, adapter: Path) -> None:
+    """An IP-Adapter in the published checkpoint layout: image projection, per-layer key/value
+    weights, and its CLIP image encoder beside them."""
+    from diffusers.models.embeddings import ImageProjection
+    from safetensors.torch import save_file
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
     CLIPVisionModelWithProjection(CLIPVisionConfig(hidden_size=16, projection_dim=16, num_hidden_layers=2,
                                                    num_attention_heads=2, image_size=32, intermediate_size=32,
                                                    patch_size=8)).save_pretrained(adapter / "image_encoder")
-    projection = ImageProjection(cross_attention_dim=32, image_embed_dim=16, num_image_text_embeds=4).state_dict()
+    projection = ImageProjection(cross_attention_dim=unet.config.cross_attention_dim, image_embed_dim=16,
+                                 num_image_text_embeds=4).state_dict()
     weights = {"image_proj.proj.weight": projection["image_embeds.weight"],
                "image_proj.proj.bias": projection["image_embeds.bias"],
                "image_proj.norm.weight": projection["norm.weight"], "image_proj.norm.bias": projection["norm.bias"]}
@@ -141,7 +154,7 @@ def _ip_attention_weights(unet) -> dict:
     """The image branch (key and value) of every cross-attention layer, in checkpoint numbering."""
     import torch
 
-    weights, key = {}, 1
+    weights, key, width = {}, 1, unet.config.cross_attention_dim
     for name in unet.attn_processors:
         if name.endswith("attn1.processor"):
             continue  # self-attention has no image branch
@@ -150,10 +163,36 @@ def _ip_attention_weights(unet) -> dict:
         hidden = (channels[-1] if block == "mid_block" else
                   list(reversed(channels))[int(name.split(".")[1])] if block == "up_blocks" else channels[int(name.split(".")[1])])
         # Strong enough that a portrait moves a 2-step tiny render past 8-bit rounding.
-        weights[f"ip_adapter.{key}.to_k_ip.weight"] = torch.randn(hidden, 32) * 3.0
-        weights[f"ip_adapter.{key}.to_v_ip.weight"] = torch.randn(hidden, 32) * 3.0
+        weights[f"ip_adapter.{key}.to_k_ip.weight"] = torch.randn(hidden, width) * 3.0
+        weights[f"ip_adapter.{key}.to_v_ip.weight"] = torch.randn(hidden, width) * 3.0
         key += 2
     return weights
+
+
+def sdxl(target: Path) -> None:
+    """A Stable Diffusion XL-shaped pipeline (two text encoders, size conditioning) and an IP-Adapter."""
+    import torch
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    tokenizer = clip_tokenizer()
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64), layers_per_block=1, sample_size=16, in_channels=4, out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        attention_head_dim=(2, 4), use_linear_projection=True, addition_embed_type="text_time",
+        addition_time_embed_dim=8, transformer_layers_per_block=(1, 2),
+        projection_class_embeddings_input_dim=80, cross_attention_dim=64, norm_num_groups=8,  # 80 = 6 * 8 + 32
+    )
+    vae = AutoencoderKL(block_out_channels=[16, 32], in_channels=3, out_channels=3, latent_channels=4,
+                        down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2,
+                        norm_num_groups=8)
+    config = CLIPTextConfig(bos_token_id=0, eos_token_id=1, pad_token_id=2, hidden_size=32, intermediate_size=37,
+                            num_attention_heads=4, num_hidden_layers=2, vocab_size=len(tokenizer), projection_dim=32)
+    StableDiffusionXLPipeline(vae=vae, text_encoder=CLIPTextModel(config), text_encoder_2=CLIPTextModelWithProjection(config),
+                              tokenizer=tokenizer, tokenizer_2=tokenizer, unet=unet,
+                              scheduler=EulerDiscreteScheduler()).save_pretrained(target)
+    image_ip_adapter(unet, target / "ip-adapter")
 
 
 def arcface(target: Path) -> None:
@@ -192,7 +231,7 @@ def sd15_faceid(target: Path) -> None:
     save_file({k: v.contiguous() for k, v in weights.items()}, str(target / "ip-adapter-faceid.safetensors"))
 
 
-BUILDERS = {"wan-i2v": wan_i2v, "wan-vace": wan_vace, "ltx": ltx, "sd15": sd15, "arcface": arcface, "sd15-faceid": sd15_faceid}
+BUILDERS = {"wan-i2v": wan_i2v, "wan-vace": wan_vace, "ltx": ltx, "sd15": sd15, "sdxl": sdxl, "arcface": arcface, "sd15-faceid": sd15_faceid}
 
 
 def build(root: Path = ROOT) -> Path:
