@@ -369,6 +369,38 @@ def redo(
     _render(run, jobs)
 
 
+@app.command(name="eval")
+@friendly
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(help="A rendered run directory.")],
+    clip: Annotated[Optional[Path], typer.Option(help="CLIP model directory (e.g. openai/clip-vit-large-patch14, downloaded).")] = None,
+    face_model: Annotated[Optional[Path], typer.Option(help="insightface ArcFace ONNX file (buffalo_l/w600k_r50.onnx).")] = None,
+    face_detector: Annotated[Optional[Path], typer.Option(help="insightface detector ONNX file (buffalo_l/det_10g.onnx).")] = None,
+    config: Config = None,
+) -> None:
+    """Measure a run: per-domain CLIP, face and style consistency, PSNR, SEINE's transition criteria."""
+    from scenegen.evaluation.models import EvalSettings
+    from scenegen.evaluation.run import evaluate as measure, write_report
+    from scenegen.orchestrator.store import RunDir
+    from scenegen.schemas.files import parse, read_config
+
+    values = read_config(config).get("eval", {}) if config else {}
+    values |= {k: str(v) for k, v in {"clip": clip, "face_model": face_model, "face_detector": face_detector}.items() if v}
+    if "clip" not in values:
+        raise UserError("eval needs a CLIP model: --clip DIR, or clip under [eval] in a --config file")
+    settings = parse(EvalSettings, values, config or Path("--clip/--face-model"))
+    run = RunDir(run_dir)
+    if not run.plan.exists():
+        raise UserError(f"{run_dir}: no plan.json here")
+    metrics = measure(run, settings)
+    write_report(run, metrics)
+    film = metrics["film"]
+    typer.echo(f"Wrote {run.root / 'metrics.json'} and {run.root / 'report.html'}")
+    for key in ("clip_character", "clip_background", "sc_within", "sc_cross", "fc_within", "fc_cross", "psnr_within"):
+        value = film[key]
+        typer.echo(f"  {key:<16} {'n/a' if value is None else f'{value:.4f}'}")
+
+
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of plan files."""

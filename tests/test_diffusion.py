@@ -194,7 +194,7 @@ def test_faceid_embeds_the_portraits_face_with_insightface(tiny_models, tmp_path
     from insightface.model_zoo.arcface_onnx import ArcFaceONNX
 
     backend = keyframe_backend(tiny_models, 0.8, faceid=True, guidance=guidance)
-    assert isinstance(backend.recognizer, ArcFaceONNX)  # insightface routed our ONNX file to its ArcFace code
+    assert isinstance(backend.faces.recognizer, ArcFaceONNX)  # insightface routed our ONNX file to its ArcFace code
     red = Image.new("RGB", (64, 64), (220, 30, 30))
     embedding = backend.face_embedding(red, "mara")
     assert embedding.shape == (512,) and abs(np.linalg.norm(embedding) - 1) < 1e-5

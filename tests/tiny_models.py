@@ -195,6 +195,21 @@ def sdxl(target: Path) -> None:
     image_ip_adapter(unet, target / "ip-adapter")
 
 
+def clip(target: Path) -> None:
+    """A CLIP model (text and vision towers) with its processor, for the metrics."""
+    import torch
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTextConfig, CLIPVisionConfig
+
+    tokenizer = clip_tokenizer()
+    torch.manual_seed(0)
+    text = CLIPTextConfig(bos_token_id=0, eos_token_id=1, pad_token_id=2, hidden_size=32, intermediate_size=37,
+                          num_attention_heads=4, num_hidden_layers=2, vocab_size=len(tokenizer))
+    vision = CLIPVisionConfig(hidden_size=32, intermediate_size=37, num_attention_heads=4, num_hidden_layers=2,
+                              image_size=32, patch_size=8)
+    CLIPModel(CLIPConfig(text_config=text.to_dict(), vision_config=vision.to_dict(), projection_dim=16)).save_pretrained(target)
+    CLIPProcessor(image_processor=CLIPImageProcessor(size=32, crop_size=32), tokenizer=tokenizer).save_pretrained(target)
+
+
 def arcface(target: Path) -> None:
     """An ONNX model with ArcFace's interface (1x3x112x112 face in, 512 numbers out), for insightface."""
     import numpy as np
@@ -231,7 +246,7 @@ def sd15_faceid(target: Path) -> None:
     save_file({k: v.contiguous() for k, v in weights.items()}, str(target / "ip-adapter-faceid.safetensors"))
 
 
-BUILDERS = {"wan-i2v": wan_i2v, "wan-vace": wan_vace, "ltx": ltx, "sd15": sd15, "sdxl": sdxl, "arcface": arcface, "sd15-faceid": sd15_faceid}
+BUILDERS = {"wan-i2v": wan_i2v, "wan-vace": wan_vace, "ltx": ltx, "sd15": sd15, "sdxl": sdxl, "clip": clip, "arcface": arcface, "sd15-faceid": sd15_faceid}
 
 
 def build(root: Path = ROOT) -> Path:

@@ -91,9 +91,9 @@ def read_config(path: Path) -> dict:
         raise UserError(f"--config {path}: no such file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise UserError(f"{path}: not valid TOML: {e}") from None
-    for choice in data.get("backends", {}).values():
-        settings = choice.get("settings", {}) if isinstance(choice, dict) else {}
-        for field in ("model", "ip_adapter"):
+    tables = [choice.get("settings", {}) for choice in data.get("backends", {}).values() if isinstance(choice, dict)]
+    for settings in tables + [data.get("eval", {})]:
+        for field in ("model", "ip_adapter", "face_model", "face_detector", "clip"):
             value = settings.get(field)
             # "./x", "../x", ".tiny/x" are paths; "org/name" may be a Hugging Face id unless it exists here.
             if isinstance(value, str) and (value.startswith(".") or (path.parent / value).exists()):

@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from pydantic import BaseModel, Field, model_validator
 
+from scenegen.faces import FaceEmbedder
 from scenegen.modules.diffusion import PipelineSettings, generator, load_pipeline, require_multiple, shot_prompt
 from scenegen.modules.keyframe import KeyframeBackend
 from scenegen.orchestrator.backend import Job
@@ -40,11 +41,6 @@ SPACING = [
     (("embrace", "hug", "holding", "together", "beside", "side by side", "close"), 0.25),
     (("facing", "across", "opposite", "confront", "apart", "distance", "away"), 0.6),
 ]
-
-
-# insightface's 112x112 ArcFace landmark template: eyes, nose tip, mouth corners.
-ARCFACE_LANDMARKS = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
-                              [41.5493, 92.3655], [70.7299, 92.2041]], dtype=np.float32)
 
 
 class Settings(PipelineSettings):
@@ -92,32 +88,15 @@ class DiffusersKeyframe(KeyframeBackend):
         self.pipe.load_ip_adapter(s.ip_adapter, subfolder="", weight_name=s.ip_adapter_weight,
                                   image_encoder_folder=None if faceid else s.image_encoder_folder, local_files_only=True)
         if faceid:
-            from insightface.model_zoo import model_zoo
-
-            self.recognizer = model_zoo.get_model(s.face_model, providers=["CPUExecutionProvider"])
-            self.detector = None
-            if s.face_detector:
-                self.detector = model_zoo.get_model(s.face_detector, providers=["CPUExecutionProvider"])
-                self.detector.prepare(ctx_id=-1, input_size=(640, 640))
+            self.faces = FaceEmbedder(s.face_model, s.face_detector)
 
     def face_embedding(self, portrait: Image.Image, who: str) -> np.ndarray:
         """insightface's `normed_embedding` of the portrait's face (512 numbers, unit length)."""
-        from insightface.app.common import Face
-
-        image = np.asarray(portrait)[:, :, ::-1]  # insightface works in BGR
-        if self.detector is not None:
-            boxes, landmarks = self.detector.detect(image, max_num=1)
-            if len(boxes) == 0:
-                raise ValueError(f"no face found in the portrait of {who}")
-            face = Face(bbox=boxes[0, :4], kps=landmarks[0], det_score=boxes[0, 4])
-        else:
-            # A head-and-shoulders portrait: the face fills the middle half, a little above centre.
-            side = min(portrait.size) / 2
-            left, top = portrait.width / 2 - side / 2, portrait.height * 0.45 - side / 2
-            face = Face(bbox=np.array([left, top, left + side, top + side]),
-                        kps=ARCFACE_LANDMARKS / 112 * side + np.array([left, top], dtype=np.float32), det_score=1.0)
-        self.recognizer.get(image, face)
-        return face.normed_embedding
+        # Portraits are asked for head and shoulders, so an undetected face is taken as centred.
+        embedding = self.faces.embed(portrait, centred_if_undetected=self.faces.detector is None)
+        if embedding is None:
+            raise ValueError(f"no face found in the portrait of {who}")
+        return embedding
 
     def run(self, job: Job) -> None:
         p, s = job.params, self.settings

@@ -1,0 +1,112 @@
+"""Evaluate a rendered run: per shot, per boundary and for the film.
+
+Per shot: per-domain CLIP scores of the keyframe and of the clip's frames (each domain
+text on its own), FC and SC within the shot, PSNR between consecutive frames, and how
+many frames had no face. Per neighbouring pair, in film order: FC and SC across the
+cut (last 8 frames of one clip, first 8 of the next) and, for generated transitions,
+SEINE's criteria on the boundary frames. The film: the mean of each over shots or
+boundaries. Written to `metrics.json` and `report.html` in the run directory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+
+from scenegen.atomic import write_atomic
+from scenegen.errors import UserError
+from scenegen.evaluation.metrics import (
+    CROSS_FRAMES, boundary_criteria, consecutive_psnr, cross, domain_scores, mean_or_none, within,
+)
+from scenegen.evaluation.models import Clip, EvalSettings
+from scenegen.orchestrator.render import load_run, status
+from scenegen.orchestrator.store import RunDir
+from scenegen.prompts import render
+from scenegen.schemas.timing import FrameLayout
+
+DOMAINS = ("character", "background", "relation", "camera", "lighting")
+
+
+def decode(path: Path) -> list[Image.Image]:
+    with av.open(str(path)) as container:
+        return [frame.to_image() for frame in container.decode(video=0)]
+
+
+def evaluate(run: RunDir, settings: EvalSettings) -> dict:
+    plan, render_settings = load_run(run)
+    states = status(run)
+    missing = [s.node.id for s in states if s.state != "done"]
+    if missing:
+        raise UserError(f"{run.root}: {len(missing)} nodes are not rendered ({', '.join(missing[:4])}...); "
+                        f"run `scenegen render {run.root}` first")
+    artifacts = {s.node.id: run.root / s.record.artifact for s in states}
+    clip = Clip(settings.clip)
+    faces = None
+    if settings.face_model:
+        from scenegen.faces import FaceEmbedder
+
+        faces = FaceEmbedder(settings.face_model, settings.face_detector)
+    layout = FrameLayout.of(plan, render_settings.output.fps)
+
+    shots, per_clip = [], []
+    for shot, span in zip(plan.shots, layout.spans):
+        frames = decode(artifacts[f"clip:{shot.id}"])
+        texts = clip.texts([shot.character, shot.background, shot.relation, shot.camera.text, shot.lighting.text])
+        domain_texts = dict(zip(DOMAINS, texts))
+        images = clip.images(frames)
+        identities = [faces.embed(f) for f in frames] if faces else None
+        styles = clip.styles(frames, settings.style_layer)
+        per_clip.append({"images": images, "faces": identities, "styles": styles, "frames": frames})
+        shots.append({
+            "shot": shot.id,
+            "frames": len(frames),
+            "clip_keyframe": domain_scores(clip.images([Image.open(artifacts[f"keyframe:{shot.id}"]).convert("RGB")])[0],
+                                           domain_texts),
+            "clip_frames": {d: float(np.mean([domain_scores(i, domain_texts)[d] for i in images])) for d in DOMAINS},
+            "fc_within": within(identities) if identities is not None else None,
+            "frames_without_face": sum(e is None for e in identities) if identities is not None else None,
+            "sc_within": within(styles),
+            "psnr_within": consecutive_psnr([np.asarray(f) for f in frames]),
+        })
+
+    boundaries = []
+    for i, (a, b) in enumerate(zip(plan.shots, plan.shots[1:])):
+        before, after = per_clip[i], per_clip[i + 1]
+        entry = {
+            "from": a.id, "to": b.id, "transition": a.transition.type.value,
+            "fc_cross": cross(before["faces"], after["faces"]) if faces else None,
+            "sc_cross": cross(before["styles"], after["styles"]),
+            "clip_cross": cross(list(before["images"]), list(after["images"])),
+        }
+        if a.transition.type != "cut":
+            overlap = layout.spans[i].overlap_out
+            window = clip.images(decode(artifacts[f"boundary:{a.id}+{b.id}"]))
+            # The context either side of the overlap, as the film shows it.
+            context_before = list(deque(before["images"][:-overlap], maxlen=CROSS_FRAMES))
+            context_after = list(after["images"][overlap:overlap + CROSS_FRAMES])
+            text = clip.texts([render("diffusion/boundary.j2", style=plan.style, before=a.background,
+                                      after=b.background).strip()])[0]
+            entry["seine"] = boundary_criteria(context_before, list(window), context_after, text)
+        boundaries.append(entry)
+
+    film = {
+        **{f"clip_{d}": mean_or_none([s["clip_frames"][d] for s in shots]) for d in DOMAINS},
+        **{key: mean_or_none([s[key] for s in shots if s[key] is not None])
+           for key in ("fc_within", "sc_within", "psnr_within")},
+        **{key: mean_or_none([e[key] for e in boundaries if e[key] is not None])
+           for key in ("fc_cross", "sc_cross", "clip_cross")},
+        "frames_without_face": sum(s["frames_without_face"] for s in shots) if faces else None,
+        "faces": ("measured" if faces and settings.face_detector else
+                  "no face_detector configured: faces in frames cannot be found" if faces else "no face_model configured"),
+    }
+    return {"run": str(run.root), "models": settings.model_dump(), "film": film, "shots": shots, "boundaries": boundaries}
+
+
+def write_report(run: RunDir, metrics: dict) -> None:
+    write_atomic(run.root / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    write_atomic(run.root / "report.html", render("eval_report.html.j2", metrics=metrics, domains=DOMAINS))

@@ -1,0 +1,119 @@
+"""Each metric's formula on synthetic inputs whose answers are known; then `scenegen eval` on
+an animatic run and on a tiny-diffusion run, with a tiny CLIP and a tiny ArcFace-shaped model."""
+
+import json
+
+import numpy as np
+import pytest
+
+from scenegen.evaluation.metrics import (
+    PSNR_CAP, boundary_criteria, consecutive_psnr, cosine, cross, domain_scores, gram_style, psnr, within,
+)
+
+from conftest import scenegen
+from tiny_models import build
+
+A, B = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+
+
+def test_identical_frames():
+    frame = np.full((8, 8, 3), 90, np.uint8)
+    assert within([A, A, A]) == pytest.approx(1.0)
+    assert psnr(frame, frame) == PSNR_CAP and consecutive_psnr([frame] * 4) == PSNR_CAP
+    features = np.random.default_rng(0).standard_normal((10, 4))
+    assert cosine(gram_style(features), gram_style(features)) == pytest.approx(1.0)
+
+
+def test_a_hard_cut():
+    # Orthogonal shots: nothing carries across the cut, everything holds within each side.
+    shot_a, shot_b = [A] * 10, [B] * 10
+    assert within(shot_a + shot_b) == pytest.approx(18 / 19)  # one of 19 consecutive pairs crosses the cut
+    assert cross(shot_a, shot_b) == pytest.approx(0.0)
+    black, white = np.zeros((4, 4), np.uint8), np.full((4, 4), 255, np.uint8)
+    assert psnr(black, white) == pytest.approx(0.0)
+    assert psnr(black, np.full((4, 4), 1, np.uint8)) == pytest.approx(10 * np.log10(255 ** 2))
+
+
+def test_cross_uses_the_last_and_first_eight_frames_in_film_order():
+    before = [B] * 5 + [A] * 8  # only the last eight count
+    after = [A] * 8 + [B] * 5   # only the first eight count
+    assert cross(before, after) == pytest.approx(1.0)
+    # Reversed, the pairs differ: 3 x 3 A-A and 5 x 5 B-B matches among 8 x 8.
+    assert cross(after, before) == pytest.approx(34 / 64)
+
+
+def test_a_linear_dissolve():
+    # A window that slides from A to B: coherent step by step, equally like both ends,
+    # and aligned with a text halfway between.
+    window = [np.array([1 - t, t, 0.0]) for t in np.linspace(0.1, 0.9, 9)]
+    scores = boundary_criteria([A] * 4, window, [B] * 4, text=np.array([1.0, 1.0, 0.0]))
+    assert scores["similarity_to_before"] == pytest.approx(scores["similarity_to_after"])
+    assert scores["temporal_coherence"] > 0.98
+    assert scores["text_alignment"] == pytest.approx(np.mean([cosine(w, np.array([1.0, 1.0, 0.0])) for w in window]))
+
+
+def test_no_face_at_all_is_none_and_counted_not_zero():
+    assert within([None] * 6) is None
+    assert cross([None] * 8, [A] * 8) is None
+    # Missing faces are skipped, not averaged in as zeros.
+    assert within([A, None, A, A]) == pytest.approx(1.0)
+
+
+def test_domain_scores_are_not_softmaxed():
+    texts = {"character": A, "background": B, "relation": np.array([1.0, 1.0, 0.0])}
+    scores = domain_scores(A, texts)
+    assert scores == pytest.approx({"character": 1.0, "background": 0.0, "relation": 1 / np.sqrt(2)})
+    assert sum(scores.values()) != pytest.approx(1.0)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return build()
+
+
+def run_eval(run, tiny):
+    result = scenegen("eval", str(run), "--clip", str(tiny / "clip"), "--face-model", str(tiny / "arcface" / "arcface.onnx"))
+    assert result.returncode == 0, result.stderr
+    return json.loads((run / "metrics.json").read_text())
+
+
+def check_metrics(metrics, shots):
+    assert len(metrics["shots"]) == shots and len(metrics["boundaries"]) == shots - 1
+    for shot in metrics["shots"]:
+        assert set(shot["clip_keyframe"]) == {"character", "background", "relation", "camera", "lighting"}
+        assert all(-1 <= v <= 1 for v in shot["clip_frames"].values())
+        assert 0 < shot["psnr_within"] <= 100 and -1 <= shot["sc_within"] <= 1
+        # Without a face detector no face can be found in a frame: counted, not zeroed.
+        assert shot["fc_within"] is None and shot["frames_without_face"] == shot["frames"]
+    assert "no face_detector configured" in metrics["film"]["faces"]
+    generated = [b for b in metrics["boundaries"] if b["transition"] != "cut"]
+    assert generated and all(set(b["seine"]) == {"temporal_coherence", "similarity_to_before", "similarity_to_after",
+                                                    "text_alignment"} for b in generated)
+
+
+def test_eval_on_an_animatic_run(small_run, tiny):
+    metrics = run_eval(small_run.root, tiny)
+    check_metrics(metrics, 6)
+    report = (small_run.root / "report.html").read_text()
+    assert "<svg" in report and report.count("<tr>") > 6
+
+
+def test_eval_on_a_tiny_diffusion_run(tiny, tmp_path):
+    from pathlib import Path
+
+    config = Path(__file__).parent / "tiny.toml"
+    result = scenegen("story", "a woman's life", "--shots", "3", "--config", str(config), "--out", str(tmp_path / "run"))
+    assert result.returncode == 0, result.stderr
+    check_metrics(run_eval(tmp_path / "run", tiny), 3)
+
+
+def test_eval_needs_a_rendered_run_and_a_clip_model(small_run, tiny, tmp_path):
+    result = scenegen("eval", str(small_run.root))
+    assert result.returncode == 2 and "--clip" in result.stderr
+    result = scenegen("eval", str(small_run.root), "--clip", str(tmp_path / "nowhere"))
+    assert result.returncode == 2 and "does not exist" in result.stderr
+    plan = json.loads(small_run.plan.read_text())
+    plan["shots"][0]["duration"] += 1
+    small_run.plan.write_text(json.dumps(plan))
+    result = scenegen("eval", str(small_run.root), "--clip", str(tiny / "clip"))
+    assert result.returncode == 2 and "run `scenegen render" in result.stderr
