@@ -331,6 +331,14 @@ def status(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) ->
         counts = [sum(1 for s in states if s.node.kind == kind and s.state == st) for st in ("done", "stale", "missing", "failed")]
         table.add_row(kind, *[str(c) if c else "·" for c in counts])
     Console().print(table)
+    for s in states:
+        # Gated nodes report their takes: which were tried, how they scored, which one is used.
+        takes = s.record.facts.get("takes") if s.record else None
+        if takes:
+            tried = "; ".join(f"take {t['take']} (seed {t['seed']}): "
+                              + ", ".join(f"{k} {v:.3f}" for k, v in t["scores"].items() if v is not None)
+                              + (" passed" if t["passed"] else "") for t in takes)
+            typer.echo(f"  {s.node.id}: using take {s.record.facts['chosen']} of {len(takes)} [{tried}]")
     todo = [s for s in states if s.state != "done"]
     for s in todo:
         detail = f"  {s.error}" if s.error else ""

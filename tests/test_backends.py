@@ -63,7 +63,7 @@ def run_boundary(tmp_path, kind: str, window: int):
     backend = AnimaticSmoothing({"crf": 0})
     job = Job(node="boundary:a+b", params={"type": kind, "frames": window, "fps": 12, "width": W, "height": H},
               inputs={"clip:a": tmp_path / "a.mp4", "clip:b": tmp_path / "b.mp4"}, output=tmp_path / "out.mp4",
-              root=tmp_path, seed=0)
+              root=tmp_path, keep=tmp_path / "kept", seed=0)
     backend.run(job)
     return [float(f[:H].mean()) for f in yuv_frames(tmp_path / "out.mp4")]
 

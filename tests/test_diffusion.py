@@ -177,7 +177,7 @@ def keyframe_with(tiny_models, tmp_path, portrait: Image.Image, scale: float, **
     portrait.save(tmp_path / "portrait.png")
     job = Job(node="keyframe:s01", params={"characters": ["mara"], "relation": "alone", "prompt": "a woman",
                                            "width": 64, "height": 64},
-              inputs={"portrait:mara": tmp_path / "portrait.png"}, output=tmp_path / "out.png", root=tmp_path, seed=3)
+              inputs={"portrait:mara": tmp_path / "portrait.png"}, output=tmp_path / "out.png", root=tmp_path, keep=tmp_path / "kept", seed=3)
     backend.run(job)
     return (tmp_path / "out.png").read_bytes()
 
@@ -268,11 +268,11 @@ def test_sdxl_portraits_and_keyframes(tiny_models, tmp_path):
     portrait.load()
     assert type(portrait.pipe).__name__ == "StableDiffusionXLPipeline"
     portrait.run(Job(node="portrait:mara", params={"style": "film", "character": {"id": "mara", "name": "Mara",
-                     "appearance": "long auburn hair"}}, inputs={}, output=tmp_path / "mara.png", root=tmp_path, seed=1))
+                     "appearance": "long auburn hair"}}, inputs={}, output=tmp_path / "mara.png", root=tmp_path, keep=tmp_path / "kept", seed=1))
     assert Image.open(tmp_path / "mara.png").size == (64, 64)
     keyframe = DiffusersKeyframe({**common, "ip_adapter": str(tiny_models / "sdxl" / "ip-adapter")})
     keyframe.load()
     keyframe.run(Job(node="keyframe:s01", params={"characters": ["mara"], "relation": "alone", "prompt": "a woman",
                                                   "width": 96, "height": 64},
-                     inputs={"portrait:mara": tmp_path / "mara.png"}, output=tmp_path / "k.png", root=tmp_path, seed=1))
+                     inputs={"portrait:mara": tmp_path / "mara.png"}, output=tmp_path / "k.png", root=tmp_path, keep=tmp_path / "kept", seed=1))
     assert Image.open(tmp_path / "k.png").size == (96, 64)

@@ -117,3 +117,44 @@ def test_eval_needs_a_rendered_run_and_a_clip_model(small_run, tiny, tmp_path):
     small_run.plan.write_text(json.dumps(plan))
     result = scenegen("eval", str(small_run.root), "--clip", str(tiny / "clip"))
     assert result.returncode == 2 and "run `scenegen render" in result.stderr
+
+
+def test_a_gated_keyframe_is_retried_and_the_best_take_chosen(small_run, tiny):
+    from scenegen.orchestrator.render import status
+
+    from conftest import rerender
+
+    settings = json.loads(small_run.settings.read_text())
+    # An impossible threshold: every take is drawn, scored and kept; the best is used.
+    settings["backends"]["keyframe"] = {"name": "gated", "settings": {
+        "inner": "animatic", "budget": 3, "min_clip": 1.0, "clip": str(tiny / "clip")}}
+    small_run.settings.write_text(json.dumps(settings))
+    assert rerender(small_run).ok
+    records = {s.node.id: s.record for s in status(small_run) if s.record}
+    facts = records["keyframe:s01"].facts
+    takes = facts["takes"]
+    assert [t["seed"] for t in takes] == [takes[0]["seed"] + k for k in range(3)]
+    assert not any(t["passed"] for t in takes)
+    best = max(takes, key=lambda t: t["scores"]["clip"])
+    assert facts["chosen"] == best["take"]
+    kept = small_run.root / records["keyframe:s01"].artifact.replace(".png", ".kept")
+    assert sorted(p.name for p in kept.iterdir()) == sorted(t["file"] for t in takes)
+    assert (small_run.root / records["keyframe:s01"].artifact).read_bytes() == (kept / best["file"]).read_bytes()
+    assert len({(kept / t["file"]).read_bytes() for t in takes}) == 3, "each seed draws a different take"
+    shown = scenegen("status", str(small_run.root)).stdout
+    assert f"keyframe:s01: using take {best['take']} of 3" in shown and "clip " in shown
+
+    # A threshold the first take meets: one take, no retry.
+    settings["backends"]["keyframe"]["settings"]["min_clip"] = -1.0
+    small_run.settings.write_text(json.dumps(settings))
+    assert rerender(small_run).ok
+    facts = {s.node.id: s.record for s in status(small_run) if s.record}["keyframe:s01"].facts
+    assert len(facts["takes"]) == 1 and facts["chosen"] == 1 and facts["takes"][0]["passed"]
+
+
+def test_gate_thresholds_need_their_models(small_run):
+    settings = json.loads(small_run.settings.read_text())
+    settings["backends"]["keyframe"] = {"name": "gated", "settings": {"inner": "animatic", "min_face": 0.5}}
+    small_run.settings.write_text(json.dumps(settings))
+    result = scenegen("render", str(small_run.root))
+    assert result.returncode == 2 and "min_face needs face_model and face_detector" in result.stderr

@@ -31,6 +31,7 @@ class Job:
     output: Path              # write the artifact here (a temp path the orchestrator publishes)
     root: Path                # the run directory, for documents that link to artifacts
     seed: int                 # stable across edits of the node; a new take draws a new one
+    keep: Path                # a directory for files kept beside the artifact (e.g. every take)
 
 
 class NoSettings(BaseModel):
@@ -67,5 +68,5 @@ class Backend(ABC):
         """The slice of the plan this backend reads for `subject`, as JSON data."""
 
     @abstractmethod
-    def run(self, job: Job) -> None:
-        """Write the artifact for `job` to `job.output`."""
+    def run(self, job: Job) -> dict[str, Any] | None:
+        """Write the artifact for `job` to `job.output`; return facts worth recording (scores), if any."""

@@ -37,6 +37,7 @@ class Result:
     sha256: str
     bytes: int
     seconds: float
+    facts: dict
 
 
 def execute(backend: Backend, task: Task) -> Result:
@@ -44,14 +45,14 @@ def execute(backend: Backend, task: Task) -> Result:
     job = task.job
     job.output.unlink(missing_ok=True)
     try:
-        backend.run(job)
+        facts = backend.run(job) or {}
         if not job.output.is_file():
             raise RuntimeError(f"{task.kind} backend {task.backend!r} wrote no artifact for {job.node}")
         task.artifact.parent.mkdir(parents=True, exist_ok=True)
         publish(job.output, task.artifact)
     finally:
         job.output.unlink(missing_ok=True)
-    return Result(file_sha256(task.artifact), task.artifact.stat().st_size, time.perf_counter() - start)
+    return Result(file_sha256(task.artifact), task.artifact.stat().st_size, time.perf_counter() - start, facts)
 
 
 class Executor(ABC):

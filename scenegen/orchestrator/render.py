@@ -114,6 +114,7 @@ def _schedule(run: RunDir, graph: RenderGraph, executor: Executor, progress: Pro
                 output=run.temp_path(key, backend.suffix),
                 root=run.root,
                 seed=node.seed,
+                keep=run.keep_dir(node.kind, node.subject, key),
             )
             task = Task(
                 kind=node.kind,
@@ -142,7 +143,7 @@ def _schedule(run: RunDir, graph: RenderGraph, executor: Executor, progress: Pro
             artifact = run.artifact_path(node.kind, node.subject, key, graph.backends[node.kind].suffix)
             run.write_record(node.kind, node.subject, Record(
                 node=node.id, key=key, artifact=str(artifact.relative_to(run.root)),
-                sha256=result.sha256, bytes=result.bytes, seconds=round(result.seconds, 4),
+                sha256=result.sha256, bytes=result.bytes, seconds=round(result.seconds, 4), facts=result.facts,
             ))
             hashes[node.id] = result.sha256
             report.executed.append(node.id)

@@ -21,7 +21,7 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from scenegen.atomic import publish, write_atomic
@@ -40,6 +40,7 @@ class Record:
     sha256: str
     bytes: int
     seconds: float
+    facts: dict = field(default_factory=dict)   # what the backend reported (metric scores, takes)
 
 
 def file_sha256(path: Path) -> str:
@@ -90,6 +91,9 @@ class RunDir:
 
     def artifact_path(self, kind: str, subject: str, key: str, suffix: str) -> Path:
         return self.root / "artifacts" / kind / f"{subject}-{key[:12]}{suffix}"
+
+    def keep_dir(self, kind: str, subject: str, key: str) -> Path:
+        return self.root / "artifacts" / kind / f"{subject}-{key[:12]}.kept"
 
     def temp_path(self, key: str, suffix: str) -> Path:
         return self.tmp / f"{key}{suffix}"
