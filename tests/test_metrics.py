@@ -71,21 +71,26 @@ def tiny():
     return build()
 
 
-def run_eval(run, tiny):
-    result = scenegen("eval", str(run), "--clip", str(tiny / "clip"), "--face-model", str(tiny / "arcface" / "arcface.onnx"))
+def run_eval(run, tiny, *detector):
+    result = scenegen("eval", str(run), "--clip", str(tiny / "clip"), "--face-model", str(tiny / "arcface" / "arcface.onnx"),
+                      *detector)
     assert result.returncode == 0, result.stderr
     return json.loads((run / "metrics.json").read_text())
 
 
-def check_metrics(metrics, shots):
+def check_metrics(metrics, shots, faces: bool = False):
     assert len(metrics["shots"]) == shots and len(metrics["boundaries"]) == shots - 1
     for shot in metrics["shots"]:
         assert set(shot["clip_keyframe"]) == {"character", "background", "relation", "camera", "lighting"}
         assert all(-1 <= v <= 1 for v in shot["clip_frames"].values())
         assert 0 < shot["psnr_within"] <= 100 and -1 <= shot["sc_within"] <= 1
-        # Without a face detector no face can be found in a frame: counted, not zeroed.
-        assert shot["fc_within"] is None and shot["frames_without_face"] == shot["frames"]
-    assert "no face_detector configured" in metrics["film"]["faces"]
+        if faces:
+            assert -1 <= shot["fc_within"] <= 1 and shot["frames_without_face"] == 0
+        else:
+            # Without a face detector no face can be found in a frame: counted, not zeroed.
+            assert shot["fc_within"] is None and shot["frames_without_face"] == shot["frames"]
+    assert ("measured" if faces else "no face_detector configured") in metrics["film"]["faces"]
+    assert all((b["fc_cross"] is not None) == faces for b in metrics["boundaries"])
     generated = [b for b in metrics["boundaries"] if b["transition"] != "cut"]
     assert generated and all(set(b["seine"]) == {"temporal_coherence", "similarity_to_before", "similarity_to_after",
                                                     "text_alignment"} for b in generated)
@@ -105,6 +110,9 @@ def test_eval_on_a_tiny_diffusion_run(tiny, tmp_path):
     result = scenegen("story", "a woman's life", "--shots", "3", "--config", str(config), "--out", str(tmp_path / "run"))
     assert result.returncode == 0, result.stderr
     check_metrics(run_eval(tmp_path / "run", tiny), 3)
+    # With insightface's detector (a tiny SCRFD-shaped model) faces are found and FC is measured.
+    check_metrics(run_eval(tmp_path / "run", tiny, "--face-detector", str(tiny / "face-detector" / "detector.onnx")), 3,
+                  faces=True)
 
 
 def test_eval_needs_a_rendered_run_and_a_clip_model(small_run, tiny, tmp_path):
@@ -158,3 +166,19 @@ def test_gate_thresholds_need_their_models(small_run):
     small_run.settings.write_text(json.dumps(settings))
     result = scenegen("render", str(small_run.root))
     assert result.returncode == 2 and "min_face needs face_model and face_detector" in result.stderr
+
+
+def test_gate_scores_faces_against_the_portraits(small_run, tiny):
+    from scenegen.orchestrator.render import status
+
+    from conftest import rerender
+
+    settings = json.loads(small_run.settings.read_text())
+    settings["backends"]["keyframe"] = {"name": "gated", "settings": {
+        "inner": "animatic", "budget": 2, "min_face": 1.0, "face_model": str(tiny / "arcface" / "arcface.onnx"),
+        "face_detector": str(tiny / "face-detector" / "detector.onnx")}}
+    small_run.settings.write_text(json.dumps(settings))
+    assert rerender(small_run).ok
+    facts = {s.node.id: s.record for s in status(small_run) if s.record}["keyframe:s01"].facts
+    assert len(facts["takes"]) == 2
+    assert all(-1 <= t["scores"]["face"] <= 1 and t["scores"]["clip"] is None for t in facts["takes"])

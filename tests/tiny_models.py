@@ -228,6 +228,40 @@ def arcface(target: Path) -> None:
     onnx.save(model, str(target / "arcface.onnx"))
 
 
+def face_detector(target: Path) -> None:
+    """An ONNX model with SCRFD's interface (a 640x640 image in; scores, boxes and landmarks for
+    strides 8, 16 and 32 out) that reports one face in the middle of whatever it is shown."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    template = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
+                         [41.5493, 92.3655], [70.7299, 92.2041]], dtype=np.float32)
+    # Every output is a function of the input (times zero), as insightface runs a real graph.
+    nodes = [helper.make_node("ReduceMean", ["input.1"], ["mean"], keepdims=0, name="reduce"),
+             helper.make_node("Mul", ["mean", "zero"], ["nothing"], name="times_zero")]
+    constants = [numpy_helper.from_array(np.array(0.0, np.float32), "zero")]
+    outputs = []
+    for kind, width in (("score", 1), ("bbox", 4), ("kps", 10)):
+        for stride in (8, 16, 32):
+            anchors = (640 // stride) ** 2 * 2
+            value = np.zeros((anchors, width), np.float32)
+            if stride == 32:
+                centre = (10 * 20 + 10) * 2  # the anchor at (320, 320); distances are in strides
+                value[centre] = {"score": [0.99], "bbox": [100 / 32] * 4,
+                                 "kps": ((template - 56) * (200 / 112) / 32).reshape(-1)}[kind]
+            name = f"{kind}_{stride}"
+            constants.append(numpy_helper.from_array(value, f"{name}_value"))
+            nodes.append(helper.make_node("Add", [f"{name}_value", "nothing"], [name], name=f"add_{name}"))
+            outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [anchors, width]))
+    graph = helper.make_graph(nodes, "detector", [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [1, 3, 640, 640])],
+                              outputs, constants)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    target.mkdir(parents=True)
+    onnx.save(model, str(target / "detector.onnx"))
+
+
 def sd15_faceid(target: Path) -> None:
     """IP-Adapter FaceID weights for the tiny SD 1.5 (no image encoder: faces come as ArcFace embeddings)."""
     import torch
@@ -246,7 +280,7 @@ def sd15_faceid(target: Path) -> None:
     save_file({k: v.contiguous() for k, v in weights.items()}, str(target / "ip-adapter-faceid.safetensors"))
 
 
-BUILDERS = {"wan-i2v": wan_i2v, "wan-vace": wan_vace, "ltx": ltx, "sd15": sd15, "sdxl": sdxl, "clip": clip, "arcface": arcface, "sd15-faceid": sd15_faceid}
+BUILDERS = {"wan-i2v": wan_i2v, "wan-vace": wan_vace, "ltx": ltx, "sd15": sd15, "sdxl": sdxl, "clip": clip, "arcface": arcface, "face-detector": face_detector, "sd15-faceid": sd15_faceid}
 
 
 def build(root: Path = ROOT) -> Path:
