@@ -35,6 +35,8 @@ Shots = Annotated[int, typer.Option(min=1, max=200, help="Number of shots, 1 to 
 Config = Annotated[Optional[Path], typer.Option(help="TOML file with [output] and [backends.<kind>] tables (see tests/tiny.toml).")]
 Backend = Annotated[Optional[str], typer.Option(help="Backend of every generative stage (portrait, keyframe, clip, boundary), e.g. animatic or diffusers; settings come from --config.")]
 GENERATIVE = ("portrait", "keyframe", "clip", "boundary")
+ExecutorName = Annotated[str, typer.Option("--executor", help="Who runs the jobs: inprocess (threads here) or ray (actors on a Ray instance or cluster).")]
+Address = Annotated[Optional[str], typer.Option(help="Ray cluster to join: auto, or ray://HOST:PORT (default: start a local instance).")]
 Planner = Annotated[str, typer.Option(help="Script backend: offline, llm, or auto (llm when --llm-model or --llm-base-url is set).")]
 LlmBaseUrl = Annotated[Optional[str], typer.Option(envvar="SCENEGEN_LLM_BASE_URL", help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (default: OpenAI's).")]
 LlmModel = Annotated[Optional[str], typer.Option(envvar="SCENEGEN_LLM_MODEL", help="Model name the server knows.")]
@@ -134,12 +136,12 @@ def _check_backends(settings) -> None:
         backend_class(kind, choice.name)(choice.settings).check(settings.output)
 
 
-def _render_dag(run, jobs: int | None):
+def _render_dag(run, jobs: int | None, executor_name: str, address: str | None):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from scenegen.orchestrator import render as rendering
-    from scenegen.orchestrator.executor import InProcessExecutor
+    from scenegen.orchestrator.registry import executor_class
 
     class Bars(rendering.Progress):
         def __init__(self, bars: Progress):
@@ -154,7 +156,7 @@ def _render_dag(run, jobs: int | None):
         def finished(self, node, ok: bool) -> None:
             self.bars.advance(self.tasks[node.kind])
 
-    executor = InProcessExecutor(workers=jobs or os.cpu_count() or 1)
+    executor = executor_class(executor_name)(workers=jobs or os.cpu_count() or 1, address=address)
     columns = (TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
         with Progress(*columns, console=Console(stderr=True), transient=True) as bars:
@@ -163,15 +165,21 @@ def _render_dag(run, jobs: int | None):
         executor.close()
 
 
-def _render(run, jobs: int | None) -> None:
+def _render(run, jobs: int | None, executor_name: str = "inprocess", address: str | None = None) -> None:
     start = time.perf_counter()
+    if address and executor_name != "ray":
+        raise UserError("--address joins a Ray cluster; use it with --executor ray")
+    if executor_name != "inprocess":
+        from scenegen.orchestrator.registry import executor_class
+
+        executor_class(executor_name)  # a typo or a missing extra fails now, not after the lock
     run.lock()
     try:
         # Checked before importing the orchestrator: an up-to-date run answers at once.
         if run.stamp_is_current():
             typer.echo(f"Nothing to do: {run.root} is up to date ({time.perf_counter() - start:.2f} s).")
             return
-        report = _render_dag(run, jobs)
+        report = _render_dag(run, jobs, executor_name, address)
     finally:
         run.unlock()
     seconds = time.perf_counter() - start
@@ -268,6 +276,8 @@ def render(
     config: Config = None,
     backend: Backend = None,
     jobs: Jobs = None,
+    executor: ExecutorName = "inprocess",
+    address: Address = None,
 ) -> None:
     """Compute whatever is missing or stale; reuse everything else."""
     from scenegen.orchestrator.store import RunDir
@@ -282,7 +292,7 @@ def render(
         raise UserError(f"{target}: no such file or directory")
     if any(option is not None for option in (fps, size, config, backend)):
         _update_settings(run, fps, size, config, backend)
-    _render(run, jobs)
+    _render(run, jobs, executor, address)
 
 
 def _adopt_plan(source: Path, out: Path | None):

@@ -46,6 +46,8 @@ class Backend(ABC):
     Settings: ClassVar[type[BaseModel]] = NoSettings
     # Whether one instance may run jobs from several threads at once.
     thread_safe: ClassVar[bool] = True
+    # Whether a worker of this backend wants a GPU of its own (distributed executors ask for one).
+    uses_gpu: ClassVar[bool] = False
 
     def __init__(self, settings: dict[str, Any] | None = None):
         try:

@@ -60,6 +60,9 @@ class Executor(ABC):
     def submit(self, task: Task) -> Future:
         """Start the task; the future yields a `Result` or raises the backend's error."""
 
+    def release(self, kind: str) -> None:
+        """No node of this kind remains: its workers (and their devices) may go."""
+
     def close(self) -> None:
         """Release workers and loaded backends."""
 
@@ -67,7 +70,7 @@ class Executor(ABC):
 class InProcessExecutor(Executor):
     """Runs tasks on `workers` threads of this process, loading each backend once."""
 
-    def __init__(self, workers: int = 2):
+    def __init__(self, workers: int = 2, address: str | None = None):
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scenegen")
         self._backends: dict[str, tuple[Backend, threading.Lock | None]] = {}
         self._loading = threading.Lock()

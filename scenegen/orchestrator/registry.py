@@ -12,11 +12,23 @@ from importlib.metadata import entry_points
 from scenegen.errors import UserError
 
 GROUP = "scenegen.backends"
+EXECUTORS = "scenegen.executors"
 
 
 @cache
-def _registered() -> dict[str, object]:
-    return {ep.name: ep for ep in entry_points(group=GROUP)}
+def _registered(group: str = GROUP) -> dict[str, object]:
+    return {ep.name: ep for ep in entry_points(group=group)}
+
+
+def executor_class(name: str) -> type:
+    """An executor by name ("inprocess", "ray", or a plugin's), from the `scenegen.executors` group."""
+    entry = _registered(EXECUTORS).get(name)
+    if entry is None:
+        raise UserError(f"--executor {name!r}: no such executor; installed: {', '.join(sorted(_registered(EXECUTORS)))}")
+    try:
+        return entry.load()
+    except ImportError as e:
+        raise UserError(f"--executor {name!r} needs {e.name}: pip install 'scenegen[{name}]'") from None
 
 
 def available(kind: str) -> list[str]:

@@ -90,6 +90,7 @@ def _schedule(run: RunDir, graph: RenderGraph, executor: Executor, progress: Pro
     report = Report()
     running: dict[Future, tuple[Node, str]] = {}
     waiting = list(graph.order)
+    submitted_kinds: set[str] = set()
 
     def dispatch() -> None:
         still_waiting = []
@@ -124,8 +125,14 @@ def _schedule(run: RunDir, graph: RenderGraph, executor: Executor, progress: Pro
                 artifact=run.artifact_path(node.kind, node.subject, key, backend.suffix),
             )
             running[executor.submit(task)] = (node, key)
+            submitted_kinds.add(node.kind)
             progress.submitted(node)
         waiting[:] = still_waiting
+        # Stages finish in DAG order; a finished stage's workers free their devices for the next.
+        active = {n.kind for n in waiting} | {n.kind for n, _ in running.values()}
+        for kind in submitted_kinds - active:
+            executor.release(kind)
+        submitted_kinds.intersection_update(active)
 
     dispatch()
     while running:

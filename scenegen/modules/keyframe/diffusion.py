@@ -70,6 +70,7 @@ class DiffusersKeyframe(KeyframeBackend):
     version: ClassVar[str] = "1"
     Settings: ClassVar[type[BaseModel]] = Settings
     thread_safe: ClassVar[bool] = False
+    uses_gpu: ClassVar[bool] = True
 
     def check(self, output: OutputFormat) -> None:
         require_multiple("width", output.width, 8, "Stable Diffusion")

@@ -62,6 +62,7 @@ class GatedKeyframe(KeyframeBackend):
         super().__init__(settings)
         self.inner = backend_class("keyframe", self.settings.inner)(self.settings.inner_settings)
         self.thread_safe = self.inner.thread_safe
+        self.uses_gpu = self.inner.uses_gpu
 
     def check(self, output: OutputFormat) -> None:
         self.inner.check(output)

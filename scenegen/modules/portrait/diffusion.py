@@ -26,6 +26,7 @@ class DiffusersPortrait(PortraitBackend):
     version: ClassVar[str] = "1"
     Settings: ClassVar[type[BaseModel]] = Settings
     thread_safe: ClassVar[bool] = False
+    uses_gpu: ClassVar[bool] = True
 
     def load(self) -> None:
         self.pipe = load_pipeline("AutoPipelineForText2Image", self.settings)

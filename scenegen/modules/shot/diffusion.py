@@ -38,6 +38,7 @@ class DiffusersShot(ShotBackend):
     version: ClassVar[str] = "1"
     Settings: ClassVar[type[BaseModel]] = Settings
     thread_safe: ClassVar[bool] = False
+    uses_gpu: ClassVar[bool] = True
 
     def params(self, plan: StoryPlan, shot: Shot, output: OutputFormat) -> dict[str, Any]:
         return {**super().params(plan, shot, output), "prompt": shot_prompt(plan, shot)}

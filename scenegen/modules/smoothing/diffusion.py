@@ -45,6 +45,7 @@ class DiffusersSmoothing(SmoothingBackend):
     version: ClassVar[str] = "1"
     Settings: ClassVar[type[BaseModel]] = Settings
     thread_safe: ClassVar[bool] = False
+    uses_gpu: ClassVar[bool] = True
 
     def params(self, plan: StoryPlan, pair: tuple[Shot, Shot], output: OutputFormat) -> dict[str, Any]:
         before, after = pair
