@@ -72,7 +72,9 @@ def render(run: RunDir, executor: Executor, progress: Progress | None = None) ->
     if report.ok:
         code = [Path(sys.modules[type(b).__module__].__file__) for b in graph.backends.values()]
         code += Path(scenegen.__file__).parent.rglob("*.py")
-        files = [run.plan, run.settings, *(run.root / name for name in EXPORTS.values())]
+        files = [run.plan, *(run.root / name for name in EXPORTS.values())]
+        if run.settings.exists():
+            files.append(run.settings)
         for node in done:
             key = graph.key(node, hashes)
             files += [run.record_path(node.kind, node.subject, key), _artifact(run, graph, node, hashes)]

@@ -167,7 +167,7 @@ class RunDir:
     def _inputs_digest(self) -> str:
         h = hashlib.sha256()
         for path in (self.plan, self.settings):
-            h.update(path.read_bytes())
+            h.update(path.read_bytes() if path.exists() else b"(none)")  # no settings.json: the defaults
             h.update(b"\0")
         return h.hexdigest()
 
