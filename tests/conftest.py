@@ -45,12 +45,33 @@ def edit_plan(run: RunDir, change) -> None:
     run.plan.write_text(json.dumps(plan, indent=2))
 
 
-def rerender(run: RunDir):
-    """Render in-process and return the report (which nodes ran)."""
-    executor = InProcessExecutor(workers=2)
+def rerender(run: RunDir, executor=None):
+    """Render (in-process unless an executor is given) and return the report (which nodes ran)."""
+    executor = executor or InProcessExecutor(workers=2)
     run.lock()
     try:
         return render(run, executor)
     finally:
         executor.close()
         run.unlock()
+
+
+def reference_run(tmp_path_factory, sentence: str, shots: int, *options: str) -> tuple[RunDir, float]:
+    """An uninterrupted render, and how long it took."""
+    import time
+
+    root = tmp_path_factory.mktemp("reference") / "run"
+    start = time.monotonic()
+    result = scenegen("story", sentence, "--shots", str(shots), "--out", str(root), *options)
+    assert result.returncode == 0, result.stderr
+    return RunDir(root), time.monotonic() - start
+
+
+def fresh_copy(reference: RunDir, target: Path) -> RunDir:
+    """A run directory holding only the reference's plan and settings: nothing rendered."""
+    import shutil
+
+    target.mkdir()
+    for name in ("plan.json", "settings.json"):
+        shutil.copy(reference.root / name, target / name)
+    return RunDir(target)

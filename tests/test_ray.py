@@ -5,14 +5,13 @@ import os
 import shutil
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
-from scenegen.orchestrator.render import render, status
+from scenegen.orchestrator.render import status
 from scenegen.orchestrator.store import RunDir
 
-from conftest import SMALL, scenegen
+from conftest import rerender, scenegen
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed: pip install -e '.[ray]'")
 
@@ -88,13 +87,7 @@ def cluster(tmp_path_factory):
 def render_with_ray(run: RunDir):
     from scenegen.executors.ray_cluster import RayExecutor
 
-    executor = RayExecutor(workers=2)
-    run.lock()
-    try:
-        return render(run, executor)
-    finally:
-        executor.close()
-        run.unlock()
+    return rerender(run, RayExecutor(workers=2))
 
 
 def with_backends(small_run, tmp_path, **backends) -> RunDir:

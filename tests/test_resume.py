@@ -15,24 +15,12 @@ import pytest
 from scenegen.orchestrator.render import status
 from scenegen.orchestrator.store import RunDir
 
-from conftest import SMALL, rerender, scenegen
+from conftest import SMALL, fresh_copy, reference_run, rerender, scenegen
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    """An uninterrupted 12-shot run, and how long it took."""
-    root = tmp_path_factory.mktemp("reference") / "run"
-    start = time.monotonic()
-    result = scenegen("story", "a quest for the last lighthouse", "--shots", "12", "--out", str(root), *SMALL)
-    assert result.returncode == 0, result.stderr
-    return RunDir(root), time.monotonic() - start
-
-
-def fresh_copy(reference: RunDir, target) -> RunDir:
-    target.mkdir()
-    for name in ("plan.json", "settings.json"):
-        shutil.copy(reference.root / name, target / name)
-    return RunDir(target)
+    return reference_run(tmp_path_factory, "a quest for the last lighthouse", 12, *SMALL)
 
 
 @pytest.mark.parametrize("trial", range(3))

@@ -148,6 +148,12 @@ def generator(seed: int):
     return torch.Generator("cpu").manual_seed(seed)
 
 
+def require_size(output, multiple: int, model: str) -> None:
+    """Refuse a frame size `model` cannot make, naming the sizes it can."""
+    require_multiple("width", output.width, multiple, model)
+    require_multiple("height", output.height, multiple, model)
+
+
 def require_multiple(name: str, value: int, multiple: int, model: str) -> None:
     if value % multiple:
         lower, upper = value - value % multiple, value - value % multiple + multiple

@@ -13,7 +13,7 @@ import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 import scenegen
 from scenegen.orchestrator.backend import Job

@@ -24,28 +24,15 @@ from typer.testing import CliRunner
 
 from scenegen.cli import app
 from scenegen.orchestrator.render import status
-from scenegen.orchestrator.store import RunDir
 
-from conftest import scenegen
+from conftest import fresh_copy, reference_run, scenegen
 
 DRILL_SIZE = ["--size", "320x180"]
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    """An uninterrupted 30-shot render, and how long it took."""
-    root = tmp_path_factory.mktemp("reference") / "run"
-    start = time.monotonic()
-    result = scenegen("story", "a woman's life", "--shots", "30", "--out", str(root), *DRILL_SIZE)
-    assert result.returncode == 0, result.stderr
-    return RunDir(root), time.monotonic() - start
-
-
-def fresh_copy(reference: RunDir, target) -> RunDir:
-    target.mkdir()
-    for name in ("plan.json", "settings.json", "plan.schema.json"):
-        shutil.copy(reference.root / name, target / name)
-    return RunDir(target)
+    return reference_run(tmp_path_factory, "a woman's life", 30, *DRILL_SIZE)
 
 
 def test_twenty_sigkills_each_resume_to_the_same_film(reference, tmp_path):

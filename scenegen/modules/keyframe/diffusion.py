@@ -31,7 +31,7 @@ from PIL import Image, ImageDraw
 from pydantic import BaseModel, Field, model_validator
 
 from scenegen.faces import FaceEmbedder
-from scenegen.modules.diffusion import PipelineSettings, generator, load_pipeline, require_multiple, shot_prompt
+from scenegen.modules.diffusion import PipelineSettings, generator, load_pipeline, require_size, shot_prompt
 from scenegen.modules.keyframe import KeyframeBackend
 from scenegen.orchestrator.backend import Job
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
@@ -73,8 +73,7 @@ class DiffusersKeyframe(KeyframeBackend):
     uses_gpu: ClassVar[bool] = True
 
     def check(self, output: OutputFormat) -> None:
-        require_multiple("width", output.width, 8, "Stable Diffusion")
-        require_multiple("height", output.height, 8, "Stable Diffusion")
+        require_size(output, 8, "Stable Diffusion")
 
     def params(self, plan: StoryPlan, shot: Shot, output: OutputFormat) -> dict[str, Any]:
         return {

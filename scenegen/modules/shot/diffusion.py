@@ -19,7 +19,7 @@ from PIL import Image, ImageOps
 from pydantic import BaseModel
 
 from scenegen.modules.diffusion import (
-    VideoSettings, generator, load_pipeline, require_multiple, shot_prompt, valid_length, write_video,
+    VideoSettings, generator, load_pipeline, require_size, shot_prompt, valid_length, write_video,
 )
 from scenegen.modules.shot import ShotBackend
 from scenegen.orchestrator.backend import Job
@@ -45,8 +45,7 @@ class DiffusersShot(ShotBackend):
 
     def check(self, output: OutputFormat) -> None:
         pipeline, multiple, _ = FAMILIES[self.settings.family]
-        require_multiple("width", output.width, multiple, pipeline)
-        require_multiple("height", output.height, multiple, pipeline)
+        require_size(output, multiple, pipeline)
 
     def load(self) -> None:
         self.pipe = load_pipeline(FAMILIES[self.settings.family][0], self.settings)

@@ -25,7 +25,7 @@ from PIL import Image
 from pydantic import BaseModel, Field
 
 from scenegen.media import rgb_to_yuv, yuv_frames, yuv_to_rgb
-from scenegen.modules.diffusion import VideoSettings, generator, load_pipeline, require_multiple, valid_length
+from scenegen.modules.diffusion import VideoSettings, generator, load_pipeline, require_size, valid_length
 from scenegen.modules.smoothing import SmoothingBackend
 from scenegen.orchestrator.backend import Job
 from scenegen.prompts import render
@@ -57,8 +57,7 @@ class DiffusersSmoothing(SmoothingBackend):
 
     def check(self, output: OutputFormat) -> None:
         pipeline, multiple, _ = FAMILIES[self.settings.family]
-        require_multiple("width", output.width, multiple, pipeline)
-        require_multiple("height", output.height, multiple, pipeline)
+        require_size(output, multiple, pipeline)
 
     def load(self) -> None:
         self.pipe = load_pipeline(FAMILIES[self.settings.family][0], self.settings)
