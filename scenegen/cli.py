@@ -79,7 +79,7 @@ def _slug(sentence: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", sentence.lower()).strip("-")[:48] or "film"
 
 
-def _write_plan(sentence: str, shots: int, seed: int, planner: str, llm: dict, path: Path):
+def _write_plan(sentence: str, shots: int, seed: int, planner: str, llm: dict, path: Path) -> None:
     from scenegen.modules.script import ScriptRequest
     from scenegen.orchestrator.registry import backend_class
     from scenegen.schemas.files import write_plan
@@ -91,7 +91,6 @@ def _write_plan(sentence: str, shots: int, seed: int, planner: str, llm: dict, p
     plan = backend.plan(ScriptRequest(sentence=sentence, shots=shots, seed=seed, workdir=path.parent))
     write_plan(path, plan)
     typer.echo(f"Planned {len(plan.shots)} shots with {backend.description}: {path}")
-    return plan
 
 
 def _update_settings(run, fps: int | None, size: str | None, config: Path | None = None, backend: str | None = None) -> None:
