@@ -24,10 +24,9 @@ import ray
 from scenegen.executors.ray_cluster import RayExecutor
 from scenegen.modules.script import ScriptRequest
 from scenegen.modules.script.offline import OfflinePlanner
-from scenegen.orchestrator.backend import Job
 from scenegen.orchestrator.executor import InProcessExecutor, Task
 from scenegen.orchestrator.graph import RenderGraph
-from scenegen.orchestrator.render import load_run, render, status
+from scenegen.orchestrator.render import load_run, render, status, task_for
 from scenegen.orchestrator.store import RunDir
 from scenegen.schemas.files import write_plan
 
@@ -36,20 +35,10 @@ def clip_tasks(run: RunDir) -> list[Task]:
     """Every clip job of a run whose keyframes exist, as the scheduler would submit them."""
     plan, settings = load_run(run)
     graph = RenderGraph(plan, settings)
-    hashes = {s.node.id: s.record.sha256 for s in status(run) if s.record}
-    artifacts = {s.node.id: run.root / s.record.artifact for s in status(run) if s.record}
-    tasks = []
-    for node in graph.order:
-        if node.kind != "clip":
-            continue
-        backend = graph.backends["clip"]
-        key = graph.key(node, hashes)
-        job = Job(node=node.id, params=node.params, inputs={i: artifacts[i] for i in node.inputs},
-                  output=run.temp_path(key, backend.suffix), root=run.root, seed=node.seed,
-                  keep=run.keep_dir(node.kind, node.subject, key))
-        tasks.append(Task("clip", backend.name, backend.settings.model_dump(mode="json"), job,
-                          run.artifact_path("clip", node.subject, key, backend.suffix)))
-    return tasks
+    done = {s.node.id: s.record for s in status(run) if s.record}
+    hashes = {node_id: record.sha256 for node_id, record in done.items()}
+    keys = {node_id: record.key for node_id, record in done.items()}
+    return [task_for(run, graph, node, graph.key(node, hashes), keys) for node in graph.order if node.kind == "clip"]
 
 
 def main() -> None:

@@ -64,11 +64,12 @@ def render(run: RunDir, executor: Executor, progress: Progress | None = None) ->
     plan, settings = load_run(run)
     graph = RenderGraph(plan, settings)
     hashes: dict[str, str] = {}
-    report = _schedule(run, graph, executor, progress or Progress(), hashes)
-    done = [node for node in graph.order if node.id in hashes]
+    keys: dict[str, str] = {}
+    report = _schedule(run, graph, executor, progress or Progress(), hashes, keys)
+    done = [node for node in graph.order if node.id in keys]
     for node in done:
         if node.kind in EXPORTS:
-            run.export(_artifact(run, graph, node, hashes), EXPORTS[node.kind])
+            run.export(_artifact(run, graph, node, keys[node.id]), EXPORTS[node.kind])
     if report.ok:
         code = [Path(sys.modules[type(b).__module__].__file__) for b in graph.backends.values()]
         code += Path(scenegen.__file__).parent.rglob("*.py")
@@ -76,19 +77,34 @@ def render(run: RunDir, executor: Executor, progress: Progress | None = None) ->
         if run.settings.exists():
             files.append(run.settings)
         for node in done:
-            key = graph.key(node, hashes)
-            files += [run.record_path(node.kind, node.subject, key), _artifact(run, graph, node, hashes)]
+            files += [run.record_path(node.kind, node.subject, keys[node.id]), _artifact(run, graph, node, keys[node.id])]
         run.write_stamp(code, files)
     return report
 
 
-def _artifact(run: RunDir, graph: RenderGraph, node: Node, hashes: dict[str, str]) -> Path:
-    key = graph.key(node, hashes)
+def _artifact(run: RunDir, graph: RenderGraph, node: Node, key: str) -> Path:
     return run.artifact_path(node.kind, node.subject, key, graph.backends[node.kind].suffix)
 
 
-def _schedule(run: RunDir, graph: RenderGraph, executor: Executor, progress: Progress, hashes: dict[str, str]) -> Report:
-    """Run what is not done; `hashes` fills with the content hash of every finished node."""
+def task_for(run: RunDir, graph: RenderGraph, node: Node, key: str, keys: dict[str, str]) -> Task:
+    """The task that computes `node` under `key`; `keys` holds the keys of its finished inputs."""
+    backend = graph.backends[node.kind]
+    job = Job(
+        node=node.id,
+        params=node.params,
+        inputs={i: _artifact(run, graph, graph.node(i), keys[i]) for i in node.inputs},
+        output=run.temp_path(key, backend.suffix),
+        root=run.root,
+        seed=node.seed,
+        keep=run.keep_dir(node.kind, node.subject, key),
+    )
+    return Task(kind=node.kind, backend=backend.name, settings=backend.settings.model_dump(mode="json"), job=job,
+                artifact=_artifact(run, graph, node, key))
+
+
+def _schedule(run: RunDir, graph: RenderGraph, executor: Executor, progress: Progress,
+              hashes: dict[str, str], keys: dict[str, str]) -> Report:
+    """Run what is not done; `hashes` and `keys` fill with the content hash and key of every finished node."""
     report = Report()
     running: dict[Future, tuple[Node, str]] = {}
     waiting = list(graph.order)
@@ -106,27 +122,10 @@ def _schedule(run: RunDir, graph: RenderGraph, executor: Executor, progress: Pro
             key = graph.key(node, hashes)
             record = run.record(node.kind, node.subject, key)
             if record:
-                hashes[node.id] = record.sha256
+                hashes[node.id], keys[node.id] = record.sha256, key
                 report.reused += 1
                 continue
-            backend = graph.backends[node.kind]
-            job = Job(
-                node=node.id,
-                params=node.params,
-                inputs={i: _artifact(run, graph, graph.node(i), hashes) for i in node.inputs},
-                output=run.temp_path(key, backend.suffix),
-                root=run.root,
-                seed=node.seed,
-                keep=run.keep_dir(node.kind, node.subject, key),
-            )
-            task = Task(
-                kind=node.kind,
-                backend=backend.name,
-                settings=backend.settings.model_dump(mode="json"),
-                job=job,
-                artifact=run.artifact_path(node.kind, node.subject, key, backend.suffix),
-            )
-            running[executor.submit(task)] = (node, key)
+            running[executor.submit(task_for(run, graph, node, key, keys))] = (node, key)
             submitted_kinds.add(node.kind)
             progress.submitted(node)
         waiting[:] = still_waiting
@@ -149,12 +148,12 @@ def _schedule(run: RunDir, graph: RenderGraph, executor: Executor, progress: Pro
                 report.failed[node.id] = error
                 progress.finished(node, ok=False)
                 continue
-            artifact = run.artifact_path(node.kind, node.subject, key, graph.backends[node.kind].suffix)
+            artifact = _artifact(run, graph, node, key)
             run.write_record(node.kind, node.subject, Record(
                 node=node.id, key=key, artifact=str(artifact.relative_to(run.root)),
                 sha256=result.sha256, bytes=result.bytes, seconds=round(result.seconds, 4), facts=result.facts,
             ))
-            hashes[node.id] = result.sha256
+            hashes[node.id], keys[node.id] = result.sha256, key
             report.executed.append(node.id)
             progress.finished(node, ok=True)
         dispatch()
