@@ -11,7 +11,7 @@ import pytest
 from scenegen.orchestrator.render import status
 from scenegen.orchestrator.store import RunDir
 
-from conftest import rerender, scenegen
+from conftest import edit_plan, rerender, scenegen
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed: pip install -e '.[ray]'")
 
@@ -118,6 +118,16 @@ def test_a_worker_killed_mid_run_does_not_stop_the_run(cluster, small_run, tmp_p
     assert (run.root / "crashed-once").exists(), "no worker died: the test tested nothing"
     assert report.ok and (run.root / "film.mp4").is_file()
     assert all(s.state == "done" for s in status(run))
+
+
+@pytest.mark.timeout(180)
+def test_a_stage_ready_before_its_upstream_stage_does_not_starve_it(cluster, small_run, tmp_path):
+    # With no one in the first shot, its keyframe is ready before any portrait exists; the keyframe
+    # stage must not hold the cluster's CPUs while the portraits it waits for cannot start.
+    run = with_backends(small_run, tmp_path)
+    edit_plan(run, lambda plan: plan["shots"][0].update(characters=[]))
+    report = render_with_ray(run)
+    assert report.ok and all(s.state == "done" for s in status(run))
 
 
 def test_unknown_executor_and_address_without_ray_are_one_line_errors(small_run):

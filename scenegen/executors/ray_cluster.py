@@ -5,8 +5,15 @@ model for every shot; so each backend gets a pool of actors instead, each loadin
 the backend once (`BackendWorker.__init__`) and serving job after job. A backend
 that `uses_gpu` gets one actor per GPU in the cluster, each actor owning one GPU
 (Ray sets its CUDA_VISIBLE_DEVICES); others get one actor per `workers` (default:
-the cluster's CPUs). Actors hold their GPU for life, so when the scheduler says a
-stage is finished (`release`), its actors go and the next stage's can start.
+the cluster's CPUs), each holding one CPU.
+
+Actors hold their GPU or CPU for life, so this executor, not Ray, decides which pools
+live at once: a pool starts only when its actors fit beside the live pools, and its
+jobs wait in the driver until then. Left to Ray, the next stage's waiting actors would
+take the device that a crashed actor frees before that actor restarts, and the stage
+the next one waits for would never finish. A finished stage's pool goes. A stage with
+nothing running (its next nodes wait for another stage) lends its devices to a pool
+waiting for room, and starts again (reloading its backend) when it has work.
 
 Workers write artifacts atomically into the run directory, which must be on storage
 every node shares; they return the artifact's hash and only the driver records the
@@ -19,6 +26,8 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import Future
+from dataclasses import dataclass, field
+from functools import partial
 
 import ray
 
@@ -35,9 +44,26 @@ class BackendWorker:
     def run(self, task: Task):
         return execute(self.backend, task)
 
-    def where(self) -> dict:
-        return {"pid": os.getpid(), "gpus": [str(g) for g in ray.get_gpu_ids()],
-                "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
+
+@dataclass
+class Pool:
+    """One backend's actors, or, until it starts, the jobs waiting for them."""
+
+    kind: str
+    backend: str
+    settings: dict
+    resource: str                    # "GPU" or "CPU": each actor holds one for life
+    size: int
+    actors: list = field(default_factory=list)
+    given: list[list[Future]] = field(default_factory=list)   # per actor, the jobs sent to it
+    waiting: list[tuple[Task, Future]] = field(default_factory=list)
+
+
+def _settle(target: Future, source: Future) -> None:
+    if source.exception() is not None:
+        target.set_exception(source.exception())
+    else:
+        target.set_result(source.result())
 
 
 class RayExecutor(Executor):
@@ -49,37 +75,69 @@ class RayExecutor(Executor):
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
         self.workers = workers
         self.retries = retries
-        self.pools: dict[tuple, list] = {}
-        self.busy: dict[int, int] = {}
-
-    def _pool(self, task: Task) -> list:
-        spec = (task.kind, task.backend, repr(sorted(task.settings.items())))
-        if spec not in self.pools:
-            backend = backend_class(task.kind, task.backend)
-            resources = ray.cluster_resources()
-            if backend.uses_gpu and resources.get("GPU", 0) >= 1:
-                count, options = int(resources["GPU"]), {"num_gpus": 1}
-            else:
-                count, options = self.workers or int(resources.get("CPU", 1)), {"num_cpus": 1}
-            worker = BackendWorker.options(**options, max_restarts=self.retries, max_task_retries=self.retries)
-            self.pools[spec] = [worker.remote(task.kind, task.backend, task.settings) for _ in range(count)]
-        return self.pools[spec]
+        self.pools: dict[tuple, Pool] = {}
 
     def submit(self, task: Task) -> Future:
-        # The least busy actor of the backend's pool takes the job.
-        actor = min(self._pool(task), key=lambda a: self.busy.get(id(a), 0))
-        self.busy[id(actor)] = self.busy.get(id(actor), 0) + 1
-        future = actor.run.remote(task).future()
-        future.add_done_callback(lambda _: self.busy.__setitem__(id(actor), self.busy[id(actor)] - 1))
+        pool = self._pool(task)
+        future: Future = Future()
+        pool.waiting.append((task, future))
+        if pool.actors or self._fits(pool):
+            self._start(pool)
         return future
 
-    def release(self, kind: str) -> None:
-        for spec in [spec for spec in self.pools if spec[0] == kind]:
-            for actor in self.pools.pop(spec):
-                ray.kill(actor)
+    def stages(self, running: set[str], waiting: set[str]) -> None:
+        for pool in self._live():
+            if pool.kind not in running | waiting:
+                self._stop(pool)
+        for pool in [p for p in self.pools.values() if p.waiting]:
+            idle = [p for p in self._live() if p.kind not in running]
+            while not self._fits(pool) and idle:
+                self._stop(idle.pop())
+            if self._fits(pool):
+                self._start(pool)
 
     def close(self) -> None:
-        for kind in {spec[0] for spec in self.pools}:
-            self.release(kind)
+        for pool in self.pools.values():
+            for _, future in pool.waiting:
+                future.cancel()
+            self._stop(pool)
         if self._started_ray:
             ray.shutdown()
+
+    def _pool(self, task: Task) -> Pool:
+        spec = (task.kind, task.backend, repr(sorted(task.settings.items())))
+        if spec not in self.pools:
+            cluster = ray.cluster_resources()
+            if backend_class(task.kind, task.backend).uses_gpu and cluster.get("GPU", 0) >= 1:
+                resource, size = "GPU", int(cluster["GPU"])
+            else:
+                resource, size = "CPU", self.workers or int(cluster.get("CPU", 1))
+            self.pools[spec] = Pool(task.kind, task.backend, task.settings, resource, size)
+        return self.pools[spec]
+
+    def _live(self) -> list[Pool]:
+        return [p for p in self.pools.values() if p.actors]
+
+    def _fits(self, pool: Pool) -> bool:
+        # A pool larger than the cluster still starts when it has the resource to itself.
+        held = sum(p.size for p in self._live() if p.resource == pool.resource)
+        return held == 0 or held + pool.size <= ray.cluster_resources().get(pool.resource, 0)
+
+    def _start(self, pool: Pool) -> None:
+        """Start the pool's actors if need be and send them its waiting jobs, least busy actor first."""
+        if not pool.actors:
+            worker = BackendWorker.options(**{"num_gpus" if pool.resource == "GPU" else "num_cpus": 1},
+                                           max_restarts=self.retries, max_task_retries=self.retries)
+            pool.actors = [worker.remote(pool.kind, pool.backend, pool.settings) for _ in range(pool.size)]
+            pool.given = [[] for _ in pool.actors]
+        for task, future in pool.waiting:
+            pool.given = [[f for f in jobs if not f.done()] for jobs in pool.given]
+            least_busy = min(range(pool.size), key=lambda i: len(pool.given[i]))
+            pool.given[least_busy].append(future)
+            pool.actors[least_busy].run.remote(task).future().add_done_callback(partial(_settle, future))
+        pool.waiting.clear()
+
+    def _stop(self, pool: Pool) -> None:
+        for actor in pool.actors:
+            ray.kill(actor)
+        pool.actors, pool.given = [], []

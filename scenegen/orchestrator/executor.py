@@ -60,8 +60,12 @@ class Executor(ABC):
     def submit(self, task: Task) -> Future:
         """Start the task; the future yields a `Result` or raises the backend's error."""
 
-    def release(self, kind: str) -> None:
-        """No node of this kind remains: its workers (and their devices) may go."""
+    def stages(self, running: set[str], waiting: set[str]) -> None:
+        """Called after every change: the kinds with nodes running, and those with nodes still waiting.
+
+        A submitted kind in neither is finished: its workers (and their devices) may go. A
+        kind only waiting is idle: an executor short of devices may lend them meanwhile.
+        """
 
     def close(self) -> None:
         """Release workers and loaded backends."""

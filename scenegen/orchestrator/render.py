@@ -108,7 +108,6 @@ def _schedule(run: RunDir, graph: RenderGraph, executor: Executor, progress: Pro
     report = Report()
     running: dict[Future, tuple[Node, str]] = {}
     waiting = list(graph.order)
-    submitted_kinds: set[str] = set()
 
     def dispatch() -> None:
         still_waiting = []
@@ -126,14 +125,9 @@ def _schedule(run: RunDir, graph: RenderGraph, executor: Executor, progress: Pro
                 report.reused += 1
                 continue
             running[executor.submit(task_for(run, graph, node, key, keys))] = (node, key)
-            submitted_kinds.add(node.kind)
             progress.submitted(node)
         waiting[:] = still_waiting
-        # Stages finish in DAG order; a finished stage's workers free their devices for the next.
-        active = {n.kind for n in waiting} | {n.kind for n, _ in running.values()}
-        for kind in submitted_kinds - active:
-            executor.release(kind)
-        submitted_kinds.intersection_update(active)
+        executor.stages(running={n.kind for n, _ in running.values()}, waiting={n.kind for n in waiting})
 
     dispatch()
     while running:
