@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -182,17 +183,16 @@ def _render(run, jobs: int | None, executor_name: str = "inprocess", address: st
     finally:
         run.unlock()
     seconds = time.perf_counter() - start
-    kinds: dict[str, int] = {}
-    for node_id in report.executed:
-        kind = node_id.split(":")[0]
-        kinds[kind] = kinds.get(kind, 0) + 1
     if not report.executed:
         typer.echo(f"Nothing recomputed: all {report.reused} nodes were up to date ({seconds:.2f} s).")
     elif report.reused:
         shown = ", ".join(report.executed[:12]) + (", ..." if len(report.executed) > 12 else "")
         typer.echo(f"Recomputed {len(report.executed)} nodes ({shown}); reused {report.reused}; {seconds:.1f} s.")
     else:
-        counts = ", ".join(f"{n} {k}" for k, n in kinds.items())
+        from scenegen.schemas.settings import DEFAULT_BACKENDS
+
+        kinds = Counter(node_id.split(":")[0] for node_id in report.executed)
+        counts = ", ".join(f"{kinds[kind]} {kind}" for kind in DEFAULT_BACKENDS if kind in kinds)
         typer.echo(f"Computed {len(report.executed)} nodes ({counts}) in {seconds:.1f} s.")
     if not report.ok:
         for node_id, error in report.failed.items():
