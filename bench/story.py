@@ -7,9 +7,10 @@ interpreter per command, as a user pays it):
   1. full    `scenegen story "a woman's life" --shots N` into an empty directory;
   2. no-op   `scenegen render RUN` straight after (median of 5);
   3. edit    one shot's camera movement changed in plan.json, then `scenegen render RUN`
-             (recomputes the clip, its transitions, film, timeline, storyboard);
-  4. encode  the film's frames encoded again with the film's own encoder settings
-             (decoding excluded): the floor any render of this film pays.
+             (recomputes the clip, its transitions, the segments showing them, film,
+             timeline, storyboard);
+  4. encode  the film's frames encoded again, as one stream, with the segments' encoder
+             settings (decoding excluded): what encoding this film costs.
 and writes the table of times and ratios to the given markdown file.
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import av
 
-from scenegen.modules.assembly.film import Settings as FilmSettings
+from scenegen.modules.assembly.segment import Settings as SegmentSettings
 
 
 def timed(*args: str) -> float:
@@ -42,7 +43,7 @@ def pure_encode(film: Path) -> float:
         frames = [f.to_ndarray(format="yuv420p") for f in container.decode(stream)]
         fps, width, height = int(stream.average_rate), stream.width, stream.height
     start = time.perf_counter()
-    with FilmSettings().writer(film.with_name("encode-only.mp4"), fps, width, height) as video:
+    with SegmentSettings().writer(film.with_name("encode-only.mp4"), fps, width, height) as video:
         for planes in frames:
             video.write_yuv(planes)
     return time.perf_counter() - start

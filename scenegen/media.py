@@ -65,6 +65,36 @@ class VideoWriter:
             self._container.close()
 
 
+def concatenate(parts: list[Path], path: Path, fps: int) -> None:
+    """Join videos encoded with one set of encoder settings into one, packet for packet.
+
+    Nothing is decoded or encoded again: each part starts on its own keyframe and
+    references no frame outside itself, so its packets play the same in the whole,
+    shifted by the frames before it.
+    """
+    with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as joined:
+        stream = None
+        offset = 0
+        for part in parts:
+            with av.open(str(part)) as container:
+                source = container.streams.video[0]
+                if stream is None:
+                    stream = joined.add_stream_from_template(source)
+                elif source.codec_context.extradata != stream.codec_context.extradata:
+                    raise ValueError(f"{part} was encoded with other settings than {parts[0]}; they cannot be joined")
+                frame_ticks = round(1 / (fps * source.time_base))
+                frames = 0
+                for packet in container.demux(source):
+                    if packet.dts is None:  # the demuxer's empty end-of-stream packet
+                        continue
+                    packet.pts += offset
+                    packet.dts += offset
+                    packet.stream = stream
+                    joined.mux(packet)
+                    frames += 1
+                offset += frames * frame_ticks
+
+
 def yuv_frames(path: Path, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
     """Decoded frames [start, stop) of a video as yuv420p planes."""
     with av.open(str(path)) as container:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scenegen.media import VideoWriter, yuv_frames
+from scenegen.media import VideoWriter, concatenate, yuv_frames
 from scenegen.modules.assembly.captions import _timestamp
 from scenegen.modules.shot.animatic import camera_path
 from scenegen.modules.smoothing.animatic import AnimaticSmoothing
@@ -83,6 +83,14 @@ def test_smooth_eases_from_one_shot_to_the_other(tmp_path):
 def test_a_window_longer_than_the_clips_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="shorter than the 9-frame transition"):
         run_boundary(tmp_path, "dissolve", 9)
+
+
+def test_videos_of_other_sizes_are_not_joined(tmp_path):
+    constant_clip(tmp_path / "a.mp4", 50)
+    with VideoWriter(tmp_path / "b.mp4", 12, W * 2, H, 18, "veryfast", 1) as video:
+        video.write_yuv(np.full((H * 3 // 2, W * 2), 50, np.uint8))
+    with pytest.raises(ValueError, match="b.mp4 was encoded with other settings than .*a.mp4"):
+        concatenate([tmp_path / "a.mp4", tmp_path / "b.mp4"], tmp_path / "joined.mp4", 12)
 
 
 def test_frame_layout_and_caption_times():

@@ -19,6 +19,15 @@ def neighbours(plan, k: int) -> set[str]:
     return found
 
 
+def segments(plan, k: int) -> set[str]:
+    """The film segments showing frames of shot k's clip: its own, and the previous one when it
+    ends in a boundary made from this clip."""
+    found = {f"segment:{plan.shots[k].id}"}
+    if k > 0 and plan.shots[k - 1].transition.type != "cut":
+        found.add(f"segment:{plan.shots[k - 1].id}")
+    return found
+
+
 def shot_with_transitions(plan) -> int:
     return next(k for k in range(len(plan.shots)) if neighbours(plan, k))
 
@@ -37,7 +46,7 @@ def test_camera_movement_edit_keeps_the_keyframe(small_run):
     shot = plan.shots[k]
     new = "tilt_up" if shot.camera.movement != "tilt_up" else "pan_left"
     executed, pending = edit_and_render(small_run, lambda p: p["shots"][k]["camera"].update(movement=new, movement_amount=0.9))
-    expected = {f"clip:{shot.id}", "film", "timeline", "storyboard"} | neighbours(plan, k)
+    expected = {f"clip:{shot.id}", "film", "timeline", "storyboard"} | neighbours(plan, k) | segments(plan, k)
     assert executed == expected
     assert pending == expected, "status must announce exactly what render then computes"
 
@@ -47,14 +56,14 @@ def test_lighting_edit_redraws_keyframe_and_what_follows(small_run):
     k = shot_with_transitions(plan)
     shot = plan.shots[k]
     executed, _ = edit_and_render(small_run, lambda p: p["shots"][k]["lighting"].update(time_of_day="night", mood="tense"))
-    assert executed == {f"keyframe:{shot.id}", f"clip:{shot.id}", "film", "timeline", "storyboard"} | neighbours(plan, k)
+    assert executed == {f"keyframe:{shot.id}", f"clip:{shot.id}", "film", "timeline", "storyboard"} | neighbours(plan, k) | segments(plan, k)
 
 
 def test_context_edit_also_rewrites_captions(small_run):
     plan = load_plan(small_run.plan, 12)
     shot = plan.shots[0]
     executed, _ = edit_and_render(small_run, lambda p: p["shots"][0].update(context="A new beginning."))
-    assert executed == {f"keyframe:{shot.id}", f"clip:{shot.id}", "film", "timeline", "storyboard", "captions"} | neighbours(plan, 0)
+    assert executed == {f"keyframe:{shot.id}", f"clip:{shot.id}", "film", "timeline", "storyboard", "captions"} | neighbours(plan, 0) | segments(plan, 0)
     assert "A new beginning." in (small_run.root / "shots.srt").read_text()
 
 
@@ -66,7 +75,7 @@ def test_appearance_edit_repaints_that_character_everywhere(small_run):
     executed, _ = edit_and_render(small_run, lambda p: p["characters"][1].update(appearance="short silver hair, a crimson coat"))
     expected = {f"portrait:{character.id}", "film", "timeline", "storyboard"}
     for k in showing:
-        expected |= {f"keyframe:{plan.shots[k].id}", f"clip:{plan.shots[k].id}"} | neighbours(plan, k)
+        expected |= {f"keyframe:{plan.shots[k].id}", f"clip:{plan.shots[k].id}"} | neighbours(plan, k) | segments(plan, k)
     assert executed == expected
 
 
@@ -74,8 +83,11 @@ def test_transition_edit_touches_no_clip(small_run):
     plan = load_plan(small_run.plan, 12)
     k = next(k for k, s in enumerate(plan.shots) if s.transition.type != "cut")
     shot, following = plan.shots[k], plan.shots[k + 1]
+    assert shot.transition.duration != 0.25
     executed, _ = edit_and_render(small_run, lambda p: p["shots"][k]["transition"].update(type="dissolve", duration=0.25))
-    assert executed == {f"boundary:{shot.id}+{following.id}", "film", "captions", "timeline", "storyboard"}
+    # A shorter or longer overlap moves where both shots' segments cut their clips.
+    assert executed == {f"boundary:{shot.id}+{following.id}", f"segment:{shot.id}", f"segment:{following.id}",
+                        "film", "captions", "timeline", "storyboard"}
 
 
 def test_character_description_only_changes_the_storyboard(small_run):
@@ -99,7 +111,7 @@ def test_duration_edit_keeps_the_keyframe(small_run, field):
     k = shot_with_transitions(plan)
     shot = plan.shots[k]
     executed, _ = edit_and_render(small_run, lambda p: p["shots"][k].update(duration=shot.duration + 1.0))
-    assert executed == {f"clip:{shot.id}", "film", "captions", "timeline", "storyboard"} | neighbours(plan, k)
+    assert executed == {f"clip:{shot.id}", "film", "captions", "timeline", "storyboard"} | neighbours(plan, k) | segments(plan, k)
 
 
 def test_nothing_recomputed_and_status_all_done_without_edits(small_run):

@@ -76,6 +76,20 @@ def test_film_shows_each_shot_where_the_layout_puts_it(life):
         assert difference < others
 
 
+def test_film_is_its_segments_joined_without_another_encode(life):
+    plan = load_plan(life / "plan.json", 24)
+    records = {json.loads(p.read_text())["node"]: json.loads(p.read_text())
+               for p in (life / ".scenegen" / "records" / "segment").rglob("*.json")}
+    segments = []
+    for shot in plan.shots:
+        with av.open(str(life / records[f"segment:{shot.id}"]["artifact"])) as container:
+            segments += [f.to_ndarray(format="yuv420p") for f in container.decode(video=0)]
+    with av.open(str(life / "film.mp4")) as container:
+        film = [f.to_ndarray(format="yuv420p") for f in container.decode(video=0)]
+    assert len(film) == len(segments) == FrameLayout.of(plan, 24).total_frames
+    assert all((a == b).all() for a, b in zip(film, segments)), "the film's frames differ from its segments'"
+
+
 def test_captions_cover_the_film_once_per_shot(life):
     plan = load_plan(life / "plan.json", 24)
     total = FrameLayout.of(plan, 24).total_frames / 24

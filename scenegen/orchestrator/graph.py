@@ -1,7 +1,10 @@
 """The render DAG of a plan and the content-addressed key of each node.
 
-    portrait[character] -> keyframe[shot] -> clip[shot] -> boundary[shot, next] -> film
+    portrait[character] -> keyframe[shot] -> clip[shot] -> boundary[shot, next] -> segment[shot] -> film
                                   \\-> storyboard      clip -> timeline      (plan) -> captions
+
+A segment is one shot as the film shows it (its clip, then the boundary into the next
+shot), encoded on its own; the film joins the segments without encoding again.
 
 A node's key hashes its kind, its backend's name, code version and settings, its own
 slice of the plan, its seed, and the content hashes of its upstream artifacts. Keying
@@ -78,12 +81,16 @@ class RenderGraph:
         portraits = {c.id: self._add("portrait", c.id, c, []) for c in plan.characters}
         keyframes = [self._add("keyframe", s.id, s, [portraits[c] for c in s.characters]) for s in plan.shots]
         clips = [self._add("clip", s.id, s, [kf]) for s, kf in zip(plan.shots, keyframes)]
-        boundaries = [
-            self._add("boundary", f"{a.id}+{b.id}", (a, b), [clips[i], clips[i + 1]])
+        boundaries = {  # by the shot they follow
+            a.id: self._add("boundary", f"{a.id}+{b.id}", (a, b), [clips[i], clips[i + 1]])
             for i, (a, b) in enumerate(zip(plan.shots, plan.shots[1:]))
             if a.transition.type != TransitionType.cut
+        }
+        segments = [
+            self._add("segment", s.id, s, [clip] + ([boundaries[s.id]] if s.id in boundaries else []))
+            for s, clip in zip(plan.shots, clips)
         ]
-        self._add("film", None, None, clips + boundaries)
+        self._add("film", None, None, segments)
         self._add("captions", None, None, [])
         self._add("timeline", None, None, clips)
         self._add("storyboard", None, None, list(portraits.values()) + keyframes)

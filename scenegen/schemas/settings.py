@@ -16,6 +16,7 @@ DEFAULT_BACKENDS: dict[str, str] = {
     "keyframe": "animatic",
     "clip": "animatic",
     "boundary": "animatic",
+    "segment": "pyav",
     "film": "pyav",
     "captions": "srt",
     "timeline": "otio",
