@@ -1,3 +1,3 @@
-from scenegen.cli import main
+from scenegen.entry import main
 
 main()

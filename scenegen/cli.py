@@ -19,6 +19,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from scenegen.entry import said_up_to_date
 from scenegen.errors import UserError
 
 app = typer.Typer(
@@ -176,8 +177,7 @@ def _render(run, jobs: int | None, executor_name: str = "inprocess", address: st
     run.lock()
     try:
         # Checked before importing the orchestrator: an up-to-date run answers at once.
-        if run.stamp_is_current():
-            typer.echo(f"Nothing to do: {run.root} is up to date ({time.perf_counter() - start:.2f} s).")
+        if said_up_to_date(run, start):
             return
         report = _render_dag(run, jobs, executor_name, address)
     finally:

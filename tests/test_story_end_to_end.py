@@ -5,6 +5,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from fractions import Fraction
 from html.parser import HTMLParser
 from pathlib import Path
@@ -163,10 +165,18 @@ def test_storyboard_opens_from_a_moved_copy_in_chromium(life, tmp_path):
     assert title.startswith("A Woman's Life")
 
 
-def test_render_straight_after_recomputes_nothing(life):
+@pytest.mark.parametrize("options", [[], ["--jobs", "1"]], ids=["before the command line is built", "through typer"])
+def test_render_straight_after_recomputes_nothing(life, options):
     before = {p: p.stat().st_mtime_ns for p in life.rglob("*") if p.is_file() and "lock" not in p.name}
-    result = scenegen("render", str(life))
+    result = scenegen("render", str(life), *options)
     assert result.returncode == 0, result.stderr
     assert "Nothing to do" in result.stdout
     after = {p: p.stat().st_mtime_ns for p in life.rglob("*") if p.is_file() and "lock" not in p.name}
     assert after == before
+
+
+def test_an_up_to_date_render_does_not_even_import_typer(life):
+    probe = f"import sys; sys.argv = ['scenegen', 'render', {str(life)!r}]; " \
+            "from scenegen.entry import main; main(); print('typer imported:', 'typer' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert "Nothing to do" in result.stdout and "typer imported: False" in result.stdout

@@ -161,7 +161,7 @@ class RunDir:
             return stamp["inputs"] == self._inputs_digest() and all(
                 _stat(self.root / p) == list(st) for p, st in stamp["files"].items()
             )
-        except (FileNotFoundError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError):  # no stamp, or no run directory at all
             return False
 
     def _inputs_digest(self) -> str:
