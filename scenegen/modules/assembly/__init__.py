@@ -1,4 +1,5 @@
-"""Assembly stage: the film and what users open beside it (captions, timeline, storyboard).
+"""Assembly stage: the film, joined from per-shot segments, and what users open beside
+it (captions, timeline, storyboard).
 
 Each output is its own DAG node, so editing a caption does not re-encode the film.
 """
@@ -12,7 +13,7 @@ from scenegen.schemas.timing import FrameLayout
 
 
 def layout_params(plan: StoryPlan, output: OutputFormat) -> dict[str, Any]:
-    """Where every shot's frames land, as JSON: the slice film, captions and timeline share."""
+    """Where every shot's frames land in the film, as JSON: the slice captions and timeline share."""
     layout = FrameLayout.of(plan, output.fps)
     return {
         "fps": output.fps,
