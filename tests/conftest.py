@@ -21,6 +21,12 @@ def scenegen(*args: str, cwd: Path | None = None, timeout: float = 300) -> subpr
                           timeout=timeout, env={**os.environ, "COLUMNS": "200"})
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """Weight digests (and any library's cache) go to a folder of this session, not the user's."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+
+
 @pytest.fixture
 def cli():
     runner = CliRunner()

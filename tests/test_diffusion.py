@@ -1,7 +1,10 @@
 """The diffusion backends on tiny random-weight models, through their real loading code."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import av
@@ -236,6 +239,49 @@ def test_a_new_portrait_redraws_exactly_the_keyframes_that_show_the_character(ti
     after = records(run)
     for shot in showing:
         assert after[f"keyframe:{shot}"]["sha256"] != before[f"keyframe:{shot}"]["sha256"]
+
+
+def test_weights_changed_in_place_make_what_they_made_stale(tiny_models, tiny_run, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    run = RunDir(tmp_path / "run")
+    shutil.copytree(tiny_run.root, run.root)
+    model = tmp_path / "wan-vace"
+    shutil.copytree(tiny_models / "wan-vace", model)
+    settings = json.loads(run.settings.read_text())
+    settings["backends"]["boundary"]["settings"]["model"] = str(model)
+    run.settings.write_text(json.dumps(settings))
+    assert rerender(run).ok
+    boundaries = {s.node.id for s in status(run) if s.node.kind == "boundary"}
+    assert boundaries, "the tiny run has no transition to smooth"
+    assert "Nothing to do" in scenegen("render", str(run.root)).stdout
+
+    # Other values, same path, same size: another model.
+    weights = next((model / "transformer").glob("*.safetensors"))
+    tensors = load_file(weights)
+    save_file({name: tensor + 0.5 for name, tensor in tensors.items()}, weights)
+    stale = {s.node.id for s in status(run) if s.state != "done"}
+    assert boundaries <= stale and not any(n.startswith(("portrait", "keyframe", "clip")) for n in stale)
+    result = scenegen("render", str(run.root))
+    assert result.returncode == 0, result.stderr
+    assert "Nothing to do" not in result.stdout and all(n in result.stdout for n in boundaries)
+    assert all(s.state == "done" for s in status(run))
+
+
+def test_the_weights_of_a_model_id_are_its_snapshot_in_the_hugging_face_cache(tmp_path):
+    repo = tmp_path / "hub" / "models--acme--tiny"
+    snapshot = repo / "snapshots" / "0123abcd"
+    (snapshot / "unet").mkdir(parents=True)
+    (snapshot / "model_index.json").write_text("{}")
+    (snapshot / "unet" / "weights.safetensors").write_bytes(b"weights")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0123abcd")
+    # huggingface_hub reads its cache location when imported: a fresh interpreter sees this one.
+    probe = "from scenegen.modules.diffusion import PipelineSettings; print(*PipelineSettings(model='acme/tiny').weight_files())"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            env={**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(snapshot / "model_index.json"), str(snapshot / "unet" / "weights.safetensors")]
 
 
 def test_masks_follow_the_relation():

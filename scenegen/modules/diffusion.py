@@ -39,6 +39,9 @@ class PipelineSettings(BaseModel):
     cache: Literal["none", "first_block"] = Field("none", description="reuse a step's residual when it barely changes")
     cache_threshold: float = Field(0.05, gt=0, le=1)
 
+    def weight_files(self) -> list[Path]:
+        return weight_files(self.model)
+
     @field_validator("model")
     @classmethod
     def _weights_are_here(cls, model: str) -> str:
@@ -57,6 +60,22 @@ class PipelineSettings(BaseModel):
             f"the Hugging Face cache ({os.environ.get('HF_HOME', '~/.cache/huggingface')}); download it on a machine "
             f"with a network (`huggingface-cli download {model}`) and set `model` to that directory"
         )
+
+
+def weight_files(*locations: str | None) -> list[Path]:
+    """The files under each location given: a file, a directory, or a model id in the Hugging Face cache."""
+    files = []
+    for location in filter(None, locations):
+        root = Path(location).expanduser()
+        if not root.exists():  # validated as a model id in the cache: its snapshot holds the files
+            from huggingface_hub import snapshot_download
+
+            root = Path(snapshot_download(location, local_files_only=True))
+        # Hidden entries (.git, download metadata) are not the model.
+        files += [root] if root.is_file() else sorted(
+            p for p in root.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        )
+    return files
 
 
 def load_pipeline(pipeline_class: str, settings: PipelineSettings):

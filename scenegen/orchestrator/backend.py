@@ -62,6 +62,13 @@ class Backend(ABC):
     def check(self, output) -> None:
         """Raise UserError if this backend cannot make this output format (a size a model refuses)."""
 
+    def files(self) -> list[Path]:
+        """Files outside the run whose content decides this backend's output (model weights).
+
+        Their content is part of every key, and changing them makes the run stale.
+        """
+        return []
+
     def load(self) -> None:
         """Load what jobs need (weights, fonts); called once per worker."""
 

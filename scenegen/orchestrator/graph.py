@@ -6,8 +6,9 @@
 A segment is one shot as the film shows it (its clip, then the boundary into the next
 shot), encoded on its own; the film joins the segments without encoding again.
 
-A node's key hashes its kind, its backend's name, code version and settings, its own
-slice of the plan, its seed, and the content hashes of its upstream artifacts. Keying
+A node's key hashes its kind, its backend's name, code version and settings, the
+content of the files its backend reads outside the run (model weights), its own slice
+of the plan, its seed, and the content hashes of its upstream artifacts. Keying
 on upstream *content* gives early cut-off: a node that re-ran but wrote the same bytes
 does not invalidate what depends on it.
 
@@ -26,12 +27,13 @@ from typing import Any
 
 import networkx as nx
 
+from scenegen.orchestrator.digests import files_digest
 from scenegen.orchestrator.registry import backend_class
 from scenegen.schemas.plan import Shot, StoryPlan, TransitionType
 from scenegen.schemas.settings import RenderSettings
 
 # Bump when the key recipe itself changes.
-KEY_FORMAT = 1
+KEY_FORMAT = 2
 
 # Node kinds whose artifact is copied to the top of the run directory.
 EXPORTS = {"film": "film.mp4", "captions": "shots.srt", "timeline": "timeline.otio", "storyboard": "storyboard.html"}
@@ -60,6 +62,9 @@ class RenderGraph:
         }
         for backend in self.backends.values():
             backend.check(settings.output)
+        # Files outside the run each backend reads; hashed only when a key needs them.
+        self.files = {kind: backend.files() for kind, backend in self.backends.items()}
+        self._files_digests: dict[str, str] = {}
         self.dag = nx.DiGraph()
         self._build()
         self.order: list[Node] = [self.dag.nodes[n]["node"] for n in nx.lexicographical_topological_sort(self.dag)]
@@ -101,6 +106,11 @@ class RenderGraph:
     def descendants(self, node_id: str) -> set[str]:
         return nx.descendants(self.dag, node_id)
 
+    def _files_digest(self, kind: str) -> str:
+        if kind not in self._files_digests:
+            self._files_digests[kind] = files_digest(self.files[kind])
+        return self._files_digests[kind]
+
     def key(self, node: Node, upstream: dict[str, str]) -> str:
         """The node's key, given the content hashes of its upstream artifacts."""
         backend = self.backends[node.kind]
@@ -110,6 +120,7 @@ class RenderGraph:
             "backend": backend.name,
             "version": backend.version,
             "settings": backend.settings.model_dump(mode="json"),
+            "files": self._files_digest(node.kind),
             "params": node.params,
             "seed": node.seed,
             "inputs": {n: upstream[n] for n in node.inputs},

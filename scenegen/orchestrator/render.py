@@ -71,14 +71,16 @@ def render(run: RunDir, executor: Executor, progress: Progress | None = None) ->
         if node.kind in EXPORTS:
             run.export(_artifact(run, graph, node, keys[node.id]), EXPORTS[node.kind])
     if report.ok:
-        code = [Path(sys.modules[type(b).__module__].__file__) for b in graph.backends.values()]
-        code += Path(scenegen.__file__).parent.rglob("*.py")
+        outside = [Path(sys.modules[type(b).__module__].__file__) for b in graph.backends.values()]
+        outside += Path(scenegen.__file__).parent.rglob("*.py")
+        # Weights are checked like code: changed in place, they make the run stale.
+        outside += [path for paths in graph.files.values() for path in paths]
         files = [run.plan, *(run.root / name for name in EXPORTS.values())]
         if run.settings.exists():
             files.append(run.settings)
         for node in done:
             files += [run.record_path(node.kind, node.subject, keys[node.id]), _artifact(run, graph, node, keys[node.id])]
-        run.write_stamp(code, files)
+        run.write_stamp(outside, files)
     return report
 
 

@@ -145,9 +145,9 @@ class RunDir:
     # are unchanged nothing can be stale, so `render` can say so without rebuilding the
     # DAG, importing a backend or even numpy. Anything that differs falls back to the DAG.
 
-    def write_stamp(self, code_files: list[Path], run_files: list[Path]) -> None:
-        """Stamp a complete render; `run_files` lie in the run directory, `code_files` anywhere."""
-        files = {str(p): _stat(p) for p in code_files}
+    def write_stamp(self, outside_files: list[Path], run_files: list[Path]) -> None:
+        """Stamp a complete render; `run_files` lie in the run directory, `outside_files` (code, weights) anywhere."""
+        files = {str(p): _stat(p) for p in outside_files}
         # Paths inside the run are kept relative, so a copied or moved run is checked as itself.
         files |= {str(p.relative_to(self.root)): _stat(p) for p in run_files}
         write_atomic(self.state / "stamp.json", json.dumps({"inputs": self._inputs_digest(), "files": files}))

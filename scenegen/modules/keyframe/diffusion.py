@@ -31,7 +31,7 @@ from PIL import Image, ImageDraw
 from pydantic import BaseModel, Field, model_validator
 
 from scenegen.faces import FaceEmbedder
-from scenegen.modules.diffusion import PipelineSettings, generator, load_pipeline, require_size, shot_prompt
+from scenegen.modules.diffusion import PipelineSettings, generator, load_pipeline, require_size, shot_prompt, weight_files
 from scenegen.modules.keyframe import KeyframeBackend
 from scenegen.orchestrator.backend import Job
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
@@ -52,6 +52,9 @@ class Settings(PipelineSettings):
     face_detector: str | None = Field(None, description="insightface detector ONNX file; without it faces are centred")
     ip_scale: float = Field(0.6, ge=0.0, le=2.0)
     character_scales: dict[str, float] = Field(default_factory=dict)
+
+    def weight_files(self) -> list[Path]:
+        return super().weight_files() + weight_files(self.ip_adapter, self.face_model, self.face_detector)
 
     @model_validator(mode="after")
     def _files_exist(self) -> "Settings":
@@ -80,6 +83,9 @@ class DiffusersKeyframe(KeyframeBackend):
             **super().params(plan, shot, output),
             "prompt": shot_prompt(plan, shot),
         }
+
+    def files(self) -> list[Path]:
+        return self.settings.weight_files()
 
     def load(self) -> None:
         s = self.settings

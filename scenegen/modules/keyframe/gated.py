@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -25,7 +26,7 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scenegen.evaluation.metrics import cosine
-from scenegen.modules.diffusion import shot_prompt
+from scenegen.modules.diffusion import shot_prompt, weight_files
 from scenegen.modules.keyframe import KeyframeBackend
 from scenegen.orchestrator.backend import Job
 from scenegen.orchestrator.registry import backend_class
@@ -69,6 +70,9 @@ class GatedKeyframe(KeyframeBackend):
 
     def params(self, plan: StoryPlan, shot: Shot, output: OutputFormat) -> dict[str, Any]:
         return {"inner": self.inner.params(plan, shot, output), "gate_prompt": shot_prompt(plan, shot)}
+
+    def files(self) -> list[Path]:
+        return self.inner.files() + weight_files(self.settings.clip, self.settings.face_model, self.settings.face_detector)
 
     def load(self) -> None:
         s = self.settings

@@ -7,6 +7,7 @@ Stable Diffusion family checkpoint works. The prompt is the appearance alone
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import BaseModel, Field
@@ -27,6 +28,9 @@ class DiffusersPortrait(PortraitBackend):
     Settings: ClassVar[type[BaseModel]] = Settings
     thread_safe: ClassVar[bool] = False
     uses_gpu: ClassVar[bool] = True
+
+    def files(self) -> list[Path]:
+        return self.settings.weight_files()
 
     def load(self) -> None:
         self.pipe = load_pipeline("AutoPipelineForText2Image", self.settings)

@@ -13,6 +13,7 @@ the sizes it can. The pipeline loads once per worker (`load`) and serves every s
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from PIL import Image, ImageOps
@@ -46,6 +47,9 @@ class DiffusersShot(ShotBackend):
     def check(self, output: OutputFormat) -> None:
         pipeline, multiple, _ = FAMILIES[self.settings.family]
         require_size(output, multiple, pipeline)
+
+    def files(self) -> list[Path]:
+        return self.settings.weight_files()
 
     def load(self) -> None:
         self.pipe = load_pipeline(FAMILIES[self.settings.family][0], self.settings)

@@ -18,6 +18,7 @@ the B side grows until the window has a length the model can make.
 from __future__ import annotations
 
 from collections import deque
+from pathlib import Path
 from typing import Any, Callable, ClassVar, Literal
 
 import numpy as np
@@ -58,6 +59,9 @@ class DiffusersSmoothing(SmoothingBackend):
     def check(self, output: OutputFormat) -> None:
         pipeline, multiple, _ = FAMILIES[self.settings.family]
         require_size(output, multiple, pipeline)
+
+    def files(self) -> list[Path]:
+        return self.settings.weight_files()
 
     def load(self) -> None:
         self.pipe = load_pipeline(FAMILIES[self.settings.family][0], self.settings)
