@@ -130,8 +130,8 @@ class RayExecutor(Executor):
                                            max_restarts=self.retries, max_task_retries=self.retries)
             pool.actors = [worker.remote(pool.kind, pool.backend, pool.settings) for _ in range(pool.size)]
             pool.given = [[] for _ in pool.actors]
+        pool.given = [[f for f in jobs if not f.done()] for jobs in pool.given]
         for task, future in pool.waiting:
-            pool.given = [[f for f in jobs if not f.done()] for jobs in pool.given]
             least_busy = min(range(pool.size), key=lambda i: len(pool.given[i]))
             pool.given[least_busy].append(future)
             pool.actors[least_busy].run.remote(task).future().add_done_callback(partial(_settle, future))
