@@ -8,7 +8,7 @@ slice, so it cannot depend on a field the key does not cover.
 
 Constructors must be cheap (the driver builds backends to compute keys); heavy work
 such as loading model weights belongs in `load`, which an executor calls once per
-worker before the first job.
+worker before the first job, and undoes with `release` when the stage is over.
 """
 
 from __future__ import annotations
@@ -70,7 +70,14 @@ class Backend(ABC):
         return []
 
     def load(self) -> None:
-        """Load what jobs need (weights, fonts); called once per worker."""
+        """Load what jobs need (weights, fonts); called once per worker, and again after `release`."""
+
+    def release(self) -> None:
+        """Let go of what `load` took (a pipeline and its device memory), so another stage fits."""
+
+    def footprint(self) -> int:
+        """Bytes this backend holds once loaded, for the executor's memory budget: its weights as stored."""
+        return sum(path.stat().st_size for path in self.files())
 
     @abstractmethod
     def params(self, plan, subject, output) -> dict[str, Any]:

@@ -9,6 +9,8 @@ implements the same two methods with one actor per device holding loaded backend
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -21,6 +23,10 @@ from scenegen.atomic import publish
 from scenegen.orchestrator.backend import Backend, Job
 from scenegen.orchestrator.registry import backend_class
 from scenegen.orchestrator.store import file_sha256
+from scenegen.schemas.settings import DEFAULT_BACKENDS
+
+# Node kinds in the order their stages run; device jobs of an earlier stage go first.
+STAGES = list(DEFAULT_BACKENDS)
 
 
 @dataclass(frozen=True)
@@ -67,38 +73,114 @@ class Executor(ABC):
         kind only waiting is idle: an executor short of devices may lend them meanwhile.
         """
 
+    def set_memory_budget(self, budget: int) -> None:
+        """Bytes of device memory that backends of several kinds may hold loaded together (0: one kind)."""
+
     def close(self) -> None:
         """Release workers and loaded backends."""
 
 
 class InProcessExecutor(Executor):
-    """Runs tasks on `workers` threads of this process, loading each backend once."""
+    """Runs tasks in this process: CPU work on `workers` threads, device work on one lane.
+
+    Backends that `uses_gpu` share the device, so their jobs run one at a time on a thread
+    of their own, the earliest stage first (portraits, keyframes, clips, boundaries: the
+    order of `STAGES`). A DAG's stages therefore follow one another on the device: each
+    kind's backend loads once, when its first job runs, and is released as soon as the
+    scheduler reports the kind finished. Before a device backend loads, the others still
+    loaded are released unless all of them fit the memory budget together (their
+    `footprint`); with the default budget of 0 one pipeline is resident at a time. A
+    re-render loads only the kinds that have stale nodes, since only they get jobs.
+
+    Device jobs never overlapping also keeps renders repeatable: a job computes alone on
+    the device, whatever else the run is doing.
+    """
 
     def __init__(self, workers: int = 2, address: str | None = None):
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scenegen")
-        self._backends: dict[str, tuple[Backend, threading.Lock | None]] = {}
-        self._loading = threading.Lock()
+        self._backends: dict[str, Backend] = {}   # by spec: made on first submit, loaded on first run
+        # A backend that is not thread-safe (one pipeline) runs one job at a time.
+        self._locks: dict[str, threading.Lock | None] = {}
+        self._loaded: set[str] = set()
+        self._loading = threading.Lock()          # one load or release at a time
+        self._budget = 0
+        self._queue: list[tuple[int, int, Task, Future]] = []   # device jobs by (stage, arrival)
+        self._arrivals = itertools.count()
+        self._queued = threading.Condition()
+        self._closing = False
+        self._lane = threading.Thread(target=self._device_lane, name="scenegen-device", daemon=True)
+        self._lane.start()
 
-    def _backend(self, task: Task) -> tuple[Backend, threading.Lock | None]:
+    def submit(self, task: Task) -> Future:
         spec = f"{task.kind}.{task.backend}:{sorted(task.settings.items())}"
-        with self._loading:
-            if spec not in self._backends:
-                backend = backend_class(task.kind, task.backend)(task.settings)
-                backend.load()
-                # A backend that is not thread-safe (one GPU pipeline) runs one job at a time.
-                self._backends[spec] = (backend, None if backend.thread_safe else threading.Lock())
-            return self._backends[spec]
+        if spec not in self._backends:
+            backend = backend_class(task.kind, task.backend)(task.settings)
+            self._locks[spec] = None if backend.thread_safe else threading.Lock()
+            self._backends[spec] = backend
+        if not self._backends[spec].uses_gpu:
+            return self._pool.submit(self._run, spec, task)
+        future: Future = Future()
+        with self._queued:
+            heapq.heappush(self._queue, (STAGES.index(task.kind), next(self._arrivals), (spec, task), future))
+            self._queued.notify()
+        return future
 
-    def _run(self, task: Task) -> Result:
-        backend, lock = self._backend(task)
+    def _device_lane(self) -> None:
+        while True:
+            with self._queued:
+                while not self._queue and not self._closing:
+                    self._queued.wait()
+                if self._closing:
+                    return
+                _, _, (spec, task), future = heapq.heappop(self._queue)
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(self._run(spec, task))
+                except BaseException as e:  # the scheduler records it; the lane goes on
+                    future.set_exception(e)
+
+    def _run(self, spec: str, task: Task) -> Result:
+        backend = self._backends[spec]
+        with self._loading:
+            if spec not in self._loaded:
+                if backend.uses_gpu:
+                    self._make_room(backend)
+                backend.load()
+                self._loaded.add(spec)
+        lock = self._locks[spec]
         if lock is None:
             return execute(backend, task)
         with lock:
             return execute(backend, task)
 
-    def submit(self, task: Task) -> Future:
-        return self._pool.submit(self._run, task)
+    def _make_room(self, incoming: Backend) -> None:
+        """Unload the loaded device backends unless all of them fit the budget beside `incoming`."""
+        resident = [spec for spec in self._loaded if self._backends[spec].uses_gpu]
+        if resident and incoming.footprint() + sum(self._backends[s].footprint() for s in resident) > self._budget:
+            for spec in resident:
+                self._unload(spec)
+
+    def _unload(self, spec: str) -> None:
+        if spec in self._loaded:
+            self._loaded.discard(spec)
+            self._backends[spec].release()
+
+    def stages(self, running: set[str], waiting: set[str]) -> None:
+        for spec in [s for s in self._backends if s.split(".", 1)[0] not in running | waiting]:
+            with self._loading:
+                self._unload(spec)
+            del self._backends[spec], self._locks[spec]
+
+    def set_memory_budget(self, budget: int) -> None:
+        self._budget = budget
 
     def close(self) -> None:
+        with self._queued:
+            self._closing = True
+            for *_, future in self._queue:
+                future.cancel()
+            self._queue.clear()
+            self._queued.notify()
+        self._lane.join()
         self._pool.shutdown(wait=True, cancel_futures=True)
-        self._backends.clear()
+        self.stages(running=set(), waiting=set())

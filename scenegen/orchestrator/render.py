@@ -63,6 +63,7 @@ def render(run: RunDir, executor: Executor, progress: Progress | None = None) ->
     run.clear_stamp()
     plan, settings = load_run(run)
     graph = RenderGraph(plan, settings)
+    executor.set_memory_budget(int(settings.device.memory_budget_gb * 2**30))
     hashes: dict[str, str] = {}
     keys: dict[str, str] = {}
     report = _schedule(run, graph, executor, progress or Progress(), hashes, keys)

@@ -47,10 +47,19 @@ class OutputFormat(BaseModel):
         return value
 
 
+class DeviceSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    memory_budget_gb: float = Field(
+        0.0, ge=0, description="GPU memory that pipelines of several stages may hold loaded together; "
+                               "0 keeps one stage's pipeline loaded at a time")
+
+
 class RenderSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     output: OutputFormat = OutputFormat()
+    device: DeviceSettings = DeviceSettings()
     backends: dict[str, BackendChoice] = Field(
         default_factory=lambda: {kind: BackendChoice(name=name) for kind, name in DEFAULT_BACKENDS.items()}
     )
