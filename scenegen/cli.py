@@ -34,7 +34,7 @@ Fps = Annotated[Optional[int], typer.Option(min=1, max=120, help="Frames per sec
 Size = Annotated[Optional[str], typer.Option(help="Frame size WIDTHxHEIGHT, both even, e.g. 640x360.")]
 Seed = Annotated[int, typer.Option(min=0, help="Seed of the plan: the same sentence, shots and seed give the same film.")]
 Shots = Annotated[int, typer.Option(min=1, max=200, help="Number of shots, 1 to 200.")]
-Config = Annotated[Optional[Path], typer.Option(help="TOML file with [output] and [backends.<kind>] tables (see tests/tiny.toml).")]
+Config = Annotated[Optional[Path], typer.Option(help="A preset (gpu-80gb, gpu-80gb-fast, gpu-24gb) or a TOML file shaped like settings.json: output, device and backends.KIND tables.")]
 Backend = Annotated[Optional[str], typer.Option(help="Backend of every generative stage (portrait, keyframe, clip, boundary), e.g. animatic or diffusers; settings come from --config.")]
 GENERATIVE = ("portrait", "keyframe", "clip", "boundary")
 ExecutorName = Annotated[str, typer.Option("--executor", help="Who runs the jobs: inprocess (threads here) or ray (actors on a Ray instance or cluster).")]
@@ -107,6 +107,7 @@ def _update_settings(run, fps: int | None, size: str | None, config: Path | None
     if config is not None:
         overrides = read_config(config)
         merged = parse(type(settings), {"output": {**output, **overrides.get("output", {})},
+                                        "device": {**merged["device"], **overrides.get("device", {})},
                                         "backends": {**merged["backends"], **overrides.get("backends", {})}},
                        config).model_dump(mode="json")
     if backend is not None:

@@ -139,7 +139,7 @@ def test_the_pipeline_loads_once_per_run(tiny_models, tiny_run, tmp_path, monkey
 def test_memory_and_speed_levers_apply_on_cpu(tiny_models):
     settings = PipelineSettings(model=str(tiny_models / "wan-i2v"), dtype="float32", device="cpu", steps=2,
                                 fp8_storage=True, vae_tiling=True, cache="first_block")
-    pipe = load_pipeline("WanImageToVideoPipeline", settings)
+    pipe = load_pipeline("WanImageToVideoPipeline", settings, "wan")
     import torch
 
     assert pipe.transformer.blocks[0].attn1.to_q.weight.dtype == torch.float8_e4m3fn
@@ -199,14 +199,33 @@ def test_faceid_embeds_the_portraits_face_with_insightface(tiny_models, tmp_path
     backend = keyframe_backend(tiny_models, 0.8, faceid=True, guidance=guidance)
     assert isinstance(backend.faces.recognizer, ArcFaceONNX)  # insightface routed our ONNX file to its ArcFace code
     red = Image.new("RGB", (64, 64), (220, 30, 30))
-    embedding = backend.face_embedding(red, "mara")
+    embedding = backend.face_embedding(red)
     assert embedding.shape == (512,) and abs(np.linalg.norm(embedding) - 1) < 1e-5
-    assert not np.allclose(embedding, backend.face_embedding(Image.new("RGB", (64, 64), (30, 30, 220)), "mara"))
+    assert not np.allclose(embedding, backend.face_embedding(Image.new("RGB", (64, 64), (30, 30, 220))))
     blue = Image.new("RGB", (64, 64), (30, 30, 220))
     assert (keyframe_with(tiny_models, tmp_path, red, 0.8, faceid=True, guidance=guidance)
             != keyframe_with(tiny_models, tmp_path, blue, 0.8, faceid=True, guidance=guidance))
     assert (keyframe_with(tiny_models, tmp_path, red, 0.0, faceid=True, guidance=guidance)
             == keyframe_with(tiny_models, tmp_path, blue, 0.0, faceid=True, guidance=guidance))
+
+
+def test_faceid_keyframes_render_with_nobody_in_them_and_with_a_portrait_without_a_face(tiny_models, tmp_path):
+    backend = keyframe_backend(tiny_models, 0.8, faceid=True)
+    nobody = Job(node="keyframe:s01", params={"characters": [], "relation": "an empty street", "prompt": "a street",
+                                              "width": 64, "height": 64},
+                 inputs={}, output=tmp_path / "nobody.png", root=tmp_path, keep=tmp_path / "kept", seed=3)
+    assert backend.run(nobody) == {} and Image.open(tmp_path / "nobody.png").size == (64, 64)
+
+    # A detector that finds no face: that character keeps no identity (scale 0) instead of failing the shot.
+    blind = DiffusersKeyframe({**backend.settings.model_dump(), "face_detector": str(tiny_models / "face-detector-blind" / "detector.onnx")})
+    blind.load()
+    Image.new("RGB", (64, 64), (220, 30, 30)).save(tmp_path / "portrait.png")
+    job = Job(node="keyframe:s02", params={"characters": ["mara"], "relation": "alone", "prompt": "a woman",
+                                           "width": 64, "height": 64},
+              inputs={"portrait:mara": tmp_path / "portrait.png"}, output=tmp_path / "faceless.png", root=tmp_path,
+              keep=tmp_path / "kept", seed=3)
+    assert blind.run(job) == {"faces_not_found": ["mara"]}
+    assert Image.open(tmp_path / "faceless.png").size == (64, 64)
 
 
 def test_faceid_without_a_face_model_is_a_clear_error(tiny_models):
@@ -322,3 +341,48 @@ def test_sdxl_portraits_and_keyframes(tiny_models, tmp_path):
                                                   "width": 96, "height": 64},
                      inputs={"portrait:mara": tmp_path / "mara.png"}, output=tmp_path / "k.png", root=tmp_path, keep=tmp_path / "kept", seed=1))
     assert Image.open(tmp_path / "k.png").size == (96, 64)
+
+
+def test_stages_load_in_dag_order_once_each_and_one_pipeline_at_a_time(tiny_run, tmp_path, monkeypatch):
+    import gc
+    import weakref
+
+    from scenegen.modules.portrait.diffusion import DiffusersPortrait
+    from scenegen.modules.shot.diffusion import DiffusersShot
+
+    loaded: list[tuple[str, weakref.ref]] = []
+    alive_at_load: list[list[str]] = []
+
+    def instrument(backend_class):
+        real_load = backend_class.load
+
+        def load(self):
+            gc.collect()
+            alive_at_load.append([kind for kind, pipe in loaded if pipe() is not None])
+            real_load(self)
+            loaded.append((self.kind, weakref.ref(self.pipe)))
+
+        monkeypatch.setattr(backend_class, "load", load)
+
+    for backend_class in (DiffusersPortrait, DiffusersKeyframe, DiffusersShot, DiffusersSmoothing):
+        instrument(backend_class)
+    run = RunDir(tmp_path / "run")
+    run.root.mkdir()
+    for name in ("plan.json", "settings.json"):
+        shutil.copy(tiny_run.root / name, run.root / name)
+    assert rerender(run).ok
+    assert [kind for kind, _ in loaded] == ["portrait", "keyframe", "clip", "boundary"]
+    # Under the default budget, each stage's pipeline was gone (collected) before the next loaded.
+    assert alive_at_load == [[], [], [], []]
+    gc.collect()
+    assert all(pipe() is None for _, pipe in loaded), "the run's end releases the last stage too"
+
+    # After an edit to one shot's camera only the stages with stale nodes load: no portrait.
+    loaded.clear()
+    edit_plan(run, lambda p: p["shots"][1]["camera"].update(movement="crane_up", text="the camera cranes up"))
+    report = rerender(run)
+    assert report.ok
+    stale = {node.split(":")[0] for node in report.executed}
+    assert [kind for kind, _ in loaded] == [k for k in ("portrait", "keyframe", "clip", "boundary") if k in stale]
+    assert "portrait" not in stale and "keyframe" in stale
+

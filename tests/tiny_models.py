@@ -228,9 +228,10 @@ def arcface(target: Path) -> None:
     onnx.save(model, str(target / "arcface.onnx"))
 
 
-def face_detector(target: Path) -> None:
+def face_detector(target: Path, score: float = 0.99) -> None:
     """An ONNX model with SCRFD's interface (a 640x640 image in; scores, boxes and landmarks for
-    strides 8, 16 and 32 out) that reports one face in the middle of whatever it is shown."""
+    strides 8, 16 and 32 out) that reports one face in the middle of whatever it is shown, with
+    `score` as its confidence (below insightface's threshold: no face at all)."""
     import numpy as np
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -248,7 +249,7 @@ def face_detector(target: Path) -> None:
             value = np.zeros((anchors, width), np.float32)
             if stride == 32:
                 centre = (10 * 20 + 10) * 2  # the anchor at (320, 320); distances are in strides
-                value[centre] = {"score": [0.99], "bbox": [100 / 32] * 4,
+                value[centre] = {"score": [score], "bbox": [100 / 32] * 4,
                                  "kps": ((template - 56) * (200 / 112) / 32).reshape(-1)}[kind]
             name = f"{kind}_{stride}"
             constants.append(numpy_helper.from_array(value, f"{name}_value"))
@@ -280,7 +281,22 @@ def sd15_faceid(target: Path) -> None:
     save_file({k: v.contiguous() for k, v in weights.items()}, str(target / "ip-adapter-faceid.safetensors"))
 
 
-BUILDERS = {"wan-i2v": wan_i2v, "wan-vace": wan_vace, "ltx": ltx, "sd15": sd15, "sdxl": sdxl, "clip": clip, "arcface": arcface, "face-detector": face_detector, "sd15-faceid": sd15_faceid}
+def wan_i2v_lora(target: Path) -> None:
+    """A LoRA for the tiny Wan I2V transformer, saved the way diffusers saves a trained one."""
+    import torch
+    from diffusers import WanImageToVideoPipeline, WanTransformer3DModel
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    transformer = WanTransformer3DModel.from_pretrained(target.parent / "wan-i2v" / "transformer")
+    torch.manual_seed(2)
+    # Random rather than zero B matrices: a fresh LoRA would change nothing.
+    transformer.add_adapter(LoraConfig(r=4, lora_alpha=4, target_modules=["to_q", "to_k", "to_v", "to_out.0"],
+                                       init_lora_weights=False))
+    WanImageToVideoPipeline.save_lora_weights(target, transformer_lora_layers=get_peft_model_state_dict(transformer))
+
+
+BUILDERS = {"wan-i2v": wan_i2v, "wan-i2v-lora": wan_i2v_lora, "wan-vace": wan_vace, "ltx": ltx, "sd15": sd15, "sdxl": sdxl, "clip": clip, "arcface": arcface, "face-detector": face_detector, "face-detector-blind": lambda target: face_detector(target, score=0.0), "sd15-faceid": sd15_faceid}
 
 
 def build(root: Path = ROOT) -> Path:

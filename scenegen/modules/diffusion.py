@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from scenegen.errors import UserError
+from scenegen.modules.levers import CACHES, Denoiser, Lora, apply, refusal
 from scenegen.media import EncoderSettings, rgb_to_yuv
 from scenegen.prompts import render
 
@@ -28,19 +29,32 @@ class PipelineSettings(BaseModel):
     steps: int = Field(30, ge=1, le=200)
     guidance: float = Field(5.0, ge=0.0, le=30.0)
     negative_prompt: str = ""
+    shift: float | None = Field(None, gt=0, le=30, description="flow-matching scheduler shift (default: the model's)")
+    loras: tuple[Lora, ...] = Field((), description="LoRAs fused into the denoiser after loading, e.g. a step-distilled one")
+    vae_dtype: Literal["float32", "bfloat16", "float16"] | None = Field(
+        None, description="dtype of the VAE and the image encoder (default: float32 for Wan, else dtype)")
     # Memory levers.
     cpu_offload: bool = Field(False, description="move each model to the GPU only while it runs")
-    group_offload: bool = Field(False, description="stream the denoiser's layers from CPU memory")
+    group_offload: Literal["none", "block", "leaf"] = Field(
+        "none", description="keep the denoiser in CPU memory and stream it to the GPU by groups of blocks, or by layer")
+    group_offload_blocks: int = Field(2, ge=1, description="blocks per group, for group_offload = \"block\"")
     fp8_storage: bool = Field(False, description="store the denoiser's weights in fp8, compute in dtype")
     vae_tiling: bool = Field(False, description="decode in tiles")
     # Speed levers.
     attention_backend: str | None = Field(None, description="e.g. flash, _native_cudnn, sage")
     compile_blocks: bool = Field(False, description="torch.compile the repeated transformer blocks")
-    cache: Literal["none", "first_block"] = Field("none", description="reuse a step's residual when it barely changes")
-    cache_threshold: float = Field(0.05, gt=0, le=1)
+    cache: Literal[CACHES] = Field("none", description="reuse a step's work when it barely changes")
+    cache_threshold: float = Field(0.05, gt=0, le=1, description="for cache = \"first_block\"")
+    cache_interval: int = Field(3, ge=1, le=20, description="steps between full computations, for cache = \"taylorseer\"")
+
+    @field_validator("group_offload", mode="before")
+    @classmethod
+    def _group_offload_was_a_switch(cls, value):
+        # Settings written before the block/leaf choice said true or false.
+        return {False: "none", True: "leaf"}.get(value, value) if isinstance(value, bool) else value
 
     def weight_files(self) -> list[Path]:
-        return weight_files(self.model)
+        return weight_files(self.model, *(lora.location() for lora in self.loras))
 
     @field_validator("model")
     @classmethod
@@ -78,8 +92,12 @@ def weight_files(*locations: str | None) -> list[Path]:
     return files
 
 
-def load_pipeline(pipeline_class: str, settings: PipelineSettings):
-    """Load `diffusers.<pipeline_class>` from local files and apply the settings' levers."""
+def load_pipeline(pipeline_class: str, settings: PipelineSettings, denoiser: Denoiser, adapters=None):
+    """Load `diffusers.<pipeline_class>` from local files, let `adapters(pipe)` attach an IP-Adapter, apply the levers.
+
+    Adapters come first: an offload hook, a cast or a compiled graph only covers the
+    layers that exist when it is applied.
+    """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # belt and braces: no hub call can be made
     import diffusers
     import torch
@@ -98,31 +116,9 @@ def load_pipeline(pipeline_class: str, settings: PipelineSettings):
     except (OSError, ValueError) as e:
         raise UserError(f"model {settings.model!r} could not be loaded as a {pipeline_class}: {e}") from None
     pipe.set_progress_bar_config(disable=True)
-    device = device_of(settings)
-    denoiser = getattr(pipe, "transformer", None) or getattr(pipe, "unet")
-    if settings.fp8_storage:
-        denoiser.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=dtype)
-    if settings.vae_tiling:
-        pipe.vae.enable_tiling()
-    if settings.attention_backend:
-        denoiser.set_attention_backend(settings.attention_backend)
-    if settings.cache == "first_block":
-        from diffusers import FirstBlockCacheConfig
-
-        denoiser.enable_cache(FirstBlockCacheConfig(threshold=settings.cache_threshold))
-    if settings.cpu_offload or settings.group_offload:
-        if not device.startswith("cuda"):
-            raise UserError(f"model {settings.model!r}: cpu_offload and group_offload need a CUDA device, not {device!r}")
-        if settings.cpu_offload:
-            pipe.enable_model_cpu_offload(device=device)
-        else:
-            pipe.to(device)
-            denoiser.enable_group_offload(onload_device=torch.device(device), offload_device=torch.device("cpu"),
-                                          offload_type="leaf_level")
-    else:
-        pipe.to(device)
-    if settings.compile_blocks:
-        denoiser.compile_repeated_blocks(fullgraph=True)
+    if adapters is not None:
+        adapters(pipe)
+    apply(pipe, settings, denoiser, device_of(settings))
     return pipe
 
 
@@ -165,6 +161,13 @@ def generator(seed: int):
     import torch
 
     return torch.Generator("cpu").manual_seed(seed)
+
+
+def require_levers(kind: str, settings: PipelineSettings, denoiser: Denoiser) -> None:
+    """Refuse lever settings that cannot combine on this denoiser, naming the stage's settings."""
+    if reason := refusal(settings, denoiser):
+        raise UserError(f"settings for {kind} backend 'diffusers': {reason} "
+                        f"(settings.json, or [backends.{kind}.settings] in a --config file)")
 
 
 def require_size(output, multiple: int, model: str) -> None:

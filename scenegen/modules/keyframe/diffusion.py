@@ -31,7 +31,10 @@ from PIL import Image, ImageDraw
 from pydantic import BaseModel, Field, model_validator
 
 from scenegen.faces import FaceEmbedder
-from scenegen.modules.diffusion import PipelineSettings, generator, load_pipeline, require_size, shot_prompt, weight_files
+from scenegen.modules.diffusion import (
+    PipelineSettings, generator, load_pipeline, require_levers, require_size, shot_prompt, weight_files,
+)
+from scenegen.modules.levers import device_memory_advice, free_device_memory
 from scenegen.modules.keyframe import KeyframeBackend
 from scenegen.orchestrator.backend import Job
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
@@ -44,10 +47,14 @@ SPACING = [
 
 
 class Settings(PipelineSettings):
-    ip_adapter: str = Field(description="directory with the IP-Adapter weights (and its image encoder)")
+    ip_adapter: str = Field(description="directory with the IP-Adapter weights (and its image encoder), "
+                                        "or a Hugging Face id already in the local cache")
+    ip_adapter_subfolder: str = Field("", description="folder of the weights inside ip_adapter, e.g. sdxl_models")
     ip_adapter_weight: str = "ip-adapter.safetensors"
     ip_adapter_kind: Literal["image", "faceid"] = "image"
-    image_encoder_folder: str = "image_encoder"
+    image_encoder_folder: str = Field(
+        "image_encoder", description="the adapter's image encoder: a name inside ip_adapter_subfolder, or a path "
+                                     "with a / from ip_adapter's top (h94/IP-Adapter's ViT-H: models/image_encoder)")
     face_model: str | None = Field(None, description="insightface ArcFace ONNX file, for faceid")
     face_detector: str | None = Field(None, description="insightface detector ONNX file; without it faces are centred")
     ip_scale: float = Field(0.6, ge=0.0, le=2.0)
@@ -60,7 +67,19 @@ class Settings(PipelineSettings):
     def _files_exist(self) -> "Settings":
         if self.ip_adapter_kind == "faceid" and not self.face_model:
             raise ValueError("ip_adapter_kind 'faceid' needs face_model, the path of an ArcFace ONNX file")
-        for name in ("ip_adapter", "face_model", "face_detector"):
+        if not Path(self.ip_adapter).expanduser().exists():
+            from huggingface_hub import try_to_load_from_cache
+
+            weights = "/".join(filter(None, (self.ip_adapter_subfolder, self.ip_adapter_weight)))
+            try:
+                cached = isinstance(try_to_load_from_cache(self.ip_adapter, weights), str)
+            except ValueError:  # not a repository id either
+                cached = False
+            if not cached:
+                raise ValueError(f"ip_adapter: {self.ip_adapter!r} is not a directory here and {weights} of it is not "
+                                 "in the Hugging Face cache; weights are never downloaded, so put them there or "
+                                 "point this setting at them")
+        for name in ("face_model", "face_detector"):
             path = getattr(self, name)
             if path is not None and not Path(path).expanduser().exists():
                 raise ValueError(f"{name}: {Path(path).expanduser().resolve()} does not exist; weights are never "
@@ -77,6 +96,7 @@ class DiffusersKeyframe(KeyframeBackend):
 
     def check(self, output: OutputFormat) -> None:
         require_size(output, 8, "Stable Diffusion")
+        require_levers(self.kind, self.settings, "unet")
 
     def params(self, plan: StoryPlan, shot: Shot, output: OutputFormat) -> dict[str, Any]:
         return {
@@ -89,31 +109,47 @@ class DiffusersKeyframe(KeyframeBackend):
 
     def load(self) -> None:
         s = self.settings
-        self.pipe = load_pipeline("AutoPipelineForText2Image", s)
         faceid = s.ip_adapter_kind == "faceid"
-        self.pipe.load_ip_adapter(s.ip_adapter, subfolder="", weight_name=s.ip_adapter_weight,
-                                  image_encoder_folder=None if faceid else s.image_encoder_folder, local_files_only=True)
+
+        def attach_ip_adapter(pipe) -> None:
+            # Before the levers: an offload hook or a cast set up earlier would miss the adapter's layers.
+            pipe.load_ip_adapter(s.ip_adapter, subfolder=s.ip_adapter_subfolder, weight_name=s.ip_adapter_weight,
+                                 image_encoder_folder=None if faceid else s.image_encoder_folder, local_files_only=True)
+
+        self.pipe = load_pipeline("AutoPipelineForText2Image", s, "unet", adapters=attach_ip_adapter)
         if faceid:
             self.faces = FaceEmbedder(s.face_model, s.face_detector)
 
-    def face_embedding(self, portrait: Image.Image, who: str) -> np.ndarray:
-        """insightface's `normed_embedding` of the portrait's face (512 numbers, unit length)."""
-        # Portraits are asked for head and shoulders, so an undetected face is taken as centred.
-        embedding = self.faces.embed(portrait, centred_if_undetected=self.faces.detector is None)
-        if embedding is None:
-            raise ValueError(f"no face found in the portrait of {who}")
-        return embedding
+    def release(self) -> None:
+        del self.pipe
+        free_device_memory()
 
-    def run(self, job: Job) -> None:
+    def face_embedding(self, portrait: Image.Image) -> np.ndarray | None:
+        """insightface's `normed_embedding` of the portrait's face (512 numbers, unit length), if it has one."""
+        # Portraits are asked for head and shoulders, so without a detector the face is taken as centred.
+        return self.faces.embed(portrait, centred_if_undetected=self.faces.detector is None)
+
+    def run(self, job: Job) -> dict[str, Any]:
         p, s = job.params, self.settings
         width, height = p["width"], p["height"]
         people = p["characters"]
         portraits = [Image.open(job.inputs[f"portrait:{c}"]).convert("RGB") for c in people]
         scales = [s.character_scales.get(c, s.ip_scale) for c in people]
         extra: dict[str, Any] = {}
+        facts: dict[str, Any] = {}
+        faces = None
+        if s.ip_adapter_kind == "faceid":
+            faces = [self.face_embedding(im) for im in portraits]
+            # A portrait whose face the detector cannot find keeps no identity, rather than a wrong one.
+            missing = [who for who, face in zip(people, faces) if face is None]
+            if missing:
+                facts["faces_not_found"] = missing
+                scales = [0.0 if face is None else scale for face, scale in zip(faces, scales)]
+                faces = [np.zeros(512, np.float32) if face is None else face for face in faces]
         if not portraits:
             # Nobody to keep: the adapter still needs an input, at no weight.
             portraits, people, scales = [Image.new("RGB", (64, 64), (127, 127, 127))], ["nobody"], [0.0]
+            faces = [np.zeros(512, np.float32)]
         if len(portraits) > 1:
             from diffusers.image_processor import IPAdapterMaskProcessor
 
@@ -123,23 +159,23 @@ class DiffusersKeyframe(KeyframeBackend):
             self.pipe.set_ip_adapter_scale([scales])
         else:
             self.pipe.set_ip_adapter_scale(scales[0])
-        if s.ip_adapter_kind == "faceid":
-            extra["ip_adapter_image_embeds"] = [self._face_embeds(portraits, people)]
+        if faces is not None:
+            extra["ip_adapter_image_embeds"] = [self._face_embeds(faces)]
         else:
             extra["ip_adapter_image"] = [portraits] if len(portraits) > 1 else portraits[0]
-        image = self.pipe(
-            prompt=p["prompt"], negative_prompt=s.negative_prompt or None,
-            height=height, width=width, num_inference_steps=s.steps, guidance_scale=s.guidance,
-            generator=generator(job.seed), **extra,
-        ).images[0]
+        with device_memory_advice(self.kind, s):
+            image = self.pipe(
+                prompt=p["prompt"], negative_prompt=s.negative_prompt or None,
+                height=height, width=width, num_inference_steps=s.steps, guidance_scale=s.guidance,
+                generator=generator(job.seed), **extra,
+            ).images[0]
         image.save(job.output, format="PNG")
+        return facts
 
-
-    def _face_embeds(self, portraits: list[Image.Image], people: list[str]):
+    def _face_embeds(self, embeddings: list[np.ndarray]):
         import torch
 
-        faces = torch.from_numpy(np.stack([self.face_embedding(im, who) for im, who in zip(portraits, people)]))
-        faces = faces.to(self.pipe.device, self.pipe.dtype).unsqueeze(0)  # (1, characters, 512)
+        faces = torch.from_numpy(np.stack(embeddings)).to(self.pipe.device, self.pipe.unet.dtype).unsqueeze(0)  # (1, characters, 512)
         if self.settings.guidance > 1:
             # With classifier-free guidance the pipeline splits off a negative half: no face.
             faces = torch.cat([torch.zeros_like(faces), faces])

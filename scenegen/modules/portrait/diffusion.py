@@ -12,7 +12,8 @@ from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
-from scenegen.modules.diffusion import PipelineSettings, generator, load_pipeline
+from scenegen.modules.diffusion import PipelineSettings, generator, load_pipeline, require_levers
+from scenegen.modules.levers import device_memory_advice, free_device_memory
 from scenegen.modules.portrait import PortraitBackend
 from scenegen.orchestrator.backend import Job
 from scenegen.prompts import render
@@ -29,16 +30,25 @@ class DiffusersPortrait(PortraitBackend):
     thread_safe: ClassVar[bool] = False
     uses_gpu: ClassVar[bool] = True
 
+    def check(self, output) -> None:
+        require_levers(self.kind, self.settings, "unet")
+
     def files(self) -> list[Path]:
         return self.settings.weight_files()
 
     def load(self) -> None:
-        self.pipe = load_pipeline("AutoPipelineForText2Image", self.settings)
+        self.pipe = load_pipeline("AutoPipelineForText2Image", self.settings, "unet")
+
+    def release(self) -> None:
+        del self.pipe
+        free_device_memory()
 
     def run(self, job: Job) -> None:
         s, character = self.settings, job.params["character"]
         prompt = render("diffusion/portrait.j2", style=job.params["style"], name=character["name"],
                         appearance=character["appearance"]).strip()
-        image = self.pipe(prompt=prompt, negative_prompt=s.negative_prompt or None, height=s.size, width=s.size,
-                          num_inference_steps=s.steps, guidance_scale=s.guidance, generator=generator(job.seed)).images[0]
+        with device_memory_advice(self.kind, s):
+            image = self.pipe(prompt=prompt, negative_prompt=s.negative_prompt or None, height=s.size, width=s.size,
+                              num_inference_steps=s.steps, guidance_scale=s.guidance,
+                              generator=generator(job.seed)).images[0]
         image.save(job.output, format="PNG")

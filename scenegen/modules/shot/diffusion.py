@@ -20,14 +20,15 @@ from PIL import Image, ImageOps
 from pydantic import BaseModel
 
 from scenegen.modules.diffusion import (
-    VideoSettings, generator, load_pipeline, require_size, shot_prompt, valid_length, write_video,
+    VideoSettings, generator, load_pipeline, require_levers, require_size, shot_prompt, valid_length, write_video,
 )
+from scenegen.modules.levers import device_memory_advice, free_device_memory
 from scenegen.modules.shot import ShotBackend
 from scenegen.orchestrator.backend import Job
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
 
-# family -> (pipeline, size multiple, frame step)
-FAMILIES = {"wan": ("WanImageToVideoPipeline", 16, 4), "ltx": ("LTXConditionPipeline", 32, 8)}
+# family -> (pipeline, size multiple, frame step, denoiser)
+FAMILIES = {"wan": ("WanImageToVideoPipeline", 16, 4, "wan"), "ltx": ("LTXConditionPipeline", 32, 8, "ltx")}
 
 
 class Settings(VideoSettings):
@@ -45,14 +46,20 @@ class DiffusersShot(ShotBackend):
         return {**super().params(plan, shot, output), "prompt": shot_prompt(plan, shot)}
 
     def check(self, output: OutputFormat) -> None:
-        pipeline, multiple, _ = FAMILIES[self.settings.family]
+        pipeline, multiple, _, denoiser = FAMILIES[self.settings.family]
         require_size(output, multiple, pipeline)
+        require_levers(self.kind, self.settings, denoiser)
 
     def files(self) -> list[Path]:
         return self.settings.weight_files()
 
     def load(self) -> None:
-        self.pipe = load_pipeline(FAMILIES[self.settings.family][0], self.settings)
+        pipeline, _, _, denoiser = FAMILIES[self.settings.family]
+        self.pipe = load_pipeline(pipeline, self.settings, denoiser)
+
+    def release(self) -> None:
+        del self.pipe
+        free_device_memory()
 
     def run(self, job: Job) -> None:
         p, s = job.params, self.settings
@@ -64,10 +71,11 @@ class DiffusersShot(ShotBackend):
             start = {"conditions": [LTXVideoCondition(image=keyframe, frame_index=0)]}
         else:
             start = {"image": keyframe}
-        video = self.pipe(
-            **start, prompt=p["prompt"], negative_prompt=s.negative_prompt or None, height=height, width=width,
-            num_frames=valid_length(frames, FAMILIES[s.family][2]), num_inference_steps=s.steps,
-            guidance_scale=s.guidance, generator=generator(job.seed), max_sequence_length=s.max_sequence_length,
-            output_type="np",
-        ).frames[0]
+        with device_memory_advice(self.kind, s):
+            video = self.pipe(
+                **start, prompt=p["prompt"], negative_prompt=s.negative_prompt or None, height=height, width=width,
+                num_frames=valid_length(frames, FAMILIES[s.family][2]), num_inference_steps=s.steps,
+                guidance_scale=s.guidance, generator=generator(job.seed), max_sequence_length=s.max_sequence_length,
+                output_type="np",
+            ).frames[0]
         write_video(s, job.output, p["fps"], video[:frames])

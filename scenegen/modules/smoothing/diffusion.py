@@ -26,14 +26,15 @@ from PIL import Image
 from pydantic import BaseModel, Field
 
 from scenegen.media import rgb_to_yuv, yuv_frames, yuv_to_rgb
-from scenegen.modules.diffusion import VideoSettings, generator, load_pipeline, require_size, valid_length
+from scenegen.modules.diffusion import VideoSettings, generator, load_pipeline, require_levers, require_size, valid_length
+from scenegen.modules.levers import device_memory_advice, free_device_memory
 from scenegen.modules.smoothing import SmoothingBackend
 from scenegen.orchestrator.backend import Job
 from scenegen.prompts import render
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
 
-# family -> (pipeline, size multiple, frame step)
-FAMILIES = {"wan": ("WanVACEPipeline", 16, 4), "ltx": ("LTXConditionPipeline", 32, 8)}
+# family -> (pipeline, size multiple, frame step, denoiser)
+FAMILIES = {"wan": ("WanVACEPipeline", 16, 4, "wan_vace"), "ltx": ("LTXConditionPipeline", 32, 8, "ltx")}
 
 
 class Settings(VideoSettings):
@@ -57,14 +58,20 @@ class DiffusersSmoothing(SmoothingBackend):
         }
 
     def check(self, output: OutputFormat) -> None:
-        pipeline, multiple, _ = FAMILIES[self.settings.family]
+        pipeline, multiple, _, denoiser = FAMILIES[self.settings.family]
         require_size(output, multiple, pipeline)
+        require_levers(self.kind, self.settings, denoiser)
 
     def files(self) -> list[Path]:
         return self.settings.weight_files()
 
     def load(self) -> None:
-        self.pipe = load_pipeline(FAMILIES[self.settings.family][0], self.settings)
+        pipeline, _, _, denoiser = FAMILIES[self.settings.family]
+        self.pipe = load_pipeline(pipeline, self.settings, denoiser)
+
+    def release(self) -> None:
+        del self.pipe
+        free_device_memory()
 
     def run(self, job: Job) -> None:
         p, s = job.params, self.settings
@@ -94,7 +101,8 @@ class DiffusersSmoothing(SmoothingBackend):
                 frames = self.pipe(video=video, mask=mask, **common).frames[0]
             return [Image.fromarray(np.clip(f * 255 + 0.5, 0, 255).astype(np.uint8)) for f in frames]
 
-        sequence = fill_window(before, after, window, generate)
+        with device_memory_advice(self.kind, s):
+            sequence = fill_window(before, after, window, generate)
         with s.writer(job.output, p["fps"], p["width"], p["height"]) as out:
             for frame in sequence[len(before): len(before) + window]:
                 out.write_yuv(rgb_to_yuv(frame))
