@@ -80,20 +80,32 @@ def write_plan(path: Path, plan: StoryPlan) -> None:
     write_atomic(path, dump_plan(plan))
 
 
+PRESETS = Path(__file__).parent.parent / "presets"
+
+
+def presets() -> list[str]:
+    return sorted(p.stem for p in PRESETS.glob("*.toml"))
+
+
 def read_config(path: Path) -> dict:
     """A TOML config of output format and backends, with relative model paths made absolute.
 
-    It has the shape of settings.json: `[output]` and `[backends.<kind>]` tables.
+    It has the shape of settings.json: `[output]`, `[device]` and `[backends.<kind>]`
+    tables. A name without a file of that name is one of the presets shipped with the
+    package (`scenegen/presets/NAME.toml`).
     """
+    if not path.exists() and (PRESETS / f"{path}.toml").is_file():
+        path = PRESETS / f"{path}.toml"
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UserError(f"--config {path}: no such file") from None
+        raise UserError(f"--config {path}: no such file, and no preset of that name; presets: {', '.join(presets())}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise UserError(f"{path}: not valid TOML: {e}") from None
     tables = [choice.get("settings", {}) for choice in data.get("backends", {}).values() if isinstance(choice, dict)]
-    for settings in tables + [data.get("eval", {})]:
-        for field in ("model", "ip_adapter", "face_model", "face_detector", "clip"):
+    loras = [lora for settings in tables for lora in settings.get("loras", []) if isinstance(lora, dict)]
+    for settings in tables + loras + [data.get("eval", {})]:
+        for field in ("model", "ip_adapter", "face_model", "face_detector", "clip", "path"):
             value = settings.get(field)
             # "./x", "../x", ".tiny/x" are paths; "org/name" may be a Hugging Face id unless it exists here.
             if isinstance(value, str) and (value.startswith(".") or (path.parent / value).exists()):
