@@ -50,6 +50,7 @@ REFUSED = [
     (DiffusersShot, "wan-i2v", {"cpu_offload": True, "group_offload": "block"}, "cpu_offload and group_offload both move weights"),
     (DiffusersShot, "wan-i2v", {"cpu_offload": True}, 'with device = "cpu" leave them off'),
     (DiffusersSmoothing, "wan-vace", {"cache": "first_block"}, "adds WanVACE's control hints twice"),
+    (DiffusersShot, "ltx", {"family": "ltx", "cache": "first_block"}, "fails inside LTX-Video's transformer"),
     (DiffusersPortrait, "sd15", {"cache": "taylorseer"}, "a UNet has none"),
     (KEYFRAME, "sd15", {"cache": "first_block", "ip_adapter": "IPA"}, "a UNet has none"),
     (DiffusersPortrait, "sd15", {"vae_dtype": "float32", "dtype": "bfloat16"}, "only the Wan pipelines cast latents"),
@@ -181,3 +182,19 @@ def test_running_out_of_gpu_memory_is_one_line_that_names_the_levers(tiny):
     message = str(failed.value)
     assert len(message.splitlines()) == 1 and message.startswith(f"clip ran out of GPU memory with {tiny / 'wan-i2v'}")
     assert "try vae_tiling, cpu_offload, group_offload" in message and "fp8_storage" not in message.split("try")[1]
+
+
+FAMILY_CALLS = {
+    "wan_vace": ("WanVACEPipeline", "wan-vace", dict(video=[STILL] * 5, mask=[Image.new("L", (48, 32), 255)] * 5,
+                                                     num_frames=5, max_sequence_length=16, height=32, width=48)),
+    "ltx": ("LTXConditionPipeline", "ltx", dict(num_frames=9, max_sequence_length=16, height=32, width=32)),
+}
+
+
+@pytest.mark.parametrize("denoiser, cache", [("wan_vace", "taylorseer"), ("ltx", "taylorseer")])
+def test_the_caches_run_on_the_other_video_families(tiny, denoiser, cache):
+    pipeline, model, call = FAMILY_CALLS[denoiser]
+    pipe = load_pipeline(pipeline, PipelineSettings(**settings_for(tiny, model, cache=cache, fp8_storage=True)), denoiser)
+    frames = pipe(prompt="a transition", num_inference_steps=4, guidance_scale=1.0, generator=generator(1),
+                  output_type="np", **call).frames[0]
+    assert np.isfinite(frames).all()

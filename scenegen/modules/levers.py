@@ -88,6 +88,9 @@ def refusal(settings, denoiser: Denoiser) -> str | None:
     if settings.cache == "first_block" and denoiser == "wan_vace":
         return ("cache = \"first_block\" adds WanVACE's control hints twice (the cached residual already holds them); "
                 "use cache = \"taylorseer\" for boundaries")
+    if settings.cache == "first_block" and denoiser == "ltx":
+        return ("cache = \"first_block\" fails inside LTX-Video's transformer (diffusers 0.42); "
+                "use cache = \"taylorseer\" for LTX")
     return None
 
 

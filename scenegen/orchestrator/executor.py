@@ -104,7 +104,7 @@ class InProcessExecutor(Executor):
         self._loaded: set[str] = set()
         self._loading = threading.Lock()          # one load or release at a time
         self._budget = 0
-        self._queue: list[tuple[int, int, Task, Future]] = []   # device jobs by (stage, arrival)
+        self._queue: list[tuple[int, int, tuple[str, Task], Future]] = []   # device jobs by (stage, arrival)
         self._arrivals = itertools.count()
         self._queued = threading.Condition()
         self._closing = False

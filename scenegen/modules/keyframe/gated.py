@@ -87,6 +87,10 @@ class GatedKeyframe(KeyframeBackend):
 
             self.faces = FaceEmbedder(s.face_model, s.face_detector)
 
+    def release(self) -> None:
+        self.inner.release()
+        self.clip = self.faces = None
+
     def run(self, job: Job) -> dict[str, Any]:
         s = self.settings
         job.keep.mkdir(parents=True, exist_ok=True)
