@@ -15,10 +15,10 @@ from scenegen.orchestrator.store import RunDir
 SMALL = ["--size", "160x96", "--fps", "12"]
 
 
-def scenegen(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run the real command line in a fresh interpreter, as a user would."""
+def scenegen(*args: str, cwd: Path | None = None, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the real command line in a fresh interpreter, as a user would (with `env` added to the environment)."""
     return subprocess.run([sys.executable, "-m", "scenegen", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "COLUMNS": "200"})
+                          timeout=timeout, env={**os.environ, "COLUMNS": "200", **(env or {})})
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -81,3 +81,23 @@ def fresh_copy(reference: RunDir, target: Path) -> RunDir:
     for name in ("plan.json", "settings.json"):
         shutil.copy(reference.root / name, target / name)
     return RunDir(target)
+
+
+def cache_entry(hub: Path, repo: str, files: dict[str, Path]) -> None:
+    """`repo` in the Hugging Face cache layout (models--org--name/snapshots/REV, refs/main), holding `files`."""
+    import shutil
+
+    entry = hub / f"models--{repo.replace('/', '--')}"
+    revision = "0" * 40  # a commit hash, as the hub's own downloads name them
+    snapshot = entry / "snapshots" / revision
+    for name, source in files.items():
+        target = snapshot / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, target)
+    (entry / "refs").mkdir(parents=True, exist_ok=True)
+    (entry / "refs" / "main").write_text(revision)
+
+
+def offline(hub: Path) -> dict:
+    """The environment of a process that reads Hugging Face ids from `hub` only."""
+    return {**os.environ, "HF_HUB_CACHE": str(hub), "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}
