@@ -96,3 +96,25 @@ def test_portrait_reads_colours_and_features():
     assert look["hair"] == COLOURS["auburn"] and look["eyes"] == COLOURS["green"]
     assert look["skin"] == SKIN["fair"] and look["garment"] == COLOURS["red"]
     assert look["hair_style"] == "long" and look["glasses"] and not look["beard"]
+
+
+def test_plain_text_is_plain_and_the_storyboard_escapes_it_once(tmp_path, cli):
+    sentence = "a thief's escape & the chase"
+    planned = plan(sentence, shots=4)
+    text = dump_plan(planned)
+    assert "thief's" in text and "&#39;" not in text and "&amp;" not in text
+    result = cli("story", sentence, "--shots", "4", "--size", "160x96", "--fps", "12", "--out", str(tmp_path / "run"))
+    assert result.exit_code == 0, result.output
+    assert "&#39;" not in (tmp_path / "run" / "shots.srt").read_text()
+    page = (tmp_path / "run" / "storyboard.html").read_text()
+    assert "thief&#39;s" in page and "&amp;#39;" not in page and "&amp;amp;" not in page
+
+
+@pytest.mark.parametrize("bad", ["ari\n", "ari\nzed", "Ari", "-ari", "a" * 41])
+def test_ids_must_match_in_full(bad):
+    from pydantic import ValidationError
+
+    data = plan(shots=2).model_dump(mode="json")
+    data["characters"][0]["id"] = bad
+    with pytest.raises(ValidationError, match="is not a valid id"):
+        StoryPlan.model_validate(data)

@@ -12,7 +12,8 @@ def environment() -> Environment:
     return Environment(
         loader=PackageLoader("scenegen", "prompts"),
         undefined=StrictUndefined,
-        autoescape=select_autoescape(["html.j2"]),
+        # Only pages are HTML: captions, prompts and plans are plain text, strings included.
+        autoescape=select_autoescape(["html.j2"], default_for_string=False),
         trim_blocks=True,
         lstrip_blocks=True,
     )

@@ -15,13 +15,13 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 MAX_SHOTS = 200
 
 
 def _slug(value: str) -> str:
     # Ids become file names in the run directory: no separators, no dots, no surprises.
-    if not SLUG.match(value):
+    if not SLUG.fullmatch(value):  # the whole id: `$` would let a trailing newline through
         raise ValueError(
             f"{value!r} is not a valid id: use 1-40 lowercase letters, digits, '-' or '_', "
             "starting with a letter or digit"
