@@ -203,6 +203,9 @@ def _render(run, jobs: int | None, executor_name: str = "inprocess", address: st
                     fg="red", err=True)
         raise typer.Exit(1)
     typer.echo(f"Film: {run.root / 'film.mp4'}   storyboard: {run.root / 'storyboard.html'}")
+    if report.inputs_changed:
+        typer.secho(f"{run.plan.name} or {run.settings.name} changed during this render, which used them as they "
+                    f"were when it started; `scenegen render {run.root}` renders the change.", fg="yellow", err=True)
 
 
 @app.command()

@@ -118,3 +118,29 @@ def test_nothing_recomputed_and_status_all_done_without_edits(small_run):
     assert all(s.state == "done" for s in status(small_run))
     report = rerender(small_run)
     assert report.up_to_date and report.executed == []
+
+
+def test_an_edit_saved_during_a_render_is_not_stamped_as_rendered(small_run):
+    from scenegen.orchestrator.executor import InProcessExecutor
+    from scenegen.orchestrator.render import Progress, render
+
+    # Start from a stale clip, and save an edit of another shot while that clip renders.
+    edit_plan(small_run, lambda p: p["shots"][0].update(duration=p["shots"][0]["duration"] + 0.5))
+
+    class EditWhileRendering(Progress):
+        def submitted(self, node) -> None:
+            if node.kind == "clip":
+                edit_plan(small_run, lambda p: p["shots"][3]["camera"].update(movement="crane_up"))
+
+    executor = InProcessExecutor(workers=2)
+    small_run.lock()
+    try:
+        report = render(small_run, executor, EditWhileRendering())
+    finally:
+        executor.close()
+        small_run.unlock()
+    assert report.ok and report.inputs_changed
+    assert not small_run.stamp_is_current()
+    shot = load_plan(small_run.plan, 12).shots[3].id
+    assert f"clip:{shot}" in {s.node.id for s in status(small_run) if s.state != "done"}
+    assert f"clip:{shot}" in rerender(small_run).executed

@@ -32,6 +32,7 @@ class Report:
     failed: dict[str, str] = field(default_factory=dict)  # node id -> error line
     skipped: list[str] = field(default_factory=list)      # waiting on a failed node
     up_to_date: bool = False                              # nothing was stale: no DAG was even built
+    inputs_changed: bool = False                          # plan or settings saved while rendering
 
     @property
     def ok(self) -> bool:
@@ -57,10 +58,16 @@ def load_run(run: RunDir) -> tuple[StoryPlan, RenderSettings]:
 
 
 def render(run: RunDir, executor: Executor, progress: Progress | None = None) -> Report:
-    """Bring every node of the run up to date; the run directory must be locked."""
+    """Bring every node of the run up to date; the run directory must be locked.
+
+    The nodes rendered are those of the plan and settings as they were when the render
+    started; an edit saved meanwhile leaves its nodes stale for the next render.
+    """
     if run.stamp_is_current():
         return Report(up_to_date=True)
     run.clear_stamp()
+    # Digest before reading: an edit between the two can only make the stamp too old, never too new.
+    inputs = run.inputs_digest()
     plan, settings = load_run(run)
     graph = RenderGraph(plan, settings)
     executor.set_memory_budget(int(settings.device.memory_budget_gb * 2**30))
@@ -71,7 +78,8 @@ def render(run: RunDir, executor: Executor, progress: Progress | None = None) ->
     for node in done:
         if node.kind in EXPORTS:
             run.export(_artifact(run, graph, node, keys[node.id]), EXPORTS[node.kind])
-    if report.ok:
+    report.inputs_changed = run.inputs_digest() != inputs
+    if report.ok and not report.inputs_changed:
         outside = [Path(sys.modules[type(b).__module__].__file__) for b in graph.backends.values()]
         outside += Path(scenegen.__file__).parent.rglob("*.py")
         # Weights are checked like code: changed in place, they make the run stale.
@@ -81,7 +89,7 @@ def render(run: RunDir, executor: Executor, progress: Progress | None = None) ->
             files.append(run.settings)
         for node in done:
             files += [run.record_path(node.kind, node.subject, keys[node.id]), _artifact(run, graph, node, keys[node.id])]
-        run.write_stamp(outside, files)
+        run.write_stamp(inputs, outside, files)
     return report
 
 

@@ -145,12 +145,15 @@ class RunDir:
     # are unchanged nothing can be stale, so `render` can say so without rebuilding the
     # DAG, importing a backend or even numpy. Anything that differs falls back to the DAG.
 
-    def write_stamp(self, outside_files: list[Path], run_files: list[Path]) -> None:
-        """Stamp a complete render; `run_files` lie in the run directory, `outside_files` (code, weights) anywhere."""
+    def write_stamp(self, inputs: str, outside_files: list[Path], run_files: list[Path]) -> None:
+        """Stamp a complete render of the plan and settings whose `inputs_digest` was `inputs`.
+
+        `run_files` lie in the run directory, `outside_files` (code, weights) anywhere.
+        """
         files = {str(p): _stat(p) for p in outside_files}
         # Paths inside the run are kept relative, so a copied or moved run is checked as itself.
         files |= {str(p.relative_to(self.root)): _stat(p) for p in run_files}
-        write_atomic(self.state / "stamp.json", json.dumps({"inputs": self._inputs_digest(), "files": files}))
+        write_atomic(self.state / "stamp.json", json.dumps({"inputs": inputs, "files": files}))
 
     def clear_stamp(self) -> None:
         (self.state / "stamp.json").unlink(missing_ok=True)
@@ -158,13 +161,14 @@ class RunDir:
     def stamp_is_current(self) -> bool:
         try:
             stamp = json.loads((self.state / "stamp.json").read_text())
-            return stamp["inputs"] == self._inputs_digest() and all(
+            return stamp["inputs"] == self.inputs_digest() and all(
                 _stat(self.root / p) == list(st) for p, st in stamp["files"].items()
             )
         except (OSError, ValueError, KeyError, TypeError):  # no stamp, or no run directory at all
             return False
 
-    def _inputs_digest(self) -> str:
+    def inputs_digest(self) -> str:
+        """What the user edits, plan and settings, as one digest."""
         h = hashlib.sha256()
         for path in (self.plan, self.settings):
             h.update(path.read_bytes() if path.exists() else b"(none)")  # no settings.json: the defaults
