@@ -78,7 +78,8 @@ def _size(value: str | None) -> tuple[int, int] | None:
 
 
 def _slug(sentence: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", sentence.lower()).strip("-")[:48] or "film"
+    # Letters of any script: a sentence in Chinese or French names its own folder, not "film".
+    return re.sub(r"[\W_]+", "-", sentence.lower()).strip("-")[:48].strip("-") or "film"
 
 
 def _write_plan(sentence: str, shots: int, seed: int, planner: str, llm: dict, path: Path) -> None:

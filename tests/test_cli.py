@@ -5,6 +5,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from scenegen.schemas.files import load_plan
 
 from conftest import SMALL, edit_plan, scenegen
@@ -149,3 +151,21 @@ def test_unknown_backend_names_what_is_installed(small_run):
     result = scenegen("render", str(small_run.root))
     assert result.returncode == 2
     assert "no clip backend named 'sora'; installed: animatic" in result.stderr
+
+
+def test_status_notices_a_removed_export_and_render_brings_it_back(small_run, cli):
+    (small_run.root / "film.mp4").unlink()
+    result = cli("status", str(small_run.root))
+    assert "Everything is up to date" not in result.output
+    assert "missing  film  film.mp4 was removed; render copies it back" in result.output
+    result = cli("render", str(small_run.root))
+    assert result.exit_code == 0 and (small_run.root / "film.mp4").is_file()
+    assert "Everything is up to date" in cli("status", str(small_run.root)).output
+
+
+@pytest.mark.parametrize("sentence, folder", [("一个女人的一生", "一个女人的一生"), ("Amélie's Paris!", "amélie-s-paris"),
+                                              ("???", "film"), ("a woman's life", "a-woman-s-life")])
+def test_a_sentence_in_any_script_names_a_readable_folder(sentence, folder):
+    from scenegen.cli import _slug
+
+    assert _slug(sentence) == folder

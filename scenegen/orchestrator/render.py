@@ -192,7 +192,11 @@ def status(run: RunDir) -> list[NodeState]:
             continue
         key = graph.key(node, hashes)
         record = run.record(node.kind, node.subject, key)
-        if record:
+        if record and node.kind in EXPORTS and not (run.root / EXPORTS[node.kind]).is_file():
+            hashes[node.id] = record.sha256
+            states.append(NodeState(node, "missing", error=f"{EXPORTS[node.kind]} was removed; render copies it back",
+                                    record=record))
+        elif record:
             hashes[node.id] = record.sha256
             states.append(NodeState(node, "done", record=record))
         elif error := run.failure(node.kind, node.subject, key):
