@@ -11,6 +11,7 @@ import functools
 import hashlib
 import os
 import re
+import shutil
 import sys
 import time
 from collections import Counter
@@ -232,16 +233,27 @@ def story(
     """Plan a film from SENTENCE and render it."""
     from scenegen.orchestrator.store import RunDir
 
+    if not sentence.strip():
+        raise UserError("SENTENCE is empty: say what the film is about, e.g. scenegen story \"a woman's life\"")
     run = RunDir(out or Path("runs") / _slug(sentence))
     _size(size)
+    if run.root.exists() and not run.root.is_dir():
+        raise UserError(f"--out {run.root}: a file is there, not a folder; choose another --out")
     if run.plan.exists():
         raise UserError(f"{run.plan} already holds a plan; re-render it with `scenegen render {run.root}`, "
                         "or choose another --out")
+    made = not run.root.exists()
     run.root.mkdir(parents=True, exist_ok=True)
-    _update_settings(run, fps, size, config, backend)
-    llm = dict(base_url=llm_base_url, model=llm_model, api_key=llm_api_key, timeout=llm_timeout,
-               retries=llm_retries, mode=llm_mode)
-    _write_plan(sentence, shots, seed, planner, llm, run.plan)
+    try:
+        _update_settings(run, fps, size, config, backend)
+        llm = dict(base_url=llm_base_url, model=llm_model, api_key=llm_api_key, timeout=llm_timeout,
+                   retries=llm_retries, mode=llm_mode)
+        _write_plan(sentence, shots, seed, planner, llm, run.plan)
+    except BaseException:
+        # Nothing is left behind of a story that never got a plan.
+        if made:
+            shutil.rmtree(run.root, ignore_errors=True)
+        raise
     _render(run, jobs)
 
 

@@ -169,3 +169,20 @@ def test_a_sentence_in_any_script_names_a_readable_folder(sentence, folder):
     from scenegen.cli import _slug
 
     assert _slug(sentence) == folder
+
+
+@pytest.mark.parametrize("case", ["empty sentence", "out is a file", "planner fails"])
+def test_a_story_that_cannot_start_leaves_nothing_behind(tmp_path, case):
+    out = tmp_path / "run"
+    args = ["story", "a woman's life", "--shots", "2", "--out", str(out)]
+    if case == "empty sentence":
+        args[1] = "   "
+    elif case == "out is a file":
+        out.write_text("mine")
+    else:  # an LLM server that is not there: the plan cannot be written
+        args += ["--llm-base-url", "http://127.0.0.1:9/v1", "--llm-model", "m", "--llm-retries", "0", "--llm-timeout", "2"]
+    result = scenegen(*args)
+    # A mistake in the input exits 2; a server that cannot be reached is not one, and exits 1.
+    assert result.returncode == (1 if case == "planner fails" else 2), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert (out.read_text() == "mine") if case == "out is a file" else not out.exists()
