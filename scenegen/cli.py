@@ -160,10 +160,27 @@ def _render_dag(run, jobs: int | None, executor_name: str, address: str | None):
         def finished(self, node, ok: bool) -> None:
             self.bars.advance(self.tasks[node.kind])
 
+    class Lines(rendering.Progress):
+        """Where no one watches bars (a pipe, a log file): one line as each stage finishes."""
+
+        def __init__(self):
+            self.started, self.counts, self.said = time.perf_counter(), Counter(), set()
+
+        def submitted(self, node) -> None:
+            self.counts[node.kind] += 1
+
+        def stages(self, running, waiting) -> None:
+            for kind in [k for k in self.counts if k not in running | waiting | self.said]:
+                self.said.add(kind)
+                typer.echo(f"{kind}: {self.counts[kind]} done ({time.perf_counter() - self.started:.1f} s)", err=True)
+
     executor = executor_class(executor_name)(workers=jobs or os.cpu_count() or 1, address=address)
     columns = (TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
-        with Progress(*columns, console=Console(stderr=True), transient=True) as bars:
+        console = Console(stderr=True)
+        if not console.is_terminal:
+            return rendering.render(run, executor, Lines())
+        with Progress(*columns, console=console, transient=True) as bars:
             return rendering.render(run, executor, Bars(bars))
     finally:
         executor.close()

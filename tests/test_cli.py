@@ -186,3 +186,12 @@ def test_a_story_that_cannot_start_leaves_nothing_behind(tmp_path, case):
     assert result.returncode == (1 if case == "planner fails" else 2), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert (out.read_text() == "mine") if case == "out is a file" else not out.exists()
+
+
+def test_piped_output_says_each_stage_as_it_finishes(tmp_path):
+    result = scenegen("story", "a woman's life", "--shots", "3", "--out", str(tmp_path / "run"), *SMALL)
+    assert result.returncode == 0, result.stderr
+    lines = [line.split(":")[0] for line in result.stderr.splitlines() if " done (" in line]
+    assert set(lines) >= {"portrait", "keyframe", "clip", "segment", "film", "storyboard", "captions"}
+    assert lines.index("portrait") < lines.index("keyframe") < lines.index("clip") < lines.index("film")
+    assert len(lines) == len(set(lines)), "one line per stage"

@@ -44,6 +44,8 @@ class Progress:
 
     def submitted(self, node: Node) -> None: ...
     def finished(self, node: Node, ok: bool) -> None: ...
+    def stages(self, running: set[str], waiting: set[str]) -> None:
+        """After every change, as `Executor.stages`: a submitted kind in neither set is finished."""
 
 
 def load_settings(run: RunDir) -> RenderSettings:
@@ -138,7 +140,9 @@ def _schedule(run: RunDir, graph: RenderGraph, executor: Executor, progress: Pro
             running[executor.submit(task_for(run, graph, node, key, keys))] = (node, key)
             progress.submitted(node)
         waiting[:] = still_waiting
-        executor.stages(running={n.kind for n, _ in running.values()}, waiting={n.kind for n in waiting})
+        kinds = {n.kind for n, _ in running.values()}, {n.kind for n in waiting}
+        executor.stages(*kinds)
+        progress.stages(*kinds)
 
     dispatch()
     while running:
