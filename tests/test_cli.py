@@ -195,3 +195,9 @@ def test_piped_output_says_each_stage_as_it_finishes(tmp_path):
     assert set(lines) >= {"portrait", "keyframe", "clip", "segment", "film", "storyboard", "captions"}
     assert lines.index("portrait") < lines.index("keyframe") < lines.index("clip") < lines.index("film")
     assert len(lines) == len(set(lines)), "one line per stage"
+
+
+def test_help_texts_render_as_written():
+    text = " ".join(scenegen("story", "--help").stdout.split())
+    assert "A preset (gpu-80gb, gpu-80gb-fast, gpu-24gb) or a TOML file shaped like settings.json" in text
+    assert "tests/" not in text
