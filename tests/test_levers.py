@@ -3,6 +3,8 @@ refused with one line before any work, adapters come before casts and hooks, LoR
 
 import hashlib
 import itertools
+import json
+import shutil
 
 import numpy as np
 import pytest
@@ -151,10 +153,20 @@ def test_guidance_one_runs_one_forward_per_step(tiny):
     assert clip(tiny, steps=3, guidance=5.0)[1] == 6
 
 
-def test_the_scheduler_shift_is_set(tiny):
+def test_the_scheduler_shift_is_set(tiny, tmp_path):
     pipe = load_pipeline("WanImageToVideoPipeline", PipelineSettings(**settings_for(tiny, "wan-i2v", shift=3.0)), "wan")
     assert pipe.scheduler.config.shift == 3.0
     assert clip(tiny, shift=3.0)[0] != clip(tiny)[0]
+    # Wan's published checkpoints ship UniPC with flow sigmas, whose shift is called flow_shift.
+    from diffusers import UniPCMultistepScheduler
+
+    unipc = tmp_path / "wan-unipc"
+    shutil.copytree(tiny / "wan-i2v", unipc)
+    UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0).save_pretrained(unipc / "scheduler")
+    index = json.loads((unipc / "model_index.json").read_text())
+    (unipc / "model_index.json").write_text(json.dumps({**index, "scheduler": ["diffusers", "UniPCMultistepScheduler"]}))
+    with_unipc = load_pipeline("WanImageToVideoPipeline", PipelineSettings(**{**settings_for(tiny, "wan-i2v", shift=5.0), "model": str(unipc)}), "wan")
+    assert type(with_unipc.scheduler).__name__ == "UniPCMultistepScheduler" and with_unipc.scheduler.config.flow_shift == 5.0
     with pytest.raises(UserError, match="needs a flow-matching scheduler"):
         load_pipeline("AutoPipelineForText2Image", PipelineSettings(**settings_for(tiny, "sd15", shift=3.0)), "unet")
 

@@ -105,10 +105,12 @@ def apply(pipe, settings, denoiser: Denoiser, device: str) -> None:
 
     fuse_loras(pipe, settings.loras)
     if settings.shift is not None:
-        if "shift" not in pipe.scheduler.config:
+        # Flow-match Euler calls it shift; UniPC with flow sigmas (Wan's own checkpoints) flow_shift.
+        name = next((key for key in ("shift", "flow_shift") if key in pipe.scheduler.config), None)
+        if name is None:
             raise UserError(f"model {settings.model!r}: shift = {settings.shift} needs a flow-matching scheduler; "
                             f"{type(pipe.scheduler).__name__} has no shift")
-        pipe.scheduler = type(pipe.scheduler).from_config(pipe.scheduler.config, shift=settings.shift)
+        pipe.scheduler = type(pipe.scheduler).from_config(pipe.scheduler.config, **{name: settings.shift})
     dtype = getattr(torch, settings.dtype)
     vae_dtype = settings.vae_dtype or ("float32" if denoiser in WAN else settings.dtype)
     for name in ("vae", "image_encoder"):
