@@ -215,6 +215,7 @@ def test_faceid_keyframes_render_with_nobody_in_them_and_with_a_portrait_without
                                               "width": 64, "height": 64},
                  inputs={}, output=tmp_path / "nobody.png", root=tmp_path, keep=tmp_path / "kept", seed=3)
     assert backend.run(nobody) == {} and Image.open(tmp_path / "nobody.png").size == (64, 64)
+    assert keyframe_backend(tiny_models, 0.8).run(nobody) == {}, "the image adapter takes an empty shot too"
 
     # A detector that finds no face: that character keeps no identity (scale 0) instead of failing the shot.
     blind = DiffusersKeyframe({**backend.settings.model_dump(), "face_detector": str(tiny_models / "face-detector-blind" / "detector.onnx")})

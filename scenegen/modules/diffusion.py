@@ -15,8 +15,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from scenegen.errors import UserError
-from scenegen.modules.levers import CACHES, Denoiser, Lora, apply, refusal
 from scenegen.media import EncoderSettings, rgb_to_yuv
+from scenegen.modules.levers import CACHES, Denoiser, Lora, apply, refusal
 from scenegen.prompts import render
 
 

@@ -138,7 +138,7 @@ def apply(pipe, settings, denoiser: Denoiser, device: str) -> None:
         pipe.enable_model_cpu_offload(device=device)
     elif settings.group_offload != "none":
         # Never the whole pipeline first: that would put every weight on the GPU before streaming any.
-        for name, component in pipe.components.items():
+        for component in pipe.components.values():
             if isinstance(component, torch.nn.Module) and all(component is not m for m in models):
                 component.to(device)
         for model in models:

@@ -149,7 +149,8 @@ class DiffusersKeyframe(KeyframeBackend):
         if not portraits:
             # Nobody to keep: the adapter still needs an input, at no weight.
             portraits, people, scales = [Image.new("RGB", (64, 64), (127, 127, 127))], ["nobody"], [0.0]
-            faces = [np.zeros(512, np.float32)]
+            if faces is not None:
+                faces = [np.zeros(512, np.float32)]
         if len(portraits) > 1:
             from diffusers.image_processor import IPAdapterMaskProcessor
 
