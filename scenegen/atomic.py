@@ -24,11 +24,25 @@ def publish(tmp: Path, final: Path) -> None:
     fsync_dir(final.parent)
 
 
+def _umask() -> int:
+    # Read once, at import, while no other thread can be creating files under a zero umask.
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _umask()
+
+
 def write_atomic(path: Path, data: bytes | str) -> None:
-    path = Path(path)
+    """Replace `path` with `data` as the user's own file: a symlink is written through (the link
+    stays, its target changes), an existing file keeps its mode, a new one gets the umask's."""
+    path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~UMASK
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, mode)  # mkstemp makes 0600 files
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode() if isinstance(data, str) else data)
         publish(Path(tmp), path)

@@ -201,3 +201,24 @@ def test_help_texts_render_as_written():
     text = " ".join(scenegen("story", "--help").stdout.split())
     assert "A preset (gpu-80gb, gpu-80gb-fast, gpu-24gb) or a TOML file shaped like settings.json" in text
     assert "tests/" not in text
+
+
+def test_writes_keep_the_users_symlink_and_mode(small_run, cli, tmp_path):
+    import os
+    import stat
+
+    # plan.json a link to the user's own file, kept elsewhere and group-writable.
+    mine = tmp_path / "mine.json"
+    mine.write_bytes(small_run.plan.read_bytes())
+    os.chmod(mine, 0o664)
+    small_run.plan.unlink()
+    small_run.plan.symlink_to(mine)
+    result = cli("redo", str(small_run.root), "--shot", "2")
+    assert result.exit_code == 0, result.output
+    assert small_run.plan.is_symlink() and small_run.plan.resolve() == mine
+    assert '"seed": 1' in mine.read_text() and stat.S_IMODE(mine.stat().st_mode) == 0o664
+
+    from scenegen.atomic import UMASK, write_atomic
+
+    write_atomic(tmp_path / "new.txt", "x")
+    assert stat.S_IMODE((tmp_path / "new.txt").stat().st_mode) == 0o666 & ~UMASK
