@@ -166,7 +166,7 @@ class InProcessExecutor(Executor):
             self._backends[spec].release()
 
     def stages(self, running: set[str], waiting: set[str]) -> None:
-        for spec in [s for s in self._backends if s.split(".", 1)[0] not in running | waiting]:
+        for spec in [s for s, backend in self._backends.items() if backend.kind not in running | waiting]:
             with self._loading:
                 self._unload(spec)
             del self._backends[spec], self._locks[spec]

@@ -196,13 +196,13 @@ def status(run: RunDir) -> list[NodeState]:
             continue
         key = graph.key(node, hashes)
         record = run.record(node.kind, node.subject, key)
-        if record and node.kind in EXPORTS and not (run.root / EXPORTS[node.kind]).is_file():
+        if record:
             hashes[node.id] = record.sha256
-            states.append(NodeState(node, "missing", error=f"{EXPORTS[node.kind]} was removed; render copies it back",
-                                    record=record))
-        elif record:
-            hashes[node.id] = record.sha256
-            states.append(NodeState(node, "done", record=record))
+            if node.kind in EXPORTS and not (run.root / EXPORTS[node.kind]).is_file():
+                states.append(NodeState(node, "missing", error=f"{EXPORTS[node.kind]} was removed; render copies it back",
+                                        record=record))
+            else:
+                states.append(NodeState(node, "done", record=record))
         elif error := run.failure(node.kind, node.subject, key):
             states.append(NodeState(node, "failed", error=error.splitlines()[0]))
         else:
