@@ -7,11 +7,10 @@ run answers in a fraction of a second, and nothing here imports torch.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import hashlib
 import os
 import re
-import shutil
 import sys
 import time
 from collections import Counter
@@ -19,11 +18,34 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+import typer.core
+from typer.core import _click as click  # typer's own copy of click, whose exceptions its commands raise
 
 from scenegen.entry import said_up_to_date
 from scenegen.errors import UserError
 
+class OneLineErrors(typer.core.TyperGroup):
+    """A usage mistake (an option's value, a missing argument) as one line on stderr, exit 2, like every other."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as e:
+            typer.echo(e.ctx.get_help())
+            code = e.exit_code
+        except click.ClickException as e:
+            help_at = f"; see `{e.ctx.command_path} --help`" if getattr(e, "ctx", None) else ""
+            typer.secho(f"error: {' '.join(e.format_message().split())}{help_at}", fg="red", err=True)
+            code = e.exit_code
+        except typer.Abort:
+            code = 1
+        if standalone_mode:
+            sys.exit(code or 0)
+        return code
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     help="One sentence in, a multi-shot film out. Plans are JSON you can edit; renders recompute only what an edit touches.",
     no_args_is_help=True,
     add_completion=False,
@@ -37,7 +59,6 @@ Seed = Annotated[int, typer.Option(min=0, help="Seed of the plan: the same sente
 Shots = Annotated[int, typer.Option(min=1, max=200, help="Number of shots, 1 to 200.")]
 Config = Annotated[Optional[Path], typer.Option(help="A preset (gpu-80gb, gpu-80gb-fast, gpu-24gb) or a TOML file shaped like settings.json: output, device and backends.KIND tables.")]
 Backend = Annotated[Optional[str], typer.Option(help="Backend of every generative stage (portrait, keyframe, clip, boundary), e.g. animatic or diffusers; settings come from --config.")]
-GENERATIVE = ("portrait", "keyframe", "clip", "boundary")
 ExecutorName = Annotated[str, typer.Option("--executor", help="Who runs the jobs: inprocess (threads here) or ray (actors on a Ray instance or cluster).")]
 Address = Annotated[Optional[str], typer.Option(help="Ray cluster to join: auto, or ray://HOST:PORT (default: start a local instance).")]
 Planner = Annotated[str, typer.Option(help="Script backend: offline, llm, or auto (llm when --llm-model or --llm-base-url is set).")]
@@ -78,74 +99,30 @@ def _size(value: str | None) -> tuple[int, int] | None:
     return width, height
 
 
-def _slug(sentence: str) -> str:
-    # Letters of any script: a sentence in Chinese or French names its own folder, not "film".
-    return re.sub(r"[\W_]+", "-", sentence.lower()).strip("-")[:48].strip("-") or "film"
+def _change(fps: int | None, size: str | None, config: Path | None, backend: str | None):
+    from scenegen.orchestrator.run import SettingsChange
+
+    return SettingsChange(fps=fps, size=_size(size), config=config, backend=backend)
 
 
-def _write_plan(sentence: str, shots: int, seed: int, planner: str, llm: dict, path: Path) -> None:
-    from scenegen.modules.script import ScriptRequest
-    from scenegen.orchestrator.registry import backend_class
-    from scenegen.schemas.files import write_plan
+def _planner(planner: str, **llm):
+    from scenegen.orchestrator.run import Planner
 
-    llm = {key: value for key, value in llm.items() if value is not None}
-    if planner == "auto":
-        planner = "llm" if "model" in llm or "base_url" in llm else "offline"
-    backend = backend_class("script", planner)(llm if planner == "llm" else None)
-    plan = backend.plan(ScriptRequest(sentence=sentence, shots=shots, seed=seed, workdir=path.parent))
-    write_plan(path, plan)
-    typer.echo(f"Planned {len(plan.shots)} shots with {backend.description}: {path}")
+    return Planner(planner, llm)
 
 
-def _update_settings(run, fps: int | None, size: str | None, config: Path | None = None, backend: str | None = None) -> None:
-    """Apply --config, --backend, then --fps/--size to the run's settings.json (creating it), saying what changed."""
-    from scenegen.atomic import write_atomic
-    from scenegen.orchestrator.render import load_settings
-    from scenegen.schemas.files import parse, read_config
-
-    settings = load_settings(run)
-    output = settings.output.model_dump()
-    merged = settings.model_dump(mode="json")
-    if config is not None:
-        overrides = read_config(config)
-        merged = parse(type(settings), {"output": {**output, **overrides.get("output", {})},
-                                        "device": {**merged["device"], **overrides.get("device", {})},
-                                        "backends": {**merged["backends"], **overrides.get("backends", {})}},
-                       config).model_dump(mode="json")
-    if backend is not None:
-        for kind in GENERATIVE:
-            same = merged["backends"][kind]["name"] == backend
-            merged["backends"][kind] = {"name": backend, "settings": merged["backends"][kind]["settings"] if same else {}}
-    wanted = dict(merged["output"])
-    if fps is not None:
-        wanted["fps"] = fps
-    if (dims := _size(size)) is not None:
-        wanted["width"], wanted["height"] = dims
-
-    updated = parse(type(settings), {**merged, "output": wanted}, Path("--size/--fps"))
-    _check_backends(updated)
-    for field in ("fps", "width", "height"):
-        if run.settings.exists() and output[field] != wanted[field]:
-            typer.echo(f"{field}: {output[field]} -> {wanted[field]}")
-    if not run.settings.exists() or updated != settings:
-        write_atomic(run.settings, updated.model_dump_json(indent=2) + "\n")
+def _update_settings(run, change) -> None:
+    for line in run.update_settings(change):
+        typer.echo(line)
 
 
-def _check_backends(settings) -> None:
-    """Build and check each backend, so bad settings (missing weights, a size a model refuses) stop us
-    before settings.json changes or any work starts."""
-    from scenegen.orchestrator.registry import backend_class
-
-    for kind, choice in settings.backends.items():
-        backend_class(kind, choice.name)(choice.settings).check(settings.output)
-
-
-def _render_dag(run, jobs: int | None, executor_name: str, address: str | None):
+@contextlib.contextmanager
+def _progress():
+    """A progress display for stderr: bars on a terminal, one line per finished stage elsewhere."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from scenegen.orchestrator import render as rendering
-    from scenegen.orchestrator.registry import executor_class
 
     class Bars(rendering.Progress):
         def __init__(self, bars: Progress):
@@ -174,35 +151,35 @@ def _render_dag(run, jobs: int | None, executor_name: str, address: str | None):
                 self.said.add(kind)
                 typer.echo(f"{kind}: {self.counts[kind]} done ({time.perf_counter() - self.started:.1f} s)", err=True)
 
-    executor = executor_class(executor_name)(workers=jobs or os.cpu_count() or 1, address=address)
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield Lines()
+        return
     columns = (TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    try:
-        console = Console(stderr=True)
-        if not console.is_terminal:
-            return rendering.render(run, executor, Lines())
-        with Progress(*columns, console=console, transient=True) as bars:
-            return rendering.render(run, executor, Bars(bars))
-    finally:
-        executor.close()
+    with Progress(*columns, console=console, transient=True) as bars:
+        yield Bars(bars)
 
 
 def _render(run, jobs: int | None, executor_name: str = "inprocess", address: str | None = None) -> None:
     start = time.perf_counter()
     if address and executor_name != "ray":
         raise UserError("--address joins a Ray cluster; use it with --executor ray")
-    if executor_name != "inprocess":
-        from scenegen.orchestrator.registry import executor_class
+    from scenegen.orchestrator.registry import executor_class
 
-        executor_class(executor_name)  # a typo or a missing extra fails now, not after the lock
-    run.lock()
+    executor_cls = executor_class(executor_name)  # a typo or a missing extra fails now, not after the lock
+    # Checked before building an executor: an up-to-date run answers at once.
+    if said_up_to_date(run.dir, start):
+        return
+    executor = executor_cls(workers=jobs or os.cpu_count() or 1, address=address)
     try:
-        # Checked before importing the orchestrator: an up-to-date run answers at once.
-        if said_up_to_date(run, start):
-            return
-        report = _render_dag(run, jobs, executor_name, address)
+        with _progress() as progress:
+            report = run.render(executor, progress)
     finally:
-        run.unlock()
+        executor.close()
     seconds = time.perf_counter() - start
+    if report.up_to_date:
+        typer.echo(f"Nothing to do: {run.root} is up to date ({seconds:.2f} s).")
+        return
     if not report.executed:
         typer.echo(f"Nothing recomputed: all {report.reused} nodes were up to date ({seconds:.2f} s).")
     elif report.reused:
@@ -223,7 +200,7 @@ def _render(run, jobs: int | None, executor_name: str = "inprocess", address: st
         raise typer.Exit(1)
     typer.echo(f"Film: {run.root / 'film.mp4'}   storyboard: {run.root / 'storyboard.html'}")
     if report.inputs_changed:
-        typer.secho(f"{run.plan.name} or {run.settings.name} changed during this render, which used them as they "
+        typer.secho(f"plan.json or settings.json changed during this render, which used them as they "
                     f"were when it started; `scenegen render {run.root}` renders the change.", fg="yellow", err=True)
 
 
@@ -246,31 +223,17 @@ def story(
     llm_retries: LlmRetries = None,
     llm_mode: LlmMode = None,
     jobs: Jobs = None,
+    force: Annotated[bool, typer.Option(help="Replace the plan of another story already in --out (the old plan is kept under .scenegen/replaced/).")] = False,
 ) -> None:
     """Plan a film from SENTENCE and render it."""
-    from scenegen.orchestrator.store import RunDir
+    from scenegen.orchestrator.run import Run
 
-    if not sentence.strip():
-        raise UserError("SENTENCE is empty: say what the film is about, e.g. scenegen story \"a woman's life\"")
-    run = RunDir(out or Path("runs") / _slug(sentence))
-    _size(size)
-    if run.root.exists() and not run.root.is_dir():
-        raise UserError(f"--out {run.root}: a file is there, not a folder; choose another --out")
-    if run.plan.exists():
-        raise UserError(f"{run.plan} already holds a plan; re-render it with `scenegen render {run.root}`, "
-                        "or choose another --out")
-    made = not run.root.exists()
-    run.root.mkdir(parents=True, exist_ok=True)
-    try:
-        _update_settings(run, fps, size, config, backend)
-        llm = dict(base_url=llm_base_url, model=llm_model, api_key=llm_api_key, timeout=llm_timeout,
-                   retries=llm_retries, mode=llm_mode)
-        _write_plan(sentence, shots, seed, planner, llm, run.plan)
-    except BaseException:
-        # Nothing is left behind of a story that never got a plan.
-        if made:
-            shutil.rmtree(run.root, ignore_errors=True)
-        raise
+    planner_ = _planner(planner, base_url=llm_base_url, model=llm_model, api_key=llm_api_key, timeout=llm_timeout,
+                        retries=llm_retries, mode=llm_mode)
+    run, planned_by = Run.story(sentence, out, shots=shots, seed=seed, planner=planner_,
+                                change=_change(fps, size, config, backend), force=force)
+    typer.echo(f"Planned {shots} shots with {planned_by}: {run.dir.plan}" if planned_by
+               else f"{run.dir.plan} holds this story's plan already; rendering on")
     _render(run, jobs)
 
 
@@ -291,12 +254,10 @@ def plan(
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a plan for SENTENCE without rendering it."""
-    if output.exists() and not force:
-        raise UserError(f"{output} exists; pass --force to replace it, or choose another -o")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    llm = dict(base_url=llm_base_url, model=llm_model, api_key=llm_api_key, timeout=llm_timeout,
-               retries=llm_retries, mode=llm_mode)
-    _write_plan(sentence, shots, seed, planner, llm, output)
+    planner_ = _planner(planner, base_url=llm_base_url, model=llm_model, api_key=llm_api_key, timeout=llm_timeout,
+                        retries=llm_retries, mode=llm_mode)
+    plan, planned_by = planner_.write(sentence, shots, seed, output, force)
+    typer.echo(f"Planned {len(plan.shots)} shots with {planned_by}: {output}")
 
 
 @app.command()
@@ -313,59 +274,29 @@ def render(
     address: Address = None,
 ) -> None:
     """Compute whatever is missing or stale; reuse everything else."""
-    from scenegen.orchestrator.store import RunDir
+    from scenegen.orchestrator.run import Run
 
     if target.is_dir():
-        run = RunDir(target)
-        if not run.plan.exists():
-            raise UserError(f"{target}: no plan.json here; give a run directory made by `scenegen story` or a plan file")
+        run = Run(target)
     elif target.is_file():
-        run = _adopt_plan(target, out)
+        run = Run.adopt(target, out)
     else:
         raise UserError(f"{target}: no such file or directory")
-    if any(option is not None for option in (fps, size, config, backend)):
-        _update_settings(run, fps, size, config, backend)
+    _update_settings(run, _change(fps, size, config, backend))
     _render(run, jobs, executor, address)
-
-
-def _adopt_plan(source: Path, out: Path | None):
-    """The run directory for a plan file, with the plan copied in, never over a plan edited there."""
-    from scenegen.atomic import write_atomic
-    from scenegen.orchestrator.store import RunDir
-    from scenegen.schemas.files import SCHEMA_FILE, plan_schema, read_json
-
-    read_json(source)  # a readable error now beats a copied broken file
-    if source.name == "plan.json" and out is None:
-        return RunDir(source.parent)
-    run = RunDir(out or source.with_suffix(""))
-    new = source.read_bytes()
-    adopted = run.state / "adopted-plan.sha256"
-    if run.plan.exists() and run.plan.read_bytes() != new:
-        current = hashlib.sha256(run.plan.read_bytes()).hexdigest()
-        if not adopted.exists() or adopted.read_text().strip() != current:
-            raise UserError(f"{run.plan} differs from {source} and was edited in place; "
-                            f"render {run.root} itself, or move it away first")
-        typer.echo(f"Updating {run.plan} from {source}")
-    write_atomic(run.plan, new)
-    write_atomic(run.root / SCHEMA_FILE, plan_schema())
-    write_atomic(adopted, hashlib.sha256(new).hexdigest())
-    return run
 
 
 @app.command()
 @friendly
 def status(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> None:
-    """Show each node as done, stale, missing or failed, and what `render` would compute."""
+    """Show each node as done, stale, missing or failed, the takes of each shot, and what `render` would compute."""
     from rich.console import Console
     from rich.table import Table
 
-    from scenegen.orchestrator.render import status as node_states
-    from scenegen.orchestrator.store import RunDir
+    from scenegen.orchestrator.run import Run
 
-    run = RunDir(run_dir)
-    if not run.plan.exists():
-        raise UserError(f"{run_dir}: no plan.json here")
-    states = node_states(run)
+    run = Run(run_dir)
+    states = run.status()
     table = Table(title=str(run_dir))
     for column in ("kind", "done", "stale", "missing", "failed"):
         table.add_column(column, justify="left" if column == "kind" else "right")
@@ -374,14 +305,18 @@ def status(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) ->
         counts = [sum(1 for s in states if s.node.kind == kind and s.state == st) for st in ("done", "stale", "missing", "failed")]
         table.add_row(kind, *[str(c) if c else "·" for c in counts])
     Console().print(table)
+    for shot, takes in run.takes().items():
+        listed = ", ".join(f"{n} (seed {'none' if seed is None else seed})" for n, seed in enumerate(takes.seeds))
+        typer.echo(f"  shot {shot}: take {takes.current} in use; takes {listed}; "
+                   f"`scenegen redo {run_dir} --shot {shot} --take N` brings one back")
     for s in states:
-        # Gated nodes report their takes: which were tried, how they scored, which one is used.
-        takes = s.record.facts.get("takes") if s.record else None
-        if takes:
-            tried = "; ".join(f"take {t['take']} (seed {t['seed']}): "
+        # Gated nodes report their tries: which seeds were tried, how they scored, which one is used.
+        tries = s.record.facts.get("takes") if s.record else None
+        if tries:
+            tried = "; ".join(f"try {t['take']} (seed {t['seed']}): "
                               + ", ".join(f"{k} {v:.3f}" for k, v in t["scores"].items() if v is not None)
-                              + (" passed" if t["passed"] else "") for t in takes)
-            typer.echo(f"  {s.node.id}: using take {s.record.facts['chosen']} of {len(takes)} [{tried}]")
+                              + (" passed" if t["passed"] else "") for t in tries)
+            typer.echo(f"  {s.node.id}: using try {s.record.facts['chosen']} of {len(tries)} [{tried}]")
     todo = [s for s in states if s.state != "done"]
     for s in todo:
         detail = f"  {s.error}" if s.error else ""
@@ -399,24 +334,17 @@ def redo(
     run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
     shot: Annotated[str, typer.Option(help="Shot number (1-based) or shot id.")],
     seed: Annotated[Optional[int], typer.Option(min=0, help="Take seed (default: the next one).")] = None,
+    take: Annotated[Optional[int], typer.Option(min=0, help="Bring back an earlier take (0 is the original; `status` lists them).")] = None,
     jobs: Jobs = None,
 ) -> None:
-    """Render a new take of one shot: a new seed for its keyframe and clip."""
-    from scenegen.orchestrator.render import load_run
-    from scenegen.orchestrator.store import RunDir
-    from scenegen.schemas.files import write_plan
+    """Render a new take of one shot (a new seed for its keyframe and clip), or bring an earlier one back."""
+    from scenegen.orchestrator.run import Run
 
-    run = RunDir(run_dir)
-    plan, _ = load_run(run)
-    index = next((i for i, s in enumerate(plan.shots) if s.id == shot or str(s.index) == shot), None)
-    if index is None:
-        raise UserError(f"--shot {shot!r}: no such shot in {run.plan}; use a number 1..{len(plan.shots)} or a shot id")
-    old = plan.shots[index]
-    take = seed if seed is not None else (old.seed or 0) + 1
-    shots = list(plan.shots)
-    shots[index] = old.model_copy(update={"seed": take})
-    write_plan(run.plan, plan.model_copy(update={"shots": shots}))
-    typer.echo(f"Shot {old.index} ({old.id}): take seed {old.seed if old.seed is not None else 'none'} -> {take}")
+    run = Run(run_dir)
+    retake = run.redo(shot, seed=seed, take=take)
+    old, new = (f"take {n} (seed {'none' if retake.takes.seeds[n] is None else retake.takes.seeds[n]})"
+                for n in (retake.old, retake.new))
+    typer.echo(f"Shot {retake.index} ({retake.shot}): {old} -> {new}")
     _render(run, jobs)
 
 

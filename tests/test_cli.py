@@ -43,7 +43,7 @@ def test_redo_takes_a_new_seed_and_can_go_back(small_run, cli):
     keyframe_before = sorted((small_run.root / "artifacts" / "keyframe").glob(f"{shot.id}-*"))
     result = cli("redo", str(small_run.root), "--shot", "3")
     assert result.exit_code == 0, result.output
-    assert f"Shot 3 ({shot.id}): take seed none -> 1" in result.stdout
+    assert f"Shot 3 ({shot.id}): take 0 (seed none) -> take 1 (seed 1)" in result.stdout
     assert load_plan(small_run.plan, 12).shots[2].seed == 1
     assert f"keyframe:{shot.id}" in result.stdout and f"clip:{shot.id}" in result.stdout
     assert len(sorted((small_run.root / "artifacts" / "keyframe").glob(f"{shot.id}-*"))) == len(keyframe_before) + 1
@@ -166,7 +166,7 @@ def test_status_notices_a_removed_export_and_render_brings_it_back(small_run, cl
 @pytest.mark.parametrize("sentence, folder", [("一个女人的一生", "一个女人的一生"), ("Amélie's Paris!", "amélie-s-paris"),
                                               ("???", "film"), ("a woman's life", "a-woman-s-life")])
 def test_a_sentence_in_any_script_names_a_readable_folder(sentence, folder):
-    from scenegen.cli import _slug
+    from scenegen.orchestrator.run import slug as _slug
 
     assert _slug(sentence) == folder
 

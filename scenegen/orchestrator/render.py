@@ -56,7 +56,7 @@ def load_settings(run: RunDir) -> RenderSettings:
 
 def load_run(run: RunDir) -> tuple[StoryPlan, RenderSettings]:
     settings = load_settings(run)
-    return load_plan(run.plan, settings.output.fps), settings
+    return load_plan(run.plan, settings.output.fps, run.settings if run.settings.exists() else None), settings
 
 
 def render(run: RunDir, executor: Executor, progress: Progress | None = None) -> Report:

@@ -82,6 +82,11 @@ class RunDir:
         for leftover in self.tmp.iterdir():
             leftover.unlink()
 
+    @property
+    def is_locked(self) -> bool:
+        """Whether this object holds the lock."""
+        return self._lock_fd is not None
+
     def unlock(self) -> None:
         if self._lock_fd is not None:
             os.close(self._lock_fd)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from scenegen.atomic import write_atomic
 from scenegen.errors import UserError
-from scenegen.schemas.plan import StoryPlan, reference_errors
+from scenegen.schemas.plan import StoryPlan, structure_errors, timing_errors
 
 SCHEMA_FILE = "plan.schema.json"
 M = TypeVar("M", bound=BaseModel)
@@ -39,6 +39,8 @@ def read_json(path: Path) -> object:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise UserError(f"{path}: not valid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    except RecursionError:
+        raise UserError(f"{path}: nested too deeply to be a plan or settings file") from None
 
 
 def parse(model: type[M], data: object, path: Path) -> M:
@@ -53,10 +55,12 @@ def parse(model: type[M], data: object, path: Path) -> M:
         raise UserError(f"{path}: {json_path(first['loc'])}: {message}{shown}{more}") from None
 
 
-def load_plan(path: Path, fps: int) -> StoryPlan:
-    """Parse and check a plan file; `fps` decides whether transitions fit their shots."""
+def load_plan(path: Path, fps: int, fps_from: Path | None = None) -> StoryPlan:
+    """Parse and check a plan file; `fps` (read from the file `fps_from`) decides whether transitions fit their shots."""
     plan = parse(StoryPlan, read_json(path), path)
-    problems = reference_errors(plan, fps)
+    # A timing error may be the settings' fault, not the plan's: say where the fps came from.
+    source = f" (output.fps in {fps_from})" if fps_from else ""
+    problems = structure_errors(plan) + [(where, what + source) for where, what in timing_errors(plan, fps)]
     if problems:
         where, what = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""

@@ -178,6 +178,11 @@ class StoryPlan(Model):
 
 def reference_errors(plan: StoryPlan, fps: int) -> list[tuple[str, str]]:
     """What the schema alone cannot see, as (JSON path, message) pairs."""
+    return structure_errors(plan) + timing_errors(plan, fps)
+
+
+def structure_errors(plan: StoryPlan) -> list[tuple[str, str]]:
+    """Ids that clash or point nowhere, numbering, transitions that cannot be."""
     errors: list[tuple[str, str]] = []
     seen: set[str] = set()
     for i, c in enumerate(plan.characters):
@@ -200,18 +205,20 @@ def reference_errors(plan: StoryPlan, fps: int) -> list[tuple[str, str]]:
         t = shot.transition
         if t.type == TransitionType.cut and t.duration:
             errors.append((f"{at}.transition.duration", "a cut has no duration; set it to 0 or use a dissolve"))
-        if t.type != TransitionType.cut and round(t.duration * fps) < 1:
-            errors.append((f"{at}.transition.duration", f"a {t.type} needs at least one frame at {fps} fps"))
         if t.type != TransitionType.cut and i == len(plan.shots) - 1:
             errors.append((f"{at}.transition.type", "the last shot has no next shot to transition to; use cut"))
-    errors.extend(_overlap_errors(plan, fps))
     return errors
 
 
-def _overlap_errors(plan: StoryPlan, fps: int) -> list[tuple[str, str]]:
+def timing_errors(plan: StoryPlan, fps: int) -> list[tuple[str, str]]:
+    """Transitions that do not fit in frames at `fps`."""
+    errors = []
+    for i, shot in enumerate(plan.shots):
+        t = shot.transition
+        if t.type != TransitionType.cut and round(t.duration * fps) < 1:
+            errors.append((f"shots[{i}].transition.duration", f"a {t.type} needs at least one frame at {fps} fps"))
     # A transition overlaps the end of one shot with the start of the next; the two
     # windows that touch a shot must fit inside it, or frames would be used twice.
-    errors = []
     incoming = 0
     for i, shot in enumerate(plan.shots):
         frames = round(shot.duration * fps)

@@ -1,0 +1,386 @@
+"""A run as a Python API: everything `scenegen story / render / redo / status` do, without a terminal.
+
+    from scenegen.orchestrator.run import Run, SettingsChange
+
+    run = Run.story("a woman's life", shots=6, change=SettingsChange(size=(320, 180)))
+    report = run.render()
+    run.redo("3")                 # a new take of shot 3
+    run.redo("3", take=0)         # and back to the original
+    states = run.status()
+
+Every method that reads and then writes plan.json or settings.json holds the run's lock
+for the whole read-modify-write, and checks the plan and settings it would produce
+before it writes anything: a refused change leaves every file as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from scenegen.atomic import write_atomic
+from scenegen.errors import UserError
+from scenegen.orchestrator.store import RunDir
+
+if TYPE_CHECKING:  # the offline fast path must not pay for pydantic before it needs it
+    from scenegen.orchestrator.executor import Executor
+    from scenegen.orchestrator.render import NodeState, Progress, Report
+    from scenegen.schemas.plan import StoryPlan
+    from scenegen.schemas.settings import RenderSettings
+
+GENERATIVE = ("portrait", "keyframe", "clip", "boundary")
+
+
+def slug(sentence: str) -> str:
+    """The default folder name of a sentence's run."""
+    # Letters of any script: a sentence in Chinese or French names its own folder, not "film".
+    return re.sub(r"[\W_]+", "-", sentence.lower()).strip("-")[:48].strip("-") or "film"
+
+
+@dataclass(frozen=True)
+class SettingsChange:
+    """What `--config`, `--backend`, `--fps` and `--size` ask of settings.json, applied in that order."""
+
+    fps: int | None = None
+    size: tuple[int, int] | None = None
+    config: Path | None = None    # a TOML file or a preset name
+    backend: str | None = None    # every generative stage's backend
+
+    def __bool__(self) -> bool:
+        return any(value is not None for value in (self.fps, self.size, self.config, self.backend))
+
+    @property
+    def options(self) -> str:
+        """The command-line options this change came from, for error messages."""
+        given = {"--config": self.config, "--backend": self.backend, "--fps": self.fps, "--size": self.size}
+        return "/".join(option for option, value in given.items() if value is not None)
+
+
+@dataclass(frozen=True)
+class Planner:
+    """Which script backend writes a story's plan: "offline", "llm", or "auto" (llm when a model or server is named)."""
+
+    name: str = "auto"
+    llm: dict = field(default_factory=dict)   # base_url, model, api_key, timeout, retries, mode
+
+    def plan(self, sentence: str, shots: int, seed: int, workdir: Path) -> tuple[StoryPlan, str]:
+        """A plan of the sentence, and who made it; an LLM planner keeps its answers under `workdir`."""
+        from scenegen.modules.script import ScriptRequest
+        from scenegen.orchestrator.registry import backend_class
+
+        llm = {key: value for key, value in self.llm.items() if value is not None}
+        name = self.name
+        if name == "auto":
+            name = "llm" if "model" in llm or "base_url" in llm else "offline"
+        backend = backend_class("script", name)(llm if name == "llm" else None)
+        plan = backend.plan(ScriptRequest(sentence=sentence, shots=shots, seed=seed, workdir=workdir))
+        return plan, backend.description
+
+    def write(self, sentence: str, shots: int, seed: int, path: Path, force: bool = False) -> tuple[StoryPlan, str]:
+        """A plan of the sentence written to `path` (never over an existing file unless `force`), and who made it."""
+        from scenegen.schemas.files import write_plan
+
+        _check_sentence(sentence)
+        if path.exists() and not force:
+            raise UserError(f"{path} exists; pass --force to replace it, or choose another -o")
+        if path.is_dir():
+            raise UserError(f"-o {path}: a folder is there; name a file, e.g. {path / 'plan.json'}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        plan, planned_by = self.plan(sentence, shots, seed, path.parent)
+        write_plan(path, plan)
+        return plan, planned_by
+
+
+def _check_sentence(sentence: str) -> None:
+    if not sentence.strip():
+        raise UserError("SENTENCE is empty: say what the film is about, e.g. scenegen story \"a woman's life\"")
+
+
+@dataclass(frozen=True)
+class Takes:
+    """The seeds a shot was rendered with, take 0 first, and which one the plan uses now."""
+
+    seeds: list[int | None]
+    current: int
+
+
+@dataclass(frozen=True)
+class Retake:
+    shot: str        # shot id
+    index: int       # 1-based shot number
+    old: int         # take numbers
+    new: int
+    takes: Takes
+
+
+class Run:
+    """One run directory: its plan, settings, artifacts and the operations on them."""
+
+    def __init__(self, root: Path | str):
+        self.dir = RunDir(Path(root))
+
+    @property
+    def root(self) -> Path:
+        return self.dir.root
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the run's lock (refusing if another process has it); nested uses share one hold."""
+        if self.dir.is_locked:
+            yield
+            return
+        self.dir.lock()
+        try:
+            yield
+        finally:
+            self.dir.unlock()
+
+    # -- making a run ----------------------------------------------------------------
+
+    @classmethod
+    def story(cls, sentence: str, root: Path | None = None, *, shots: int = 12, seed: int = 0,
+              planner: Planner = Planner(), change: SettingsChange = SettingsChange(),
+              force: bool = False) -> tuple[Run, str | None]:
+        """A run holding a plan of `sentence` (not yet rendered), and who planned it (None: it was there).
+
+        Onto a run that already holds a plan: the same story (sentence, shots, seed) is
+        left as it is, to be rendered on; another one is refused unless `force`, which
+        keeps the old plan under .scenegen/replaced/. A story that cannot be planned
+        leaves no folder behind.
+        """
+        from scenegen.schemas.files import write_plan
+
+        _check_sentence(sentence)
+        run = cls(root or Path("runs") / slug(sentence))
+        if run.root.exists() and not run.root.is_dir():
+            raise UserError(f"--out {run.root}: a file is there, not a folder; choose another --out")
+        request = {"sentence": sentence, "shots": shots, "seed": seed}
+        if run.dir.plan.exists() and not force:
+            if run._story_request() == request:
+                run.update_settings(change)
+                return run, None
+            asked = run._story_request()
+            of = f" of {asked['sentence']!r}" if asked else ""
+            raise UserError(f"{run.dir.plan} already holds a plan{of}; `scenegen render {run.root}` renders it, "
+                            "--force replaces it (the old plan is kept under .scenegen/replaced/), "
+                            "or choose another --out")
+        made = not run.root.exists()
+        run.root.mkdir(parents=True, exist_ok=True)
+        try:
+            with run.locked():
+                settings = run._changed_settings(change)  # checked before the planner is asked anything
+                plan, planned_by = planner.plan(sentence, shots, seed, run.root)
+                if run.dir.plan.exists():
+                    run._set_aside_plan()
+                run._write_settings(settings)
+                write_plan(run.dir.plan, plan)
+                write_atomic(run.dir.state / "story.json", json.dumps(request, ensure_ascii=False) + "\n")
+        except BaseException:
+            # Nothing is left behind of a story that never got a plan.
+            if made:
+                shutil.rmtree(run.root, ignore_errors=True)
+            raise
+        return run, planned_by
+
+    @classmethod
+    def adopt(cls, source: Path, root: Path | None = None) -> Run:
+        """The run of a plan file: beside it, named after it, with the plan copied in; never over a
+        plan edited in the run directory since it was copied there."""
+        from scenegen.schemas.files import SCHEMA_FILE, plan_schema, read_json
+
+        read_json(source)  # a readable error now beats a copied broken file
+        if source.name == "plan.json" and root is None:
+            return cls(source.parent)
+        run = cls(root or source.with_suffix(""))
+        run.root.mkdir(parents=True, exist_ok=True)
+        with run.locked():
+            new = source.read_bytes()
+            adopted = run.dir.state / "adopted-plan.sha256"
+            if run.dir.plan.exists() and run.dir.plan.read_bytes() != new:
+                current = hashlib.sha256(run.dir.plan.read_bytes()).hexdigest()
+                if not adopted.exists() or adopted.read_text().strip() != current:
+                    raise UserError(f"{run.dir.plan} differs from {source} and was edited in place; "
+                                    f"render {run.root} itself, or move it away first")
+            write_atomic(run.dir.plan, new)
+            write_atomic(run.root / SCHEMA_FILE, plan_schema())
+            write_atomic(adopted, hashlib.sha256(new).hexdigest())
+        return run
+
+    def _story_request(self) -> dict | None:
+        try:
+            return json.loads((self.dir.state / "story.json").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def _set_aside_plan(self) -> None:
+        aside = self.dir.state / "replaced" / time.strftime("%Y%m%d-%H%M%S")
+        aside.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(self.dir.plan, aside / "plan.json")
+        for name in ("story.json", "takes.json"):
+            if (self.dir.state / name).exists():
+                os.replace(self.dir.state / name, aside / name)
+
+    # -- settings ----------------------------------------------------------------------
+
+    def settings(self) -> RenderSettings:
+        from scenegen.orchestrator.render import load_settings
+
+        return load_settings(self.dir)
+
+    def update_settings(self, change: SettingsChange) -> list[str]:
+        """Apply `change` to settings.json (creating it) if the plan still fits; say what changed."""
+        existed = self.dir.settings.exists()
+        if not change and existed:
+            return []
+        with self.locked():
+            old = self.settings()
+            new = self._changed_settings(change)
+            if self.dir.plan.exists():
+                self._check_plan(old.output.fps, new.output.fps, change.options)
+            if not existed or new != old:
+                self._write_settings(new)
+        if not existed:
+            return []
+        return [f"{name}: {getattr(old.output, name)} -> {getattr(new.output, name)}"
+                for name in ("fps", "width", "height") if getattr(old.output, name) != getattr(new.output, name)]
+
+    def _changed_settings(self, change: SettingsChange) -> RenderSettings:
+        """The settings `change` makes of settings.json, each backend checked (weights there, sizes it takes)."""
+        from scenegen.orchestrator.registry import backend_class
+        from scenegen.schemas.files import parse, read_config
+
+        settings = self.settings()
+        merged = settings.model_dump(mode="json")
+        if change.config is not None:
+            overrides = read_config(change.config)
+            merged = parse(type(settings), {table: {**merged[table], **overrides.get(table, {})}
+                                            for table in ("output", "device", "backends")},
+                           change.config).model_dump(mode="json")
+        if change.backend is not None:
+            for kind in GENERATIVE:
+                same = merged["backends"][kind]["name"] == change.backend
+                merged["backends"][kind] = {"name": change.backend, "settings": merged["backends"][kind]["settings"] if same else {}}
+        if change.fps is not None:
+            merged["output"]["fps"] = change.fps
+        if change.size is not None:
+            merged["output"]["width"], merged["output"]["height"] = change.size
+        updated = parse(type(settings), merged, Path(change.options or str(self.dir.settings)))
+        for kind, choice in updated.backends.items():
+            backend_class(kind, choice.name)(choice.settings).check(updated.output)
+        return updated
+
+    def _write_settings(self, settings: RenderSettings) -> None:
+        write_atomic(self.dir.settings, settings.model_dump_json(indent=2) + "\n")
+
+    def _check_plan(self, old_fps: int, new_fps: int, options: str) -> None:
+        """Refuse settings under which a plan that loads today would no longer load."""
+        from scenegen.schemas.files import load_plan
+
+        try:
+            load_plan(self.dir.plan, new_fps)
+        except UserError as e:
+            load_plan(self.dir.plan, old_fps)  # a plan broken anyway is the plan's error, not the option's
+            raise UserError(f"{options}: the plan would not fit: {e}; nothing was changed") from None
+
+    # -- rendering and inspecting ---------------------------------------------------------
+
+    def plan(self) -> StoryPlan:
+        from scenegen.orchestrator.render import load_run
+
+        return load_run(self.dir)[0]
+
+    def render(self, executor: Executor | None = None, progress: Progress | None = None) -> Report:
+        """Compute whatever is missing or stale (with `executor`, default: threads here) and reuse the rest.
+
+        The report's `inputs_changed` says that plan or settings were saved meanwhile: what
+        they changed stays stale for the next render.
+        """
+        from scenegen.orchestrator import render as rendering
+        from scenegen.orchestrator.executor import InProcessExecutor
+
+        if not self.dir.plan.exists():
+            raise UserError(f"{self.root}: no plan.json here; give a run directory made by `scenegen story` or a plan file")
+        owned = executor is None
+        executor = executor or InProcessExecutor(workers=os.cpu_count() or 1)
+        try:
+            with self.locked():
+                return rendering.render(self.dir, executor, progress)
+        finally:
+            if owned:
+                executor.close()
+
+    def status(self) -> list[NodeState]:
+        """Each node as done, stale, missing or failed: everything not done is what `render` computes."""
+        from scenegen.orchestrator.render import status
+
+        if not self.dir.plan.exists():
+            raise UserError(f"{self.root}: no plan.json here")
+        return status(self.dir)
+
+    # -- takes ---------------------------------------------------------------------------
+
+    def takes(self) -> dict[str, Takes]:
+        """Every shot that has more than its first take: seeds tried and the one in use."""
+        recorded = self._recorded_takes()
+        out = {}
+        for shot in self.plan().shots:
+            seeds = _with_current(recorded.get(shot.id, []), shot.seed)
+            if len(seeds) > 1:
+                out[shot.id] = Takes(seeds, seeds.index(shot.seed))
+        return out
+
+    def redo(self, shot: str, seed: int | None = None, take: int | None = None) -> Retake:
+        """A new take of `shot` (1-based number or id): a new seed for its keyframe and clip, or
+        `seed`, or the seed of an earlier `take` (0 is the original). Every take's artifacts
+        stay in the run, so going back recomputes nothing of that shot."""
+        from scenegen.schemas.files import parse, write_plan
+        from scenegen.schemas.plan import StoryPlan
+
+        if seed is not None and take is not None:
+            raise UserError("--seed and --take both choose the take; give one of them")
+        with self.locked():
+            plan = self.plan()
+            index = next((i for i, s in enumerate(plan.shots) if s.id == shot or str(s.index) == shot), None)
+            if index is None:
+                raise UserError(f"--shot {shot!r}: no such shot in {self.dir.plan}; "
+                                f"use a number 1..{len(plan.shots)} or a shot id")
+            old = plan.shots[index]
+            recorded = self._recorded_takes()
+            seeds = _with_current(recorded.get(old.id, []), old.seed)
+            if take is not None:
+                if not 0 <= take < len(seeds):
+                    raise UserError(f"--take {take}: shot {old.index} ({old.id}) has takes 0..{len(seeds) - 1}; "
+                                    f"`scenegen status {self.root}` lists them")
+                seed = seeds[take]
+            elif seed is None:
+                seed = max((s or 0) for s in seeds) + 1
+            if seed not in seeds:
+                seeds.append(seed)
+            shots = list(plan.shots)
+            shots[index] = old.model_copy(update={"seed": seed})
+            data = plan.model_copy(update={"shots": shots}).model_dump(mode="json", by_alias=True)
+            new_plan = parse(StoryPlan, data, Path("--seed"))
+            write_plan(self.dir.plan, new_plan)
+            write_atomic(self.dir.state / "takes.json", json.dumps({**recorded, old.id: seeds}, indent=1) + "\n")
+        return Retake(old.id, old.index, seeds.index(old.seed), seeds.index(seed), Takes(seeds, seeds.index(seed)))
+
+    def _recorded_takes(self) -> dict[str, list[int | None]]:
+        try:
+            takes = json.loads((self.dir.state / "takes.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        return takes if isinstance(takes, dict) else {}
+
+
+def _with_current(seeds: list[int | None], current: int | None) -> list[int | None]:
+    # A seed set by hand in plan.json is a take too: listing it keeps it reachable.
+    return list(seeds) if current in seeds else [*seeds, current]
