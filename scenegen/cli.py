@@ -389,4 +389,4 @@ def schema() -> None:
 
 
 def main() -> None:
-    app()
+    app(prog_name="scenegen")  # also under `python -m scenegen`: errors point at the command users type

@@ -60,9 +60,10 @@ class SettingsChange:
 
     @property
     def options(self) -> str:
-        """The command-line options this change came from, for error messages."""
-        given = {"--config": self.config, "--backend": self.backend, "--fps": self.fps, "--size": self.size}
-        return "/".join(option for option, value in given.items() if value is not None)
+        """The command-line options this change came from, with their values, for error messages."""
+        size = f"{self.size[0]}x{self.size[1]}" if self.size else None
+        given = {"--config": self.config, "--backend": self.backend, "--fps": self.fps, "--size": size}
+        return " ".join(f"{option} {value}" for option, value in given.items() if value is not None)
 
 
 @dataclass(frozen=True)
@@ -77,10 +78,14 @@ class Planner:
         from scenegen.modules.script import ScriptRequest
         from scenegen.orchestrator.registry import backend_class
 
+        from scenegen.orchestrator.registry import available
+
         llm = {key: value for key, value in self.llm.items() if value is not None}
         name = self.name
         if name == "auto":
             name = "llm" if "model" in llm or "base_url" in llm else "offline"
+        if name not in available("script"):
+            raise UserError(f"--planner {name!r}: no such planner; installed: auto, {', '.join(available('script'))}")
         backend = backend_class("script", name)(llm if name == "llm" else None)
         plan = backend.plan(ScriptRequest(sentence=sentence, shots=shots, seed=seed, workdir=workdir))
         return plan, backend.description
@@ -195,12 +200,12 @@ class Run:
     def adopt(cls, source: Path, root: Path | None = None) -> Run:
         """The run of a plan file: beside it, named after it, with the plan copied in; never over a
         plan edited in the run directory since it was copied there."""
-        from scenegen.schemas.files import SCHEMA_FILE, plan_schema, read_json
+        from scenegen.schemas.files import SCHEMA_FILE, load_plan, plan_schema
 
-        read_json(source)  # a readable error now beats a copied broken file
         if source.name == "plan.json" and root is None:
             return cls(source.parent)
         run = cls(root or source.with_suffix(""))
+        load_plan(source, run.settings().output.fps)  # an error now beats a run folder made for a broken plan
         run.root.mkdir(parents=True, exist_ok=True)
         with run.locked():
             new = source.read_bytes()
@@ -255,7 +260,6 @@ class Run:
 
     def _changed_settings(self, change: SettingsChange) -> RenderSettings:
         """The settings `change` makes of settings.json, each backend checked (weights there, sizes it takes)."""
-        from scenegen.orchestrator.registry import backend_class
         from scenegen.schemas.files import parse, read_config
 
         settings = self.settings()
@@ -274,8 +278,12 @@ class Run:
         if change.size is not None:
             merged["output"]["width"], merged["output"]["height"] = change.size
         updated = parse(type(settings), merged, Path(change.options or str(self.dir.settings)))
-        for kind, choice in updated.backends.items():
-            backend_class(kind, choice.name)(choice.settings).check(updated.output)
+        try:
+            _check_backends(updated)
+        except UserError as e:
+            # Whose fault: the options', unless the settings on disk fail the same way without them.
+            blamed = change.options if change and _backends_pass(settings) else str(self.dir.settings)
+            raise UserError(f"{blamed}: {e}") from None
         return updated
 
     def _write_settings(self, settings: RenderSettings) -> None:
@@ -309,6 +317,7 @@ class Run:
 
         if not self.dir.plan.exists():
             raise UserError(f"{self.root}: no plan.json here; give a run directory made by `scenegen story` or a plan file")
+        self.plan()  # a broken plan or settings file is refused before the run's folder gains a lock
         owned = executor is None
         executor = executor or InProcessExecutor(workers=os.cpu_count() or 1)
         try:
@@ -379,6 +388,21 @@ class Run:
         except (OSError, ValueError):
             return {}
         return takes if isinstance(takes, dict) else {}
+
+
+def _check_backends(settings: RenderSettings) -> None:
+    from scenegen.orchestrator.registry import backend_class
+
+    for kind, choice in settings.backends.items():
+        backend_class(kind, choice.name)(choice.settings).check(settings.output)
+
+
+def _backends_pass(settings: RenderSettings) -> bool:
+    try:
+        _check_backends(settings)
+    except UserError:
+        return False
+    return True
 
 
 def _with_current(seeds: list[int | None], current: int | None) -> list[int | None]:

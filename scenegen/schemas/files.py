@@ -85,6 +85,7 @@ def write_plan(path: Path, plan: StoryPlan) -> None:
 
 
 PRESETS = Path(__file__).parent.parent / "presets"
+CONFIG_TABLES = ("output", "device", "backends", "eval")   # eval: read by `scenegen eval`
 
 
 def presets() -> list[str]:
@@ -104,10 +105,19 @@ def read_config(path: Path) -> dict:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"--config {path}: no such file, and no preset of that name; presets: {', '.join(presets())}") from None
+    except IsADirectoryError:
+        raise UserError(f"--config {path}: a folder, not a TOML file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise UserError(f"{path}: not valid TOML: {e}") from None
-    tables = [choice.get("settings", {}) for choice in data.get("backends", {}).values() if isinstance(choice, dict)]
-    loras = [lora for settings in tables for lora in settings.get("loras", []) if isinstance(lora, dict)]
+        raise UserError(f"--config {path}: not valid TOML: {e}") from None
+    for table, value in data.items():
+        if table not in CONFIG_TABLES:
+            raise UserError(f"--config {path}: unknown table [{table}]; known: {', '.join(CONFIG_TABLES)}")
+        if not isinstance(value, dict):
+            raise UserError(f"--config {path}: {table} must be a table, [{table}]")
+    choices = [choice for choice in data.get("backends", {}).values() if isinstance(choice, dict)]
+    tables = [choice["settings"] for choice in choices if isinstance(choice.get("settings"), dict)]
+    loras = [lora for settings in tables if isinstance(settings.get("loras"), list)
+             for lora in settings["loras"] if isinstance(lora, dict)]
     for settings in tables + loras + [data.get("eval", {})]:
         for field in ("model", "ip_adapter", "face_model", "face_detector", "clip", "path"):
             value = settings.get(field)

@@ -1,0 +1,167 @@
+"""The `Run` API under the commands: locked read-modify-writes, validate-then-write, takes, replacing a story."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scenegen.errors import UserError
+from scenegen.orchestrator.run import Run, SettingsChange
+
+from conftest import SMALL, edit_plan, scenegen
+
+
+def snapshot(run) -> dict[str, bytes]:
+    """Every file the user owns in the run directory, by name."""
+    return {name: (run.root / name).read_bytes() for name in ("plan.json", "settings.json") if (run.root / name).exists()}
+
+
+def one_line_error(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+def test_an_fps_the_plan_cannot_take_is_refused_before_settings_change(small_run):
+    # A quarter-second dissolve is 3 frames at 12 fps and none at 2.
+    edit_plan(small_run, lambda p: p["shots"][0].update(transition={"type": "dissolve", "duration": 0.25}))
+    before = snapshot(small_run)
+    line = one_line_error(scenegen("render", str(small_run.root), "--fps", "2"))
+    assert line.startswith("error: --fps 2: the plan would not fit") and "shots[0].transition.duration" in line
+    assert snapshot(small_run) == before
+    # The plan still renders at the fps it had.
+    assert scenegen("render", str(small_run.root)).returncode == 0
+
+
+def test_a_settings_file_that_breaks_the_plan_is_named(small_run):
+    edit_plan(small_run, lambda p: p["shots"][0].update(transition={"type": "dissolve", "duration": 0.25}))
+    settings = json.loads(small_run.settings.read_text())
+    settings["output"]["fps"] = 2
+    small_run.settings.write_text(json.dumps(settings))
+    line = one_line_error(scenegen("status", str(small_run.root)))
+    assert f"(output.fps in {small_run.settings})" in line and "shots[0].transition.duration" in line
+
+
+def test_a_broken_settings_file_is_named_and_left_alone(small_run):
+    small_run.settings.write_text('{"output": {"fps": "fast"}}')
+    before = snapshot(small_run)
+    line = one_line_error(scenegen("render", str(small_run.root), "--size", "320x180"))
+    assert line.startswith(f"error: {small_run.settings}: output.fps")
+    assert snapshot(small_run) == before
+
+
+def test_redo_waits_for_no_one_and_writes_nothing_while_another_render_holds_the_run(small_run):
+    holder = subprocess.Popen([sys.executable, "-c", lock_holder(small_run.root)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        before = snapshot(small_run)
+        for args in (["redo", str(small_run.root), "--shot", "2"], ["render", str(small_run.root), "--fps", "8"]):
+            line = one_line_error(scenegen(*args))
+            assert "another scenegen process" in line
+            assert snapshot(small_run) == before
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def lock_holder(root: Path) -> str:
+    """A process that holds the run's lock until killed, as a render does."""
+    return ("import sys, time\nfrom scenegen.orchestrator.store import RunDir\n"
+            f"RunDir({str(root)!r}).lock()\nprint('locked', flush=True)\ntime.sleep(600)\n")
+
+
+def test_takes_are_listed_and_any_of_them_comes_back_with_nothing_recomputed(small_run, cli):
+    film = (small_run.root / "film.mp4").read_bytes()
+    assert cli("redo", str(small_run.root), "--shot", "2").exit_code == 0
+    assert cli("redo", str(small_run.root), "--shot", "2", "--seed", "7").exit_code == 0
+    shot = Run(small_run.root).plan().shots[1].id
+    shown = cli("status", str(small_run.root)).output
+    assert f"shot {shot}: take 2 in use; takes 0 (seed none), 1 (seed 1), 2 (seed 7)" in shown
+    result = cli("redo", str(small_run.root), "--shot", shot, "--take", "0")
+    assert result.exit_code == 0, result.output
+    assert f"take 2 (seed 7) -> take 0 (seed none)" in result.output
+    assert "Nothing recomputed" in result.output
+    assert (small_run.root / "film.mp4").read_bytes() == film
+    # Back to take 1, and the next new take does not reuse a seed already tried.
+    assert cli("redo", str(small_run.root), "--shot", "2", "--take", "1").exit_code == 0
+    assert "-> take 3 (seed 8)" in cli("redo", str(small_run.root), "--shot", "2").output
+
+
+def test_a_take_that_is_not_there_is_refused(small_run, cli):
+    before = snapshot(small_run)
+    result = cli("redo", str(small_run.root), "--shot", "2", "--take", "3")
+    assert result.exit_code == 2 and "--take 3" in result.output and "takes 0..0" in result.output
+    result = cli("redo", str(small_run.root), "--shot", "2", "--take", "0", "--seed", "4")
+    assert result.exit_code == 2 and "--seed and --take" in result.output
+    assert snapshot(small_run) == before
+
+
+def test_a_seed_set_by_hand_stays_a_take(small_run, cli):
+    edit_plan(small_run, lambda p: p["shots"][1].update(seed=42))
+    cli("redo", str(small_run.root), "--shot", "2")
+    takes = Run(small_run.root).takes()
+    assert list(takes.values())[0].seeds == [42, 43]
+
+
+def test_story_onto_another_story_refuses_unless_forced(small_run, tmp_path):
+    before, film = snapshot(small_run), (small_run.root / "film.mp4").read_bytes()
+    line = one_line_error(scenegen("story", "a quest for fire", "--out", str(small_run.root)))
+    assert "already holds a plan of \"a woman's life\"" in line and "--force" in line
+    assert snapshot(small_run) == before and (small_run.root / "film.mp4").read_bytes() == film
+
+    result = scenegen("story", "a quest for fire", "--shots", "2", "--out", str(small_run.root), "--force")
+    assert result.returncode == 0, result.stderr
+    assert len(Run(small_run.root).plan().shots) == 2
+    kept = list((small_run.state / "replaced").glob("*/plan.json"))
+    assert len(kept) == 1 and kept[0].read_bytes() == before["plan.json"]
+
+
+def test_the_same_story_again_renders_on(small_run):
+    (small_run.root / "film.mp4").unlink()
+    plan = small_run.plan.read_bytes()
+    result = scenegen("story", "a woman's life", "--shots", "6", "--out", str(small_run.root))
+    assert result.returncode == 0, result.stderr
+    assert "holds this story's plan already" in result.stdout
+    assert small_run.plan.read_bytes() == plan and (small_run.root / "film.mp4").is_file()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["story", "x", "--seed", "9" * 5000], "Invalid value for '--seed'"),
+    (["story", "x", "--shots", "0"], "Invalid value for '--shots'"),
+    (["render", "RUN", "--bogus"], "No such option: --bogus"),
+    (["redo", "RUN"], "Missing option '--shot'"),
+], ids=["5000-digit seed", "no shots", "unknown option", "missing option"])
+def test_usage_mistakes_are_one_line(small_run, args, fragment):
+    before = snapshot(small_run)
+    line = one_line_error(scenegen(*[str(small_run.root) if a == "RUN" else a for a in args]))
+    assert fragment in line and re.search(r"see `scenegen \w+ --help`", line)
+    assert snapshot(small_run) == before
+
+
+def test_a_plan_nested_a_hundred_thousand_deep_is_one_line(tmp_path):
+    plan = tmp_path / "deep.json"
+    plan.write_text("[" * 100_000 + "]" * 100_000)
+    line = one_line_error(scenegen("render", str(plan)))
+    assert line == f"error: {plan}: nested too deeply to be a plan or settings file"
+    assert not (tmp_path / "deep").exists()
+
+
+def test_the_api_refuses_a_settings_change_the_backends_refuse(small_run):
+    before = snapshot(small_run)
+    with pytest.raises(UserError, match="backend named 'nope'"):
+        Run(small_run.root).update_settings(SettingsChange(backend="nope"))
+    assert snapshot(small_run) == before
+
+
+def test_the_readme_python_example_runs(tmp_path):
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    example = re.search(r"### From Python\n.*?```python\n(.*?)```", readme, re.S)[1]
+    result = subprocess.run([sys.executable, "-c", example], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "runs" / "a-lighthouse-keeper-s-last-winter" / "film.mp4").is_file()
