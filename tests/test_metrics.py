@@ -150,7 +150,7 @@ def test_a_gated_keyframe_is_retried_and_the_best_take_chosen(small_run, tiny):
     assert (small_run.root / records["keyframe:s01"].artifact).read_bytes() == (kept / best["file"]).read_bytes()
     assert len({(kept / t["file"]).read_bytes() for t in takes}) == 3, "each seed draws a different take"
     shown = scenegen("status", str(small_run.root)).stdout
-    assert f"keyframe:s01: using try {best["take"]} of 3" in shown and "clip " in shown
+    assert f"keyframe:s01: using try {best['take']} of 3" in shown and "clip " in shown
 
     # A threshold the first take meets: one take, no retry.
     settings["backends"]["keyframe"]["settings"]["min_clip"] = -1.0

@@ -76,9 +76,7 @@ class Planner:
     def plan(self, sentence: str, shots: int, seed: int, workdir: Path) -> tuple[StoryPlan, str]:
         """A plan of the sentence, and who made it; an LLM planner keeps its answers under `workdir`."""
         from scenegen.modules.script import ScriptRequest
-        from scenegen.orchestrator.registry import backend_class
-
-        from scenegen.orchestrator.registry import available
+        from scenegen.orchestrator.registry import available, backend_class
 
         llm = {key: value for key, value in self.llm.items() if value is not None}
         name = self.name
@@ -99,9 +97,8 @@ class Planner:
             raise UserError(f"{path} exists; pass --force to replace it, or choose another -o")
         if path.is_dir():
             raise UserError(f"-o {path}: a folder is there; name a file, e.g. {path / 'plan.json'}")
-        path.parent.mkdir(parents=True, exist_ok=True)
         plan, planned_by = self.plan(sentence, shots, seed, path.parent)
-        write_plan(path, plan)
+        write_plan(path, plan)  # making -o's folders, once there is a plan to put in them
         return plan, planned_by
 
 
@@ -170,10 +167,10 @@ class Run:
             raise UserError(f"--out {run.root}: a file is there, not a folder; choose another --out")
         request = {"sentence": sentence, "shots": shots, "seed": seed}
         if run.dir.plan.exists() and not force:
-            if run._story_request() == request:
+            asked = run._story_request()
+            if asked == request:
                 run.update_settings(change)
                 return run, None
-            asked = run._story_request()
             of = f" of {asked['sentence']!r}" if asked else ""
             raise UserError(f"{run.dir.plan} already holds a plan{of}; `scenegen render {run.root}` renders it, "
                             "--force replaces it (the old plan is kept under .scenegen/replaced/), "
@@ -222,13 +219,19 @@ class Run:
 
     def _story_request(self) -> dict | None:
         try:
-            return json.loads((self.dir.state / "story.json").read_text())
+            asked = json.loads((self.dir.state / "story.json").read_text())
         except (OSError, ValueError):
             return None
+        return asked if isinstance(asked, dict) and isinstance(asked.get("sentence"), str) else None
 
     def _set_aside_plan(self) -> None:
-        aside = self.dir.state / "replaced" / time.strftime("%Y%m%d-%H%M%S")
-        aside.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        aside = self.dir.state / "replaced" / stamp
+        for n in range(1, 1000):  # two replacements in one second keep both old plans
+            if not aside.exists():
+                break
+            aside = aside.with_name(f"{stamp}-{n}")
+        aside.mkdir(parents=True)
         shutil.copy2(self.dir.plan, aside / "plan.json")
         for name in ("story.json", "takes.json"):
             if (self.dir.state / name).exists():
