@@ -118,3 +118,39 @@ def test_ids_must_match_in_full(bad):
     data["characters"][0]["id"] = bad
     with pytest.raises(ValidationError, match="is not a valid id"):
         StoryPlan.model_validate(data)
+
+
+SENTENCES = ["a woman's life", "a boy's life at sea", "a detective chases a thief through rainy Tokyo",
+             "two sisters run a bakery", "an old fisherman and the storm", "a quest for fire",
+             "a rivalry between two chefs", "a soldier comes home", "a day in a city",
+             "a mystery in a lighthouse", "a girl grows up in the mountains", "a football final"]
+HOURS = {"dawn": "dawn", "morning": "morning", "noon": "noon", "afternoon": "afternoon",
+         "golden_hour": "golden hour", "dusk": "dusk", "night": "night"}
+OTHER_HOUR_WORDS = ["sunrise", "sunset", "evening", "midnight", "midday"]
+MOVES = {"static": "locked off", "pan_left": "panning left", "pan_right": "panning right", "tilt_up": "tilting up",
+         "tilt_down": "tilting down", "dolly_in": "dollying in", "dolly_out": "dollying out", "zoom_in": "zooming in",
+         "zoom_out": "zooming out", "truck_left": "trucking left", "truck_right": "trucking right",
+         "crane_up": "craning up", "crane_down": "craning down", "orbit_left": "orbiting left",
+         "orbit_right": "orbiting right", "handheld": "handheld"}
+
+
+@pytest.mark.parametrize("sentence", SENTENCES)
+@pytest.mark.parametrize("shots, seed", [(30, 0), (7, 3), (200, 1)])
+def test_lighting_and_camera_text_say_what_their_fields_say(sentence, shots, seed):
+    story = plan(sentence, shots, seed)
+    for shot in story.shots:
+        light, camera = shot.lighting, shot.camera
+        said = (light.text + " " + shot.background).lower()
+        hour = HOURS[light.time_of_day]
+        assert hour in said, (shot.id, said)
+        # No other hour in the words: "night, golden hour" is a contradiction a reader sees at once.
+        others = [h for h in [*HOURS.values(), *OTHER_HOUR_WORDS] if h != hour and h not in hour]
+        assert not [h for h in others if h in said.replace(hour, "")], (shot.id, said)
+        text = light.text.lower()
+        assert f"{light.color_temperature_k} k" in text, (shot.id, light)
+        assert f"{light.contrast} contrast" in text and f"from the {light.key_light}" in text and light.mood in text
+        words = camera.text.lower()
+        assert words.startswith(camera.shot_size.replace("_", " ")), (shot.id, camera)
+        assert f"{camera.angle.replace('_', ' ')} angle" in words and MOVES[camera.movement] in words
+        assert f"{round(camera.fov_deg)}° lens" in words
+        assert all(story.character(c).name in shot.relation for c in shot.characters), (shot.id, shot.relation)

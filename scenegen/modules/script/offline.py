@@ -74,18 +74,18 @@ class OfflinePlanner(ScriptBackend):
         total = request.shots
         for scene_no, (act, beat, count) in enumerate(scenes):
             position = len(shots) / total
-            time_of_day = next(t for edge, t in DAYLIGHT if position < edge)
+            # A beat whose place has its own hour (a rooftop at night) keeps it; the others follow the day.
+            time_of_day = beat.get("time_of_day") or next(t for edge, t in DAYLIGHT if position < edge)
             roles = ["hero", *beat["roles"]]
             people = [cast[r] for r in roles]
             climax = 0.6 <= position < 0.86
+            # The fields first, then the words from them: the text can never say another hour or kelvin.
+            key_light = _key_light(time_of_day, scene_no)
+            kelvin = KELVIN[time_of_day] + rng.choice([-200, 0, 200])
+            contrast = "high" if climax or time_of_day == "night" else ("low" if position < 0.25 else "medium")
             lighting = Lighting(
-                time_of_day=time_of_day,
-                key_light=_key_light(time_of_day, scene_no),
-                color_temperature_k=KELVIN[time_of_day] + rng.choice([-200, 0, 200]),
-                contrast="high" if climax else ("low" if position < 0.25 else "medium"),
-                mood=beat["mood"],
-                text=sentence(macros.lighting(time_of_day, _key_light(time_of_day, scene_no), KELVIN[time_of_day],
-                                         "high" if climax else "soft", beat["mood"])),
+                time_of_day=time_of_day, key_light=key_light, color_temperature_k=kelvin, contrast=contrast,
+                mood=beat["mood"], text=sentence(macros.lighting(time_of_day, key_light, kelvin, contrast, beat["mood"])),
             )
             for k, (size, angle, movement, framed) in enumerate(_coverage(rng, count, len(people), beat["mood"])):
                 index = len(shots) + 1
