@@ -14,6 +14,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.subtitles.subtitle import SubtitleSet
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -65,14 +66,34 @@ class VideoWriter:
             self._container.close()
 
 
-def concatenate(parts: list[Path], path: Path, fps: int) -> None:
-    """Join videos encoded with one set of encoder settings into one, packet for packet.
+# MP4's text subtitles (mov_text) are encoded from ASS events, and the encoder wants an
+# ASS header that defines the style the events name.
+ASS_HEADER = b"""[Script Info]
+ScriptType: v4.00+
+
+[V4+ Styles]
+Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding
+Style: Default,Sans,16,&Hffffff,&Hffffff,&H0,&H0,0,0,0,0,100,100,0,0,1,1,0,2,10,10,10,0
+
+[Events]
+Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
+"""
+CAPTION_TICKS = Fraction(1, 1000)   # cue times in milliseconds
+
+
+def concatenate(parts: list[Path], path: Path, fps: int, captions: list[tuple[int, int, str]] = ()) -> None:
+    """Join videos encoded with one set of encoder settings into one, packet for packet, with
+    `captions` (first frame, end frame, text) as a soft subtitle track.
 
     Nothing is decoded or encoded again: each part starts on its own keyframe and
     references no frame outside itself, so its packets play the same in the whole,
     shifted by the frames before it.
     """
     with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as joined:
+        subtitles = None
+        if captions:
+            subtitles = joined.add_stream("mov_text")
+            subtitles.codec_context.subtitle_header = ASS_HEADER
         stream = None
         offset = 0
         for part in parts:
@@ -93,6 +114,14 @@ def concatenate(parts: list[Path], path: Path, fps: int) -> None:
                     joined.mux(packet)
                     frames += 1
                 offset += frames * frame_ticks
+        for n, (start, end, text) in enumerate(captions):
+            begin, until = (round(Fraction(frame, fps) / CAPTION_TICKS) for frame in (start, end))
+            # An ASS event's text: its fields are comma-separated, so the text is the last one;
+            # a line break is \N, and a brace would open an override block.
+            event = f"{n},0,Default,,0,0,0,,{text.replace(chr(10), chr(92) + 'N').replace('{', '(').replace('}', ')')}"
+            packet = subtitles.codec_context.encode_subtitle(SubtitleSet.create(event.encode(), 0, until - begin, pts=begin))
+            packet.stream, packet.time_base = subtitles, CAPTION_TICKS
+            joined.mux(packet)
 
 
 def yuv_frames(path: Path, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:

@@ -101,3 +101,19 @@ def cache_entry(hub: Path, repo: str, files: dict[str, Path]) -> None:
 def offline(hub: Path) -> dict:
     """The environment of a process that reads Hugging Face ids from `hub` only."""
     return {**os.environ, "HF_HUB_CACHE": str(hub), "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}
+
+
+def subtitle_cues(video: Path) -> list[tuple[float, float, str]]:
+    """(start s, end s, text) of each cue of a video's subtitle track (the muxer's empty filler samples skipped)."""
+    import av
+
+    with av.open(str(video)) as container:
+        track = container.streams.subtitles[0]
+        assert track.codec_context.name == "mov_text"
+        cues = []
+        for packet in container.demux(track):
+            decoded = track.decode2(packet) if packet.dts is not None else None
+            if decoded:
+                cues.append((float(packet.pts * packet.time_base), float((packet.pts + packet.duration) * packet.time_base),
+                             decoded[0].dialogue.decode()))
+        return cues

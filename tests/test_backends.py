@@ -12,6 +12,8 @@ from scenegen.orchestrator.backend import Job
 from scenegen.schemas.plan import StoryPlan
 from scenegen.schemas.timing import FrameLayout
 
+from conftest import subtitle_cues
+
 W, H = 64, 48
 
 
@@ -91,6 +93,18 @@ def test_videos_of_other_sizes_are_not_joined(tmp_path):
         video.write_yuv(np.full((H * 3 // 2, W * 2), 50, np.uint8))
     with pytest.raises(ValueError, match="b.mp4 was encoded with other settings than .*a.mp4"):
         concatenate([tmp_path / "a.mp4", tmp_path / "b.mp4"], tmp_path / "joined.mp4", 12)
+
+
+def test_captions_of_any_text_become_subtitle_cues(tmp_path):
+    constant_clip(tmp_path / "a.mp4", 50)
+    constant_clip(tmp_path / "b.mp4", 90)
+    texts = ["Amélie, 一个女人", "two\nlines", "braces {are} an ASS override"]
+    concatenate([tmp_path / "a.mp4", tmp_path / "b.mp4"], tmp_path / "joined.mp4", 12,
+                 captions=[(0, 3, texts[0]), (3, 6, texts[1]), (6, 12, texts[2])])
+    cues = subtitle_cues(tmp_path / "joined.mp4")
+    assert [(start, end) for start, end, _ in cues] == [(0, 0.25), (0.25, 0.5), (0.5, 1.0)]
+    # mov_text is written from ASS events, where braces open an override: they show as parentheses.
+    assert [text for _, _, text in cues] == [texts[0], texts[1], "braces (are) an ASS override"]
 
 
 def test_frame_layout_and_caption_times():

@@ -1,11 +1,12 @@
 """Editing a plan recomputes exactly the nodes that depend on what changed."""
 
+import av
 import pytest
 
 from scenegen.orchestrator.render import status
 from scenegen.schemas.files import load_plan
 
-from conftest import edit_plan, rerender
+from conftest import edit_plan, rerender, subtitle_cues
 
 
 def neighbours(plan, k: int) -> set[str]:
@@ -59,12 +60,20 @@ def test_lighting_edit_redraws_keyframe_and_what_follows(small_run):
     assert executed == {f"keyframe:{shot.id}", f"clip:{shot.id}", "film", "timeline", "storyboard"} | neighbours(plan, k) | segments(plan, k)
 
 
-def test_context_edit_also_rewrites_captions(small_run):
-    plan = load_plan(small_run.plan, 12)
-    shot = plan.shots[0]
+def test_a_caption_edit_changes_words_and_no_pixel(small_run):
+    frames_before = decoded(small_run.root / "film.mp4")
     executed, _ = edit_and_render(small_run, lambda p: p["shots"][0].update(context="A new beginning."))
-    assert executed == {f"keyframe:{shot.id}", f"clip:{shot.id}", "film", "timeline", "storyboard", "captions"} | neighbours(plan, 0) | segments(plan, 0)
+    # No picture is drawn or encoded again: the film is re-muxed with its new subtitle track.
+    assert executed == {"film", "timeline", "storyboard", "captions"}
     assert "A new beginning." in (small_run.root / "shots.srt").read_text()
+    frames_after = decoded(small_run.root / "film.mp4")
+    assert len(frames_after) == len(frames_before) and all((a == b).all() for a, b in zip(frames_before, frames_after))
+    assert subtitle_cues(small_run.root / "film.mp4")[0][2] == "A new beginning."
+
+
+def decoded(video) -> list:
+    with av.open(str(video)) as container:
+        return [frame.to_ndarray(format="yuv420p") for frame in container.decode(video=0)]
 
 
 def test_appearance_edit_repaints_that_character_everywhere(small_run):

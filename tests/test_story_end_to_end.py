@@ -18,7 +18,7 @@ import pytest
 from scenegen.schemas.files import load_plan
 from scenegen.schemas.timing import FrameLayout
 
-from conftest import scenegen
+from conftest import scenegen, subtitle_cues
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +103,15 @@ def test_captions_cover_the_film_once_per_shot(life):
     assert starts[0] == 0 and abs(ends[-1] - total) < 0.002
     assert all(abs(e - s) < 0.002 for e, s in zip(ends, starts[1:])), "captions leave gaps or overlap"
     assert [c[9] for c in cues] == [s.context for s in plan.shots]
+
+
+def test_film_carries_the_captions_as_a_subtitle_track_timed_as_the_srt(life):
+    plan = load_plan(life / "plan.json", 24)
+    srt = re.findall(r"(\d\d):(\d\d):(\d\d),(\d{3}) --> (\d\d):(\d\d):(\d\d),(\d{3})", (life / "shots.srt").read_text())
+    seconds = [[int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000 for h, m, s, ms in (c[:4], c[4:])] for c in srt]
+    cues = subtitle_cues(life / "film.mp4")
+    assert [text for _, _, text in cues] == [shot.context for shot in plan.shots]
+    assert all(abs(a - c) < 0.002 and abs(b - d) < 0.002 for (a, b, _), (c, d) in zip(cues, seconds))
 
 
 def test_timeline_has_a_clip_per_shot_and_the_films_duration(life):

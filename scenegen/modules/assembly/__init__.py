@@ -23,3 +23,16 @@ def layout_params(plan: StoryPlan, output: OutputFormat) -> dict[str, Any]:
             for s, shot in zip(layout.spans, plan.shots)
         ],
     }
+
+
+def caption_cues(params: dict[str, Any], texts: list[str]) -> list[tuple[int, int, str]]:
+    """(first frame, end frame, text) of each shot's caption, from `layout_params`.
+
+    A caption changes halfway through each transition, where an editor would cut.
+    """
+    cues = []
+    for span, text in zip(params["spans"], texts):
+        start = span["start"] + span["overlap_in"] // 2
+        end = span["start"] + span["frames"] - (span["overlap_out"] - span["overlap_out"] // 2)
+        cues.append((start, end, text))
+    return cues

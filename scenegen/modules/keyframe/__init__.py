@@ -12,7 +12,8 @@ class KeyframeBackend(Backend):
 
     def params(self, plan: StoryPlan, shot: Shot, output: OutputFormat) -> dict[str, Any]:
         # Everything that shows in a still, and nothing that only moves: a camera
-        # movement or a duration edit keeps the keyframe.
+        # movement or a duration edit keeps the keyframe. The story context is not
+        # drawn (captions are the film's subtitle track), so editing it keeps it too.
         return {
             "style": plan.style,
             "plan_seed": plan.seed,
@@ -23,7 +24,6 @@ class KeyframeBackend(Backend):
             "relation": shot.relation,
             "camera": shot.camera.model_dump(mode="json", include={"shot_size", "angle", "fov_deg"}),
             "lighting": shot.lighting.model_dump(mode="json"),
-            "context": shot.context,
             "width": output.width,
             "height": output.height,
         }

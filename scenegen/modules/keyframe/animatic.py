@@ -6,8 +6,10 @@
 - each character is a figure wearing the colours of their portrait, with the
   portrait's face, so identities hold across shots;
 - relation words place the figures (together, facing, behind, apart, embracing);
-- camera shot size and field of view scale them, the angle moves the horizon;
-- the story context is the caption.
+- camera shot size and field of view scale them, the angle moves the horizon.
+
+No text is drawn: the story context is the film's subtitle track and shots.srt, where it
+neither slides with the camera nor doubles up in a dissolve.
 
 The still is drawn `MARGIN` times larger than the frame so the shot stage can pan,
 tilt and push in over it; the frame's own area is centred.
@@ -17,10 +19,9 @@ from __future__ import annotations
 
 import math
 import random
-import textwrap
 from typing import ClassVar
 
-from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
 from scenegen.modules.keyframe import KeyframeBackend
 from scenegen.modules.portrait.animatic import FACE, GARMENT_SAMPLE, SKIN_SAMPLE
@@ -74,7 +75,7 @@ SPACING = [  # relation words -> gap between neighbouring figures, as a share of
 
 class AnimaticKeyframe(KeyframeBackend):
     name: ClassVar[str] = "animatic"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
 
     def run(self, job: Job) -> None:
         p = job.params
@@ -105,8 +106,6 @@ class AnimaticKeyframe(KeyframeBackend):
         image = _grade(image, light, p["style"])
         if camera["angle"] == "dutch":
             image = image.rotate(7, resample=Image.BICUBIC, expand=False, fillcolor=ground)
-        _caption(image, p["context"], f"{camera['shot_size'].replace('_', ' ')} · {camera['angle'].replace('_', ' ')}",
-                 p["width"], p["height"])
         image.save(job.output, format="PNG")
 
 
@@ -279,19 +278,3 @@ def _kelvin_rgb(kelvin: int) -> tuple[float, float, float]:
     green = 99.47 * math.log(t) - 161.12 if t <= 66 else 288.12 * (t - 60) ** -0.0755
     blue = 255.0 if t >= 66 else (0.0 if t <= 19 else 138.52 * math.log(t - 10) - 305.04)
     return tuple(max(1.0, min(255.0, v)) for v in (red, green, blue))
-
-
-def _caption(image: Image.Image, context: str, label: str, frame_w: int, frame_h: int) -> None:
-    width, height = image.size
-    left, top = (width - frame_w) // 2, (height - frame_h) // 2
-    draw = ImageDraw.Draw(image, "RGBA")
-    size = max(10, frame_h // 24)
-    font = ImageFont.load_default(size=size)
-    lines = textwrap.wrap(context, width=max(20, int(frame_w / (size * 0.5))))[:3]
-    band = (len(lines) * 1.3 + 0.8) * size
-    draw.rectangle((left, top + frame_h - band, left + frame_w, top + frame_h), fill=(0, 0, 0, 150))
-    for i, line in enumerate(lines):
-        draw.text((left + frame_w / 2, top + frame_h - band + (0.5 + 1.3 * i) * size), line, font=font,
-                  fill=(255, 255, 255, 255), anchor="ma")
-    draw.text((left + size * 0.6, top + size * 0.6), label.upper(), font=ImageFont.load_default(size=int(size * 0.8)),
-              fill=(255, 255, 255, 220), stroke_width=2, stroke_fill=(0, 0, 0, 160))
