@@ -35,7 +35,7 @@ class OneLineErrors(typer.core.TyperGroup):
             code = e.exit_code
         except click.ClickException as e:
             help_at = f"; see `{e.ctx.command_path} --help`" if getattr(e, "ctx", None) else ""
-            typer.secho(f"error: {' '.join(e.format_message().split())}{help_at}", fg="red", err=True)
+            typer.secho(f"error: {' '.join(e.format_message().split()).rstrip('.')}{help_at}", fg="red", err=True)
             code = e.exit_code
         except typer.Abort:
             code = 1
@@ -61,7 +61,7 @@ Config = Annotated[Optional[Path], typer.Option(help="A preset (gpu-80gb, gpu-80
 Backend = Annotated[Optional[str], typer.Option(help="Backend of every generative stage (portrait, keyframe, clip, boundary), e.g. animatic or diffusers; settings come from --config.")]
 ExecutorName = Annotated[str, typer.Option("--executor", help="Who runs the jobs: inprocess (threads here) or ray (actors on a Ray instance or cluster).")]
 Address = Annotated[Optional[str], typer.Option(help="Ray cluster to join: auto, or ray://HOST:PORT (default: start a local instance).")]
-Planner = Annotated[str, typer.Option(help="Script backend: offline, llm, or auto (llm when --llm-model or --llm-base-url is set).")]
+PlannerName = Annotated[str, typer.Option(help="Script backend: offline, llm, or auto (llm when --llm-model or --llm-base-url is set).")]
 LlmBaseUrl = Annotated[Optional[str], typer.Option(envvar="SCENEGEN_LLM_BASE_URL", help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (default: OpenAI's).")]
 LlmModel = Annotated[Optional[str], typer.Option(envvar="SCENEGEN_LLM_MODEL", help="Model name the server knows.")]
 LlmApiKey = Annotated[Optional[str], typer.Option(envvar=["SCENEGEN_LLM_API_KEY", "OPENAI_API_KEY"], help="API key, if the server wants one.", show_default=False)]
@@ -105,10 +105,10 @@ def _change(fps: int | None, size: str | None, config: Path | None, backend: str
     return SettingsChange(fps=fps, size=_size(size), config=config, backend=backend)
 
 
-def _planner(planner: str, **llm):
+def _planner(name: str, **llm):
     from scenegen.orchestrator.run import Planner
 
-    return Planner(planner, llm)
+    return Planner(name, llm)
 
 
 def _update_settings(run, change) -> None:
@@ -160,13 +160,18 @@ def _progress():
         yield Bars(bars)
 
 
-def _render(run, jobs: int | None, executor_name: str = "inprocess", address: str | None = None) -> None:
-    start = time.perf_counter()
-    if address and executor_name != "ray":
-        raise UserError("--address joins a Ray cluster; use it with --executor ray")
+def _executor(name: str, address: str | None) -> type:
+    """The executor class of --executor: a typo or a missing extra fails now, before anything is written."""
     from scenegen.orchestrator.registry import executor_class
 
-    executor_cls = executor_class(executor_name)  # a typo or a missing extra fails now, not after the lock
+    if address and name != "ray":
+        raise UserError("--address joins a Ray cluster; use it with --executor ray")
+    return executor_class(name)
+
+
+def _render(run, jobs: int | None, executor_cls: type | None = None, address: str | None = None) -> None:
+    start = time.perf_counter()
+    executor_cls = executor_cls or _executor("inprocess", None)
     # Checked before building an executor: an up-to-date run answers at once.
     if said_up_to_date(run.dir, start):
         return
@@ -215,7 +220,7 @@ def story(
     size: Size = None,
     config: Config = None,
     backend: Backend = None,
-    planner: Planner = "auto",
+    planner: PlannerName = "auto",
     llm_base_url: LlmBaseUrl = None,
     llm_model: LlmModel = None,
     llm_api_key: LlmApiKey = None,
@@ -228,9 +233,9 @@ def story(
     """Plan a film from SENTENCE and render it."""
     from scenegen.orchestrator.run import Run
 
-    planner_ = _planner(planner, base_url=llm_base_url, model=llm_model, api_key=llm_api_key, timeout=llm_timeout,
-                        retries=llm_retries, mode=llm_mode)
-    run, planned_by = Run.story(sentence, out, shots=shots, seed=seed, planner=planner_,
+    chosen = _planner(planner, base_url=llm_base_url, model=llm_model, api_key=llm_api_key, timeout=llm_timeout,
+                      retries=llm_retries, mode=llm_mode)
+    run, planned_by = Run.story(sentence, out, shots=shots, seed=seed, planner=chosen,
                                 change=_change(fps, size, config, backend), force=force)
     typer.echo(f"Planned {shots} shots with {planned_by}: {run.dir.plan}" if planned_by
                else f"{run.dir.plan} holds this story's plan already; rendering on")
@@ -244,7 +249,7 @@ def plan(
     output: Annotated[Path, typer.Option("--output", "-o", help="Plan file to write.")],
     shots: Shots = 12,
     seed: Seed = 0,
-    planner: Planner = "auto",
+    planner: PlannerName = "auto",
     llm_base_url: LlmBaseUrl = None,
     llm_model: LlmModel = None,
     llm_api_key: LlmApiKey = None,
@@ -254,9 +259,9 @@ def plan(
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a plan for SENTENCE without rendering it."""
-    planner_ = _planner(planner, base_url=llm_base_url, model=llm_model, api_key=llm_api_key, timeout=llm_timeout,
-                        retries=llm_retries, mode=llm_mode)
-    plan, planned_by = planner_.write(sentence, shots, seed, output, force)
+    chosen = _planner(planner, base_url=llm_base_url, model=llm_model, api_key=llm_api_key, timeout=llm_timeout,
+                      retries=llm_retries, mode=llm_mode)
+    plan, planned_by = chosen.write(sentence, shots, seed, output, force)
     typer.echo(f"Planned {len(plan.shots)} shots with {planned_by}: {output}")
 
 
@@ -276,14 +281,17 @@ def render(
     """Compute whatever is missing or stale; reuse everything else."""
     from scenegen.orchestrator.run import Run
 
+    # Every option is checked before the plan is adopted or settings.json changes.
+    change = _change(fps, size, config, backend)
+    executor_cls = _executor(executor, address)
     if target.is_dir():
         run = Run(target)
     elif target.is_file():
-        run = Run.adopt(target, out)
+        run = Run.adopt(target, out, change)
     else:
         raise UserError(f"{target}: no such file or directory")
-    _update_settings(run, _change(fps, size, config, backend))
-    _render(run, jobs, executor, address)
+    _update_settings(run, change)
+    _render(run, jobs, executor_cls, address)
 
 
 @app.command()

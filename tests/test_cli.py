@@ -107,7 +107,7 @@ def test_a_failing_node_spares_its_siblings_and_is_retried(tmp_path):
             name = "flaky"
 
             def run(self, job):
-                if "FAIL" in job.params["context"]:
+                if "FAIL" in job.params["background"]:
                     raise RuntimeError("the model ran out of memory")
                 super().run(job)
     """))
@@ -116,7 +116,7 @@ def test_a_failing_node_spares_its_siblings_and_is_retried(tmp_path):
     assert scenegen("plan", "a woman's life", "--shots", "5", "-o", str(tmp_path / "plan.json")).returncode == 0
     run.mkdir()
     plan = json.loads((tmp_path / "plan.json").read_text())
-    plan["shots"][3]["context"] = "FAIL here."
+    plan["shots"][3]["background"] = "FAIL here."
     (run / "plan.json").write_text(json.dumps(plan))
     (run / "settings.json").write_text(json.dumps({"output": {"width": 160, "height": 96, "fps": 12},
                                                    "backends": {"keyframe": {"name": "flaky"}}}))
@@ -137,7 +137,7 @@ def test_a_failing_node_spares_its_siblings_and_is_retried(tmp_path):
         assert f"clip:{plan['shots'][other]['id']}" not in states
     assert not (run / "film.mp4").exists()
 
-    plan["shots"][3]["context"] = "Fixed."
+    plan["shots"][3]["background"] = "Fixed."
     (run / "plan.json").write_text(json.dumps(plan))
     result = cli("render", str(run))
     assert result.returncode == 0, result.stderr

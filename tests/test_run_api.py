@@ -105,7 +105,7 @@ def test_a_seed_set_by_hand_stays_a_take(small_run, cli):
     edit_plan(small_run, lambda p: p["shots"][1].update(seed=42))
     cli("redo", str(small_run.root), "--shot", "2")
     takes = Run(small_run.root).takes()
-    assert list(takes.values())[0].seeds == [42, 43]
+    assert list(takes.values())[0].seeds == [None, 42, 43]  # the planner's take stays take 0
 
 
 def test_story_onto_another_story_refuses_unless_forced(small_run, tmp_path):
@@ -131,16 +131,57 @@ def test_the_same_story_again_renders_on(small_run):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["story", "x", "--seed", "9" * 5000], "Invalid value for '--seed'"),
-    (["story", "x", "--shots", "0"], "Invalid value for '--shots'"),
+    (["story", "x", "--out", "NEW/a/b", "--seed", "9" * 5000], "Invalid value for '--seed'"),
+    (["story", "x", "--out", "NEW/a/b", "--shots", "0"], "Invalid value for '--shots'"),
+    (["story", "x", "--out", "NEW/a/b", "--config", "NEW/missing.toml"], "--config NEW/missing.toml: no such file"),
     (["render", "RUN", "--bogus"], "No such option: --bogus"),
+    (["render", "RUN", "--fps", "8", "--executor", "bogus"], "--executor 'bogus'"),
+    (["render"], "Missing argument 'target'; see"),
     (["redo", "RUN"], "Missing option '--shot'"),
-], ids=["5000-digit seed", "no shots", "unknown option", "missing option"])
-def test_usage_mistakes_are_one_line(small_run, args, fragment):
+], ids=["5000-digit seed", "no shots", "missing config", "unknown option", "bad executor", "missing argument",
+        "missing option"])
+def test_usage_mistakes_are_one_line_and_make_nothing(small_run, tmp_path, args, fragment):
     before = snapshot(small_run)
+    args = [a.replace("NEW", str(tmp_path)) for a in args]
     line = one_line_error(scenegen(*[str(small_run.root) if a == "RUN" else a for a in args]))
-    assert fragment in line and re.search(r"see `scenegen \w+ --help`", line)
-    assert snapshot(small_run) == before
+    assert fragment.replace("NEW", str(tmp_path)) in line and re.search(r"see `scenegen \w+ --help`|no such file|executor", line)
+    assert snapshot(small_run) == before and not (tmp_path / "a").exists()
+
+
+def test_a_plan_file_without_a_suffix_gets_a_run_beside_it(small_run, tmp_path):
+    plan = tmp_path / "idea"
+    plan.write_bytes(small_run.plan.read_bytes())
+    result = scenegen("render", str(plan), "--size", "160x96", "--fps", "12")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "idea-run" / "film.mp4").is_file()
+    line = one_line_error(scenegen("plan", "x", "-o", str(plan / "plan.json")))
+    assert f"{plan} is a file, not a folder" in line
+
+
+def test_a_plan_file_with_a_bad_option_gets_no_run_folder(small_run, tmp_path):
+    (tmp_path / "here").mkdir()
+    plan = tmp_path / "here" / "idea.json"
+    plan.write_bytes(small_run.plan.read_bytes())
+    one_line_error(scenegen("render", str(plan), "--size", "63x63"))
+    assert [p.name for p in plan.parent.iterdir()] == ["idea.json"]
+
+
+def test_a_takes_file_edited_into_nonsense_is_ignored(small_run, cli):
+    (small_run.state / "takes.json").write_text('{"s01": 5, "s02": ["a", 1.5], "s03": [null, 4]}')
+    result = cli("status", str(small_run.root))
+    assert result.exit_code == 0, result.output
+    result = cli("redo", str(small_run.root), "--shot", "1")
+    assert result.exit_code == 0 and "take 0 (seed none) -> take 1 (seed 1)" in result.output
+
+
+def test_a_settings_file_failing_on_its_own_is_blamed_for_its_own_error(small_run):
+    settings = json.loads(small_run.settings.read_text())
+    settings["backends"]["clip"]["name"] = "zzz"
+    small_run.settings.write_text(json.dumps(settings))
+    line = one_line_error(scenegen("render", str(small_run.root), "--backend", "nope"))
+    assert line.startswith("error: --backend nope: no portrait backend named 'nope'")
+    line = one_line_error(scenegen("render", str(small_run.root), "--fps", "8"))
+    assert line.startswith(f"error: {small_run.settings}: no clip backend named 'zzz'")
 
 
 def test_a_plan_nested_a_hundred_thousand_deep_is_one_line(tmp_path):

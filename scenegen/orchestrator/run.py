@@ -2,7 +2,7 @@
 
     from scenegen.orchestrator.run import Run, SettingsChange
 
-    run = Run.story("a woman's life", shots=6, change=SettingsChange(size=(320, 180)))
+    run, planned_by = Run.story("a woman's life", shots=6, change=SettingsChange(size=(320, 180)))
     report = run.render()
     run.redo("3")                 # a new take of shot 3
     run.redo("3", take=0)         # and back to the original
@@ -10,7 +10,8 @@
 
 Every method that reads and then writes plan.json or settings.json holds the run's lock
 for the whole read-modify-write, and checks the plan and settings it would produce
-before it writes anything: a refused change leaves every file as it was.
+before it takes the lock or writes anything: a refused change leaves every file as it
+was and makes none.
 """
 
 from __future__ import annotations
@@ -73,15 +74,23 @@ class Planner:
     name: str = "auto"
     llm: dict = field(default_factory=dict)   # base_url, model, api_key, timeout, retries, mode
 
+    def _resolved(self) -> tuple[str, dict]:
+        llm = {key: value for key, value in self.llm.items() if value is not None}
+        if self.name == "auto":
+            return ("llm" if "model" in llm or "base_url" in llm else "offline"), llm
+        return self.name, llm
+
+    def identity(self) -> dict:
+        """What decides which plan a sentence gets: the planner, and for an LLM its server and model."""
+        name, llm = self._resolved()
+        return {"planner": name, **({key: llm.get(key) for key in ("base_url", "model")} if name == "llm" else {})}
+
     def plan(self, sentence: str, shots: int, seed: int, workdir: Path) -> tuple[StoryPlan, str]:
         """A plan of the sentence, and who made it; an LLM planner keeps its answers under `workdir`."""
         from scenegen.modules.script import ScriptRequest
         from scenegen.orchestrator.registry import available, backend_class
 
-        llm = {key: value for key, value in self.llm.items() if value is not None}
-        name = self.name
-        if name == "auto":
-            name = "llm" if "model" in llm or "base_url" in llm else "offline"
+        name, llm = self._resolved()
         if name not in available("script"):
             raise UserError(f"--planner {name!r}: no such planner; installed: auto, {', '.join(available('script'))}")
         backend = backend_class("script", name)(llm if name == "llm" else None)
@@ -93,13 +102,37 @@ class Planner:
         from scenegen.schemas.files import write_plan
 
         _check_sentence(sentence)
-        if path.exists() and not force:
-            raise UserError(f"{path} exists; pass --force to replace it, or choose another -o")
         if path.is_dir():
             raise UserError(f"-o {path}: a folder is there; name a file, e.g. {path / 'plan.json'}")
+        if path.exists() and not force:
+            raise UserError(f"{path} exists; pass --force to replace it, or choose another -o")
+        _refuse_a_file_at(path.parent, "-o")
         plan, planned_by = self.plan(sentence, shots, seed, path.parent)
-        write_plan(path, plan)  # making -o's folders, once there is a plan to put in them
+        if path.name == "plan.json" and (path.parent / ".scenegen").is_dir():
+            with Run(path.parent).locked():  # a run's plan: not while that run renders
+                write_plan(path, plan)
+        else:
+            write_plan(path, plan)  # making -o's folders, once there is a plan to put in them
         return plan, planned_by
+
+
+def _refuse_a_file_at(folder: Path, option: str) -> None:
+    """A folder to be made must not be, or be inside, a file."""
+    for path in (folder, *folder.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise UserError(f"{option} {folder}: {path} is a file, not a folder; choose another {option}")
+            return
+
+
+def _first_missing(folder: Path) -> Path | None:
+    """The outermost folder that making `folder` would create, if any."""
+    missing = None
+    for path in (folder, *folder.parents):
+        if path.exists():
+            return missing
+        missing = path
+    return missing
 
 
 def _check_sentence(sentence: str) -> None:
@@ -154,32 +187,29 @@ class Run:
               force: bool = False) -> tuple[Run, str | None]:
         """A run holding a plan of `sentence` (not yet rendered), and who planned it (None: it was there).
 
-        Onto a run that already holds a plan: the same story (sentence, shots, seed) is
-        left as it is, to be rendered on; another one is refused unless `force`, which
-        keeps the old plan under .scenegen/replaced/. A story that cannot be planned
-        leaves no folder behind.
+        Onto a run that already holds a plan: the same story (sentence, shots, seed,
+        planner) is left as it is, to be rendered on; another one is refused unless
+        `force`, which keeps the old plan under .scenegen/replaced/. A story that cannot
+        be planned leaves no folder behind.
         """
         from scenegen.schemas.files import write_plan
 
         _check_sentence(sentence)
         run = cls(root or Path("runs") / slug(sentence))
-        if run.root.exists() and not run.root.is_dir():
-            raise UserError(f"--out {run.root}: a file is there, not a folder; choose another --out")
-        request = {"sentence": sentence, "shots": shots, "seed": seed}
+        _refuse_a_file_at(run.root, "--out")
+        request = {"sentence": sentence, "shots": shots, "seed": seed, **planner.identity()}
         if run.dir.plan.exists() and not force:
-            asked = run._story_request()
-            if asked == request:
-                run.update_settings(change)
-                return run, None
-            of = f" of {asked['sentence']!r}" if asked else ""
-            raise UserError(f"{run.dir.plan} already holds a plan{of}; `scenegen render {run.root}` renders it, "
-                            "--force replaces it (the old plan is kept under .scenegen/replaced/), "
-                            "or choose another --out")
-        made = not run.root.exists()
+            return run._same_story(request, change)
+        run._changed_settings(change)  # checked before anything is made or the planner is asked
+        made = _first_missing(run.root)
         run.root.mkdir(parents=True, exist_ok=True)
+        ours = False
         try:
             with run.locked():
-                settings = run._changed_settings(change)  # checked before the planner is asked anything
+                if run.dir.plan.exists() and not force:  # another `story` got here first
+                    return run._same_story(request, change)
+                ours = made is not None
+                settings = run._changed_settings(change)
                 plan, planned_by = planner.plan(sentence, shots, seed, run.root)
                 if run.dir.plan.exists():
                     run._set_aside_plan()
@@ -187,25 +217,39 @@ class Run:
                 write_plan(run.dir.plan, plan)
                 write_atomic(run.dir.state / "story.json", json.dumps(request, ensure_ascii=False) + "\n")
         except BaseException:
-            # Nothing is left behind of a story that never got a plan.
-            if made:
-                shutil.rmtree(run.root, ignore_errors=True)
+            # Nothing is left behind of a story that never got a plan, down to the folders made for it.
+            if ours:
+                shutil.rmtree(made, ignore_errors=True)
             raise
         return run, planned_by
 
+    def _same_story(self, request: dict, change: SettingsChange) -> tuple[Run, None]:
+        asked = self._story_request()
+        if asked != request:
+            of = f" of {asked['sentence']!r}" if asked else ""
+            raise UserError(f"{self.dir.plan} already holds a plan{of}; `scenegen render {self.root}` renders it, "
+                            "--force replaces it (the old plan is kept under .scenegen/replaced/), "
+                            "or choose another --out")
+        self.update_settings(change)
+        return self, None
+
     @classmethod
-    def adopt(cls, source: Path, root: Path | None = None) -> Run:
+    def adopt(cls, source: Path, root: Path | None = None, change: SettingsChange = SettingsChange()) -> Run:
         """The run of a plan file: beside it, named after it, with the plan copied in; never over a
-        plan edited in the run directory since it was copied there."""
-        from scenegen.schemas.files import SCHEMA_FILE, load_plan, plan_schema
+        plan edited in the run directory since it was copied there. The plan must load under the
+        settings `change` will make (applied by `update_settings`)."""
+        from scenegen.schemas.files import SCHEMA_FILE, plan_schema
 
         if source.name == "plan.json" and root is None:
             return cls(source.parent)
-        run = cls(root or source.with_suffix(""))
-        load_plan(source, run.settings().output.fps)  # an error now beats a run folder made for a broken plan
+        run = cls(root or (source.with_suffix("") if source.suffix else source.with_name(f"{source.name}-run")))
+        _refuse_a_file_at(run.root, "--out")
+        new = source.read_bytes()
+        # Checked now, before a run folder is made for a plan or options that cannot be rendered.
+        old_fps = run.settings().output.fps
+        run._check_plan(old_fps, run._changed_settings(change).output.fps, change.options, source, new)
         run.root.mkdir(parents=True, exist_ok=True)
         with run.locked():
-            new = source.read_bytes()
             adopted = run.dir.state / "adopted-plan.sha256"
             if run.dir.plan.exists() and run.dir.plan.read_bytes() != new:
                 current = hashlib.sha256(run.dir.plan.read_bytes()).hexdigest()
@@ -246,20 +290,26 @@ class Run:
 
     def update_settings(self, change: SettingsChange) -> list[str]:
         """Apply `change` to settings.json (creating it) if the plan still fits; say what changed."""
-        existed = self.dir.settings.exists()
-        if not change and existed:
+        if not change:
             return []
+        existed = self.dir.settings.exists()
+        self._settings_after(change)  # every check before the lock is taken: a refusal makes no file at all
         with self.locked():
-            old = self.settings()
-            new = self._changed_settings(change)
-            if self.dir.plan.exists():
-                self._check_plan(old.output.fps, new.output.fps, change.options)
+            old, new = self._settings_after(change)
             if not existed or new != old:
                 self._write_settings(new)
         if not existed:
             return []
         return [f"{name}: {getattr(old.output, name)} -> {getattr(new.output, name)}"
                 for name in ("fps", "width", "height") if getattr(old.output, name) != getattr(new.output, name)]
+
+    def _settings_after(self, change: SettingsChange) -> tuple[RenderSettings, RenderSettings]:
+        """The settings now and after `change`, refused if a backend or the plan on disk would not take them."""
+        old = self.settings()
+        new = self._changed_settings(change)
+        if self.dir.plan.exists():
+            self._check_plan(old.output.fps, new.output.fps, change.options)
+        return old, new
 
     def _changed_settings(self, change: SettingsChange) -> RenderSettings:
         """The settings `change` makes of settings.json, each backend checked (weights there, sizes it takes)."""
@@ -285,21 +335,23 @@ class Run:
             _check_backends(updated)
         except UserError as e:
             # Whose fault: the options', unless the settings on disk fail the same way without them.
-            blamed = change.options if change and _backends_pass(settings) else str(self.dir.settings)
+            blamed = change.options if change and _backend_error(settings) != str(e) else str(self.dir.settings)
             raise UserError(f"{blamed}: {e}") from None
         return updated
 
     def _write_settings(self, settings: RenderSettings) -> None:
         write_atomic(self.dir.settings, settings.model_dump_json(indent=2) + "\n")
 
-    def _check_plan(self, old_fps: int, new_fps: int, options: str) -> None:
-        """Refuse settings under which a plan that loads today would no longer load."""
+    def _check_plan(self, old_fps: int, new_fps: int, options: str, path: Path | None = None,
+                    raw: bytes | None = None) -> None:
+        """Refuse settings under which a plan (the run's, or `raw` read from `path`) that loads today would not."""
         from scenegen.schemas.files import load_plan
 
+        path = path or self.dir.plan
         try:
-            load_plan(self.dir.plan, new_fps)
+            load_plan(path, new_fps, raw=raw)
         except UserError as e:
-            load_plan(self.dir.plan, old_fps)  # a plan broken anyway is the plan's error, not the option's
+            load_plan(path, old_fps, raw=raw)  # a plan broken anyway is the plan's error, not the option's
             raise UserError(f"{options}: the plan would not fit: {e}; nothing was changed") from None
 
     # -- rendering and inspecting ---------------------------------------------------------
@@ -354,43 +406,57 @@ class Run:
         """A new take of `shot` (1-based number or id): a new seed for its keyframe and clip, or
         `seed`, or the seed of an earlier `take` (0 is the original). Every take's artifacts
         stay in the run, so going back recomputes nothing of that shot."""
-        from scenegen.schemas.files import parse, write_plan
-        from scenegen.schemas.plan import StoryPlan
+        from scenegen.schemas.files import write_plan
 
         if seed is not None and take is not None:
             raise UserError("--seed and --take both choose the take; give one of them")
+        self._retake(shot, seed, take)  # every check before the lock is taken: a refusal makes no file at all
         with self.locked():
-            plan = self.plan()
-            index = next((i for i, s in enumerate(plan.shots) if s.id == shot or str(s.index) == shot), None)
-            if index is None:
-                raise UserError(f"--shot {shot!r}: no such shot in {self.dir.plan}; "
-                                f"use a number 1..{len(plan.shots)} or a shot id")
-            old = plan.shots[index]
-            recorded = self._recorded_takes()
-            seeds = _with_current(recorded.get(old.id, []), old.seed)
-            if take is not None:
-                if not 0 <= take < len(seeds):
-                    raise UserError(f"--take {take}: shot {old.index} ({old.id}) has takes 0..{len(seeds) - 1}; "
-                                    f"`scenegen status {self.root}` lists them")
-                seed = seeds[take]
-            elif seed is None:
-                seed = max((s or 0) for s in seeds) + 1
-            if seed not in seeds:
-                seeds.append(seed)
-            shots = list(plan.shots)
-            shots[index] = old.model_copy(update={"seed": seed})
-            data = plan.model_copy(update={"shots": shots}).model_dump(mode="json", by_alias=True)
-            new_plan = parse(StoryPlan, data, Path("--seed"))
+            new_plan, takes, retake = self._retake(shot, seed, take)
             write_plan(self.dir.plan, new_plan)
-            write_atomic(self.dir.state / "takes.json", json.dumps({**recorded, old.id: seeds}, indent=1) + "\n")
-        return Retake(old.id, old.index, seeds.index(old.seed), seeds.index(seed), Takes(seeds, seeds.index(seed)))
+            write_atomic(self.dir.state / "takes.json", json.dumps(takes, indent=1) + "\n")
+        return retake
+
+    def _retake(self, shot: str, seed: int | None, take: int | None) -> tuple[StoryPlan, dict, Retake]:
+        """The plan with `shot`'s new take, every shot's takes after it, and what changed."""
+        from scenegen.schemas.files import parse
+        from scenegen.schemas.plan import StoryPlan
+
+        plan = self.plan()
+        index = next((i for i, s in enumerate(plan.shots) if s.id == shot or str(s.index) == shot), None)
+        if index is None:
+            raise UserError(f"--shot {shot!r}: no such shot in {self.dir.plan}; "
+                            f"use a number 1..{len(plan.shots)} or a shot id")
+        old = plan.shots[index]
+        recorded = self._recorded_takes()
+        seeds = _with_current(recorded.get(old.id, []), old.seed)
+        option = f"--seed {seed}" if seed is not None else (f"--take {take}" if take is not None else f"--shot {shot}")
+        if take is not None:
+            if not 0 <= take < len(seeds):
+                raise UserError(f"--take {take}: shot {old.index} ({old.id}) has takes 0..{len(seeds) - 1}; "
+                                f"`scenegen status {self.root}` lists them")
+            seed = seeds[take]
+        elif seed is None:
+            seed = max((s or 0) for s in seeds) + 1
+        if seed not in seeds:
+            seeds.append(seed)
+        shots = list(plan.shots)
+        shots[index] = old.model_copy(update={"seed": seed})
+        new_plan = parse(StoryPlan, plan.model_copy(update={"shots": shots}).model_dump(mode="json", by_alias=True),
+                         Path(option))
+        retake = Retake(old.id, old.index, seeds.index(old.seed), seeds.index(seed), Takes(seeds, seeds.index(seed)))
+        return new_plan, {**recorded, old.id: seeds}, retake
 
     def _recorded_takes(self) -> dict[str, list[int | None]]:
+        """takes.json, without any entry that is not a list of seeds (it is ours, but a user may have edited it)."""
         try:
             takes = json.loads((self.dir.state / "takes.json").read_text())
         except (OSError, ValueError):
             return {}
-        return takes if isinstance(takes, dict) else {}
+        if not isinstance(takes, dict):
+            return {}
+        return {shot: seeds for shot, seeds in takes.items() if isinstance(seeds, list) and all(
+            s is None or (type(s) is int and s >= 0) for s in seeds)}
 
 
 def _check_backends(settings: RenderSettings) -> None:
@@ -400,14 +466,15 @@ def _check_backends(settings: RenderSettings) -> None:
         backend_class(kind, choice.name)(choice.settings).check(settings.output)
 
 
-def _backends_pass(settings: RenderSettings) -> bool:
+def _backend_error(settings: RenderSettings) -> str | None:
     try:
         _check_backends(settings)
-    except UserError:
-        return False
-    return True
+    except UserError as e:
+        return str(e)
+    return None
 
 
 def _with_current(seeds: list[int | None], current: int | None) -> list[int | None]:
-    # A seed set by hand in plan.json is a take too: listing it keeps it reachable.
-    return list(seeds) if current in seeds else [*seeds, current]
+    """Take 0 is the planner's (no seed); a seed set by hand in plan.json is a take too, so it stays reachable."""
+    seeds = list(seeds) or [None]
+    return seeds if current in seeds else [*seeds, current]

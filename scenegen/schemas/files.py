@@ -24,9 +24,10 @@ def json_path(loc: tuple[str | int, ...]) -> str:
     return out or "(top level)"
 
 
-def read_json(path: Path) -> object:
+def read_json(path: Path, raw: bytes | None = None) -> object:
+    """The JSON in the file at `path` (or in `raw`, its bytes read already)."""
     try:
-        raw = path.read_bytes()
+        raw = path.read_bytes() if raw is None else raw
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -55,9 +56,10 @@ def parse(model: type[M], data: object, path: Path) -> M:
         raise UserError(f"{path}: {json_path(first['loc'])}: {message}{shown}{more}") from None
 
 
-def load_plan(path: Path, fps: int, fps_from: Path | None = None) -> StoryPlan:
-    """Parse and check a plan file; `fps` (read from the file `fps_from`) decides whether transitions fit their shots."""
-    plan = parse(StoryPlan, read_json(path), path)
+def load_plan(path: Path, fps: int, fps_from: Path | None = None, raw: bytes | None = None) -> StoryPlan:
+    """Parse and check a plan file (or `raw`, its bytes); `fps` (read from the file `fps_from`) decides
+    whether transitions fit their shots."""
+    plan = parse(StoryPlan, read_json(path, raw), path)
     # A timing error may be the settings' fault, not the plan's: say where the fps came from.
     source = f" (output.fps in {fps_from})" if fps_from else ""
     problems = structure_errors(plan) + [(where, what + source) for where, what in timing_errors(plan, fps)]

@@ -1,8 +1,8 @@
 """Fuzz: generated malformed plans and option values, fed to every command.
 
 Each case must end in exactly one line on stderr, `error: ...`, naming the JSON path
-or the option at fault, with exit code 2, no traceback, and every file of the run as
-it was (the lock file aside: holding it is how a command refuses to interleave).
+or the option at fault, with exit code 2, no traceback, every file of the run as it
+was and no file or folder made (not even the run's lock: every check comes first).
 """
 
 import json
@@ -32,9 +32,9 @@ def valid(tmp_path_factory) -> Path:
     return root
 
 
-def files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.name != "lock"}
+def files(root: Path) -> dict[str, bytes | None]:
+    """Every file's bytes and every folder (None) under root."""
+    return {str(p.relative_to(root)): p.read_bytes() if p.is_file() else None for p in sorted(root.rglob("*"))}
 
 
 TOML = {  # a --config file: its content, and what the error must name besides the file
@@ -53,29 +53,30 @@ NOT_INT = st.one_of(st.sampled_from(["x", "1.5", "", "1e3", "٣", "0x10"]), st.i
 OPTIONS = {  # option: (the commands it is given to, values it must refuse)
     "--shots": (["story", "plan"], st.one_of(NOT_INT, st.sampled_from(["0", "201", "9" * 5000]))),
     "--seed": (["story", "plan", "redo"], st.one_of(NOT_INT, st.just("9" * 5000))),
-    "--fps": (["story", "render"], st.one_of(NOT_INT, st.sampled_from(["0", "121", "100000"]))),
-    "--size": (["story", "render"], st.one_of(
+    "--fps": (["story", "render", "render a plan file"], st.one_of(NOT_INT, st.sampled_from(["0", "121", "100000"]))),
+    "--size": (["story", "render", "render a plan file"], st.one_of(
         st.text(max_size=12).filter(lambda s: "x" not in s.lower()),
         st.sampled_from(["641x360", "640x361", "0x0", "62x62", "64x", "x64", "-640x360", "100000x100000", "640x360x2"]))),
     "--jobs": (["story", "render", "redo"], st.one_of(NOT_INT, st.just("0"))),
-    "--backend": (["story", "render"], st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8)
+    "--backend": (["story", "render", "render a plan file"], st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8)
                   .filter(lambda s: s not in ("animatic", "diffusers"))),
     "--planner": (["story", "plan"], st.text("abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8)
                   .filter(lambda s: s not in ("auto", "offline", "llm"))),
-    "--executor": (["render"], st.text("abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8)
+    "--executor": (["render", "render a plan file"], st.text("abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8)
                    .filter(lambda s: s not in ("inprocess", "ray"))),
     "--shot": (["redo"], st.one_of(st.sampled_from(["0", "7", "-1", "", "s99", "S01"]), st.text(max_size=6))
                .filter(lambda s: s not in {"1", "2", "3", "4", "5", "6"} and not s.startswith("s0"))),
     "--take": (["redo"], st.one_of(NOT_INT, st.sampled_from(["1", "5"]))),
-    "--config": (["story", "render"], st.sampled_from(sorted(TOML) + ["a missing file", "a folder"])),
+    "--config": (["story", "render", "render a plan file"], st.sampled_from(sorted(TOML) + ["a missing file", "a folder"])),
 }
 
 
 def option_case():
     """(arguments, what the error must name) for one bad option value given to one command."""
     def build(option, command, value):
-        args = {"story": ["story", "a woman's life", "--out", "RUN/new"], "plan": ["plan", "x", "-o", "RUN/new.json"],
-                "render": ["render", "RUN"], "redo": ["redo", "RUN"]}[command]
+        args = {"story": ["story", "a woman's life", "--out", "RUN/new/run"], "plan": ["plan", "x", "-o", "RUN/new.json"],
+                "render": ["render", "RUN"], "render a plan file": ["render", "RUN/idea.json"],
+                "redo": ["redo", "RUN"]}[command]
         if command == "redo" and option != "--shot":
             args = args + ["--shot", "2"]
         if option == "--config":
@@ -111,6 +112,7 @@ def test_generated_malformed_plans_and_options(valid, tmp_path_factory):
             (root / "idea.json").write_text(broken)
         else:
             named = detail
+            (root / "idea.json").write_bytes((root / "plan.json").read_bytes())
             for name, (content, _) in TOML.items():
                 (root / f"{name}.toml").write_text(content)
             (root / "a folder.toml").mkdir()

@@ -105,18 +105,26 @@ class RunMachine(RuleBasedStateMachine):
         states = self.run.status()
         assert all(s.state == "done" for s in states), [(s.node.id, s.state) for s in states if s.state != "done"]
 
-    @rule(after=st.floats(0.0, 2.5))
-    def kill_a_render(self, after):
-        render = subprocess.Popen([sys.executable, "-m", "scenegen", "render", str(self.run.root)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(after)
-        render.send_signal(signal.SIGKILL)
-        render.wait()
-
-    @rule(after=st.floats(0.0, 2.5), what=st.sampled_from(sorted(EDITS)), shot=st.integers(0, SHOTS - 1))
-    def edit_during_a_render(self, after, what, shot):
+    def start_a_render(self) -> subprocess.Popen:
+        """`scenegen render` in a process of its own, returned once it holds the run's lock (is rendering),
+        or has ended without taking it (the run was up to date)."""
         render = subprocess.Popen([sys.executable, "-m", "scenegen", "render", str(self.run.root)],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        lock = self.run.dir.state / "lock"
+        while render.poll() is None and not (lock.exists() and lock.read_text() == str(render.pid)):
+            time.sleep(0.005)
+        return render
+
+    @rule(after=st.floats(0.0, 0.6))
+    def kill_a_render(self, after):
+        render = self.start_a_render()
+        time.sleep(after)
+        render.send_signal(signal.SIGKILL)
+        render.communicate()
+
+    @rule(after=st.floats(0.0, 0.3), what=st.sampled_from(sorted(EDITS)), shot=st.integers(0, SHOTS - 1))
+    def edit_during_a_render(self, after, what, shot):
+        render = self.start_a_render()
         time.sleep(after)
         self.edit(what, shot)
         _, err = render.communicate(timeout=300)
