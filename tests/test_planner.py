@@ -154,3 +154,13 @@ def test_lighting_and_camera_text_say_what_their_fields_say(sentence, shots, see
         assert f"{camera.angle.replace('_', ' ')} angle" in words and MOVES[camera.movement] in words
         assert f"{round(camera.fov_deg)}° lens" in words
         assert all(story.character(c).name in shot.relation for c in shot.characters), (shot.id, shot.relation)
+
+
+@pytest.mark.parametrize("sentence", SENTENCES)
+def test_captions_vary_and_never_paste_the_sentence(sentence):
+    long, short = plan(sentence, 200, 0), plan(sentence, 30, 0)
+    assert len({s.context for s in long.shots}) >= 150
+    assert len({s.context for s in short.shots}) == 30
+    assert not [s.id for s in long.shots if sentence.lower() in s.context.lower()]
+    # A long story's rhythm: cuts within a moment, dissolves as time passes, smooth between acts.
+    assert {s.transition.type for s in long.shots} == {"cut", "dissolve", "smooth"}

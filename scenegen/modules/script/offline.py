@@ -34,6 +34,7 @@ DAYLIGHT = [(0.12, "dawn"), (0.25, "morning"), (0.4, "noon"), (0.52, "afternoon"
             (0.72, "dusk"), (0.86, "night"), (0.93, "dawn"), (1.01, "golden_hour")]
 SECONDS = {"extreme_wide": 4.0, "wide": 3.5, "full": 3.0, "medium": 3.0, "medium_close": 2.5,
            "close_up": 2.5, "extreme_close_up": 2.0}
+TIME_PASSES = 6   # in a scene longer than this, every sixth shot comes a while later
 FOV = {"extreme_wide": 80, "wide": 65, "full": 50, "medium": 45, "medium_close": 40, "close_up": 35, "extreme_close_up": 30}
 
 
@@ -87,6 +88,7 @@ class OfflinePlanner(ScriptBackend):
                 time_of_day=time_of_day, key_light=key_light, color_temperature_k=kelvin, contrast=contrast,
                 mood=beat["mood"], text=sentence(macros.lighting(time_of_day, key_light, kelvin, contrast, beat["mood"])),
             )
+            moments = [say(m) for m in (beat["action"], *beat["moments"])]
             for k, (size, angle, movement, framed) in enumerate(_coverage(rng, count, len(people), beat["mood"])):
                 index = len(shots) + 1
                 in_frame = [people[i] for i in framed]
@@ -108,10 +110,12 @@ class OfflinePlanner(ScriptBackend):
                         fov_deg=FOV[size], text=sentence(macros.camera(size, angle, movement, FOV[size], subject)),
                     ),
                     lighting=lighting,
-                    context=sentence(macros.context(say(beat["event"]), act["name"], k, say(beat["action"]), hero["name"],
-                                                    [p["name"] for p in people[1:]])),
+                    context=sentence(macros.context(
+                        say(beat["event"]), act["name"], k, moments[(k - 1) % len(moments)], hero["name"],
+                        [p["name"] for p in in_frame], [p["name"] for p in people[1:]], size, angle,
+                        later=k > 0 and k % TIME_PASSES == 0)),
                     duration=SECONDS[size] + rng.choice([-0.5, -0.25, 0.0, 0.25, 0.5]),
-                    transition=_transition(scenes, scene_no, last_of_scene),
+                    transition=_transition(scenes, scene_no, last_of_scene, k, count),
                 ))
         return StoryPlan(
             title=sentence(macros.title(premise, hero["name"])),
@@ -218,7 +222,10 @@ def _key_light(time_of_day: str, scene_no: int) -> str:
     return "left" if scene_no % 2 == 0 else "right"
 
 
-def _transition(scenes: list, scene_no: int, last_of_scene: bool) -> Transition:
+def _transition(scenes: list, scene_no: int, last_of_scene: bool, shot_in_scene: int, count: int) -> Transition:
+    if not last_of_scene and (shot_in_scene + 1) % TIME_PASSES == 0 and shot_in_scene + 1 < count:
+        # Within a long scene time passes too: a dissolve into the shot whose caption says "Later".
+        return Transition(type=TransitionType.dissolve, duration=0.5)
     if not last_of_scene or scene_no == len(scenes) - 1:
         return Transition(type=TransitionType.cut)
     if scenes[scene_no][0] is not scenes[scene_no + 1][0]:
