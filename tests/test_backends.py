@@ -144,3 +144,37 @@ def test_keyframe_figures_wear_their_portraits_colours(small_run):
             # The grade tints and saturates, so look for near matches.
             close = (np.abs(keyframe - garment).sum(axis=2) < 90).mean()
             assert close > 0.002, (shot["id"], cid, close)
+
+
+def test_a_child_is_drawn_smaller_and_an_elder_silver_haired(small_run, tmp_path):
+    """One shot's keyframe drawn three times, as child, adult and elder: only the figure changes."""
+    import json
+
+    from scenegen.modules.keyframe.animatic import AnimaticKeyframe
+
+    records = [json.loads(p.read_text()) for p in (small_run.state / "records").rglob("*.json")]
+    artifacts = {r["node"]: small_run.root / r["artifact"] for r in records}
+    plan = json.loads(small_run.plan.read_text())
+    shot = plan["shots"][0]
+    cid = shot["characters"][0]
+    base = {"style": plan["style"], "plan_seed": 0, "take": None, "characters": [cid], "character": shot["character"],
+            "background": shot["background"], "relation": shot["relation"],
+            "camera": {"shot_size": "full", "angle": "eye_level", "fov_deg": 50}, "lighting": shot["lighting"],
+            "width": 160, "height": 96}
+
+    def drawn(ages: dict, characters=(cid,)) -> np.ndarray:
+        out = tmp_path / f"{'-'.join(ages.values()) or 'none'}{len(characters)}.png"
+        AnimaticKeyframe().run(Job(node="keyframe:x", params={**base, "characters": list(characters), "ages": ages},
+                                   inputs={f"portrait:{cid}": artifacts[f"portrait:{cid}"]}, output=out,
+                                   root=tmp_path, seed=1, keep=tmp_path))
+        return np.asarray(Image.open(out).convert("RGB")).astype(int)
+
+    empty = drawn({}, characters=())
+
+    def figure_height(image) -> int:
+        rows = np.nonzero((np.abs(image - empty).sum(axis=2) > 30).any(axis=1))[0]
+        return int(rows.max() - rows.min())
+
+    adult, child, elder = drawn({}), drawn({cid: "child"}), drawn({cid: "elder"})
+    assert figure_height(child) < 0.8 * figure_height(adult)
+    assert figure_height(elder) == figure_height(adult) and (np.abs(elder - adult).sum(axis=2) > 30).any()

@@ -164,3 +164,12 @@ def test_captions_vary_and_never_paste_the_sentence(sentence):
     assert not [s.id for s in long.shots if sentence.lower() in s.context.lower()]
     # A long story's rhythm: cuts within a moment, dissolves as time passes, smooth between acts.
     assert {s.transition.type for s in long.shots} == {"cut", "dissolve", "smooth"}
+
+
+def test_a_life_shows_its_protagonist_growing_old():
+    story = plan("a woman's life", 30, 0)
+    hero = story.shots[0].characters[0]
+    order = {"child": 0, "adult": 1, "elder": 2}
+    ages = [order[shot.ages.get(hero, "adult")] for shot in story.shots if hero in shot.characters]
+    assert ages == sorted(ages) and set(ages) == {0, 1, 2}
+    assert all(set(shot.ages) <= set(shot.characters) for shot in story.shots)

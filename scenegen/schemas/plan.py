@@ -134,6 +134,12 @@ class Lighting(Model):
     text: Text
 
 
+class Age(StrEnum):
+    child = "child"
+    adult = "adult"
+    elder = "elder"
+
+
 class Transition(Model):
     type: TransitionType = TransitionType.cut
     duration: float = Field(0.0, ge=0.0, le=10.0, description="seconds the two shots overlap")
@@ -150,6 +156,7 @@ class Shot(Model):
     id: Slug
     index: int = Field(ge=1, description="1-based position in the film")
     characters: list[Slug] = Field(default_factory=list, max_length=8)
+    ages: dict[Slug, Age] = Field(default_factory=dict, description="how old each character in the shot looks (default adult)")
     character: Text
     background: Text
     relation: Text
@@ -202,6 +209,9 @@ def structure_errors(plan: StoryPlan) -> list[tuple[str, str]]:
                 errors.append((f"{at}.characters[{j}]", f"unknown character id {cid!r}; known: {', '.join(sorted(seen)) or 'none'}"))
         if len(set(shot.characters)) != len(shot.characters):
             errors.append((f"{at}.characters", "lists a character twice"))
+        for cid in shot.ages:
+            if cid not in shot.characters:
+                errors.append((f"{at}.ages.{cid}", f"{cid!r} is not in this shot's characters"))
         t = shot.transition
         if t.type == TransitionType.cut and t.duration:
             errors.append((f"{at}.transition.duration", "a cut has no duration; set it to 0 or use a dissolve"))

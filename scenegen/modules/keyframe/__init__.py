@@ -19,6 +19,7 @@ class KeyframeBackend(Backend):
             "plan_seed": plan.seed,
             "take": shot.seed,
             "characters": shot.characters,
+            "ages": {cid: age.value for cid, age in shot.ages.items()},
             "character": shot.character,
             "background": shot.background,
             "relation": shot.relation,

@@ -4,7 +4,8 @@
   contrast, saturation by mood, and where the sun or moon stands by the key light;
 - background words pick the scenery (city, forest, sea, hills, desert, interior);
 - each character is a figure wearing the colours of their portrait, with the
-  portrait's face, so identities hold across shots;
+  portrait's face, so identities hold across shots; a child is drawn smaller, an
+  elder's hair silver;
 - relation words place the figures (together, facing, behind, apart, embracing);
 - camera shot size and field of view scale them, the angle moves the horizon.
 
@@ -28,6 +29,7 @@ from scenegen.modules.portrait.animatic import FACE, GARMENT_SAMPLE, SKIN_SAMPLE
 from scenegen.orchestrator.backend import Job
 
 MARGIN = 1.25
+CHILD_HEIGHT = 0.65
 
 SKY = {  # (zenith, horizon)
     "dawn": ((96, 110, 170), (250, 180, 150)),
@@ -75,7 +77,7 @@ SPACING = [  # relation words -> gap between neighbouring figures, as a share of
 
 class AnimaticKeyframe(KeyframeBackend):
     name: ClassVar[str] = "animatic"
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"
 
     def run(self, job: Job) -> None:
         p = job.params
@@ -101,7 +103,8 @@ class AnimaticKeyframe(KeyframeBackend):
         _draw_scenery(draw, scenery, rng, width, height, horizon, ground, night)
 
         portraits = [Image.open(job.inputs[f"portrait:{cid}"]).convert("RGB") for cid in p["characters"]]
-        _draw_figures(image, portraits, p["relation"], camera, light["key_light"], width, height, horizon)
+        ages = [p.get("ages", {}).get(cid, "adult") for cid in p["characters"]]
+        _draw_figures(image, portraits, ages, p["relation"], camera, light["key_light"], width, height, horizon)
 
         image = _grade(image, light, p["style"])
         if camera["angle"] == "dutch":
@@ -184,7 +187,7 @@ def _draw_scenery(draw, scenery, rng, width, height, horizon, ground, night) -> 
             draw.polygon(points + [(width, horizon + 2), (0, horizon + 2)], fill=shade(ground, f))
 
 
-def _draw_figures(image, portraits, relation, camera, key_light, width, height, horizon) -> None:
+def _draw_figures(image, portraits, ages, relation, camera, key_light, width, height, horizon) -> None:
     if not portraits:
         return
     frame_h = height / MARGIN
@@ -206,19 +209,22 @@ def _draw_figures(image, portraits, relation, camera, key_light, width, height, 
     if camera["angle"] == "over_the_shoulder" and n > 1:
         # The first character's shoulder fills the foreground; the others face the lens.
         xs[0] = width * 0.2
-        _figure(image, portraits[0], xs[0], feet + figure_h * 0.3, figure_h * 1.25, key_light, silhouette=True)
+        _figure(image, portraits[0], ages[0], xs[0], feet + figure_h * 0.3, figure_h * 1.25, key_light, silhouette=True)
         order = order[1:]
         xs[1:] = [width * 0.62 + (i - (n - 2) / 2) * 0.18 * width for i in range(n - 1)]
     for i in sorted(order, key=lambda i: -i if behind else i):
         depth = 0.75 if behind and i > 0 else 1.0
-        _figure(image, portraits[i], xs[i], feet - (1 - depth) * figure_h * 0.3, figure_h * depth, key_light, silhouette=False)
+        _figure(image, portraits[i], ages[i], xs[i], feet - (1 - depth) * figure_h * 0.3, figure_h * depth, key_light,
+                silhouette=False)
 
 
-def _figure(image, portrait, x, feet, h, key_light, silhouette) -> None:
+def _figure(image, portrait, age, x, feet, h, key_light, silhouette) -> None:
     draw = ImageDraw.Draw(image)
     garment = portrait.getpixel(GARMENT_SAMPLE)
     skin = portrait.getpixel(SKIN_SAMPLE)
-    head = h * 0.2
+    # A child stands about two thirds as tall, with a larger head for its height.
+    h *= CHILD_HEIGHT if age == "child" else 1.0
+    head = h * (0.26 if age == "child" else 0.2)
     top = feet - h
     shoulders = top + head * 0.95
     body_w = head * 1.5
@@ -239,6 +245,11 @@ def _figure(image, portrait, x, feet, h, key_light, silhouette) -> None:
         return
     cx, cy, r = FACE
     face = portrait.crop((cx - r - 14, cy - r - 30, cx + r + 14, cy + r + 14)).resize((size, size), Image.LANCZOS)
+    if age == "elder":
+        # The portrait's hair, above the brow, turns silver; the face stays theirs.
+        hair = Image.new("L", (size, size), 0)
+        ImageDraw.Draw(hair).rectangle((0, 0, size, int(size * 0.3)), fill=150)
+        face = Image.composite(Image.new("RGB", (size, size), (205, 205, 210)), face, hair)
     mask = Image.new("L", (size, size), 0)
     ImageDraw.Draw(mask).ellipse((0, 0, size - 1, size - 1), fill=255)
     image.paste(face, (int(x - size / 2), int(top)), mask)

@@ -79,6 +79,8 @@ class OfflinePlanner(ScriptBackend):
             time_of_day = beat.get("time_of_day") or next(t for edge, t in DAYLIGHT if position < edge)
             roles = ["hero", *beat["roles"]]
             people = [cast[r] for r in roles]
+            act_no = [a["name"] for a in arc].index(act["name"])
+            age = {cast[r]["id"]: words["ages"][arc_name].get(r, ["adult"] * len(arc))[act_no] for r in roles}
             climax = 0.6 <= position < 0.86
             # The fields first, then the words from them: the text can never say another hour or kelvin.
             key_light = _key_light(time_of_day, scene_no)
@@ -98,6 +100,7 @@ class OfflinePlanner(ScriptBackend):
                     id=f"s{index:0{max(2, len(str(total)))}d}",
                     index=index,
                     characters=[p["id"] for p in in_frame],
+                    ages={p["id"]: age[p["id"]] for p in in_frame if age[p["id"]] != "adult"},
                     character=sentence(macros.character(in_frame, hero["name"], say(beat["action"]),
                                                    act["name"] if arc_name == "life" else "")),
                     background=sentence(macros.background(say(beat["place"]), time_of_day, rng.choice(words["phrases"]["scenery_details"]))),
