@@ -178,3 +178,32 @@ def test_a_child_is_drawn_smaller_and_an_elder_silver_haired(small_run, tmp_path
     adult, child, elder = drawn({}), drawn({cid: "child"}), drawn({cid: "elder"})
     assert figure_height(child) < 0.8 * figure_height(adult)
     assert figure_height(elder) == figure_height(adult) and (np.abs(elder - adult).sum(axis=2) > 30).any()
+
+
+def test_each_room_and_each_weather_has_its_own_look(tmp_path):
+    from scenegen.modules.keyframe.animatic import AnimaticKeyframe
+
+    def drawn(background: str) -> np.ndarray:
+        out = tmp_path / f"{background.replace(' ', '-')}.png"
+        params = {"style": "s", "plan_seed": 0, "take": None, "characters": [], "ages": {}, "character": "c",
+                  "background": background, "relation": "r", "width": 160, "height": 96,
+                  "camera": {"shot_size": "wide", "angle": "eye_level", "fov_deg": 60},
+                  "lighting": {"time_of_day": "noon", "key_light": "top", "color_temperature_k": 6000,
+                               "contrast": "medium", "mood": "calm", "text": "t"}}
+        AnimaticKeyframe().run(Job(node="keyframe:x", params=params, inputs={}, output=out, root=tmp_path, seed=1,
+                                   keep=tmp_path))
+        return np.asarray(Image.open(out).convert("RGB")).astype(int)
+
+    rooms = ["a kitchen", "a hospital room", "a classroom", "a small cafe", "an office", "an apartment full of boxes",
+             "a library", "a great hall"]
+    looks = [drawn(room) for room in rooms]
+    for i in range(len(rooms)):
+        for j in range(i + 1, len(rooms)):
+            differing = (np.abs(looks[i] - looks[j]).sum(axis=2) > 40).mean()
+            assert differing > 0.02, (rooms[i], rooms[j], differing)
+    dry, rain, snow = drawn("a city street"), drawn("a city street in the rain"), drawn("a snowy city street")
+    # Rain is pale slanted streaks, snow pale flakes: both add near-white pixels to the same street.
+    def pale(image) -> float:
+        return (image.min(axis=2) > 190).mean()
+
+    assert pale(rain) > pale(dry) + 0.01 and pale(snow) > pale(rain)

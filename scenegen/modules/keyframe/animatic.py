@@ -2,7 +2,9 @@
 
 - lighting sets the palette: sky by time of day, white balance by colour temperature,
   contrast, saturation by mood, and where the sun or moon stands by the key light;
-- background words pick the scenery (city, forest, sea, hills, desert, interior);
+- background words pick the scenery (city, forest, sea, hills, desert, or a room that
+  shows what it is: kitchen, hospital, classroom, cafe, office, apartment, library,
+  workshop, hall), and outdoors the weather (rain, snow);
 - each character is a figure wearing the colours of their portrait, with the
   portrait's face, so identities hold across shots; a child is drawn smaller, an
   elder's hair silver;
@@ -40,6 +42,10 @@ SKY = {  # (zenith, horizon)
     "dusk": ((50, 50, 110), (230, 120, 100)),
     "night": ((10, 14, 36), (34, 40, 76)),
 }
+ROOMS = {"kitchen": "kitchen", "hospital": "hospital", "school": "classroom", "classroom": "classroom", "cafe": "cafe",
+         "office": "office", "apartment": "apartment", "library": "library", "workshop": "workshop", "hall": "hall",
+         "church": "church", "theatre": "theatre"}
+WEATHER = {"rain": ("rain", "rainy", "drizzle", "downpour", "storm"), "snow": ("snow", "snowy", "blizzard", "winter")}
 SCENERY = {  # keyword -> (scenery, ground colour)
     "city": ("city", (90, 90, 96)), "street": ("city", (90, 90, 96)), "town": ("city", (110, 100, 95)),
     "station": ("city", (100, 96, 96)), "rooftop": ("city", (80, 80, 86)),
@@ -77,7 +83,7 @@ SPACING = [  # relation words -> gap between neighbouring figures, as a share of
 
 class AnimaticKeyframe(KeyframeBackend):
     name: ClassVar[str] = "animatic"
-    version: ClassVar[str] = "3"
+    version: ClassVar[str] = "4"
 
     def run(self, job: Job) -> None:
         p = job.params
@@ -105,6 +111,9 @@ class AnimaticKeyframe(KeyframeBackend):
         portraits = [Image.open(job.inputs[f"portrait:{cid}"]).convert("RGB") for cid in p["characters"]]
         ages = [p.get("ages", {}).get(cid, "adult") for cid in p["characters"]]
         _draw_figures(image, portraits, ages, p["relation"], camera, light["key_light"], width, height, horizon)
+        weather = _weather(p["background"])
+        if weather and not scenery.startswith("interior"):  # in front of everyone, as rain falls
+            _draw_weather(ImageDraw.Draw(image), weather, rng, width, height)
 
         image = _grade(image, light, p["style"])
         if camera["angle"] == "dutch":
@@ -117,9 +126,18 @@ def _even(x: float) -> int:
 
 
 def _scenery(background: str) -> tuple[str, tuple[int, int, int]]:
+    """(scenery, ground colour) of the first place word in the background; an interior names its room."""
     text = background.lower()
-    hits = [(text.find(word), value) for word, value in SCENERY.items() if word in text]
-    return min(hits)[1] if hits else ("hills", (110, 140, 90))
+    hits = [(text.find(word), word, value) for word, value in SCENERY.items() if word in text]
+    if not hits:
+        return "hills", (110, 140, 90)
+    _, word, (scenery, ground) = min(hits)
+    return (f"interior:{ROOMS.get(word, 'room')}" if scenery == "interior" else scenery), ground
+
+
+def _weather(background: str) -> str | None:
+    text = background.lower()
+    return next((kind for kind, words in WEATHER.items() if any(w in text for w in words)), None)
 
 
 def _sky(draw: ImageDraw.ImageDraw, width: int, horizon: int, time_of_day: str) -> None:
@@ -143,7 +161,7 @@ def _draw_scenery(draw, scenery, rng, width, height, horizon, ground, night) -> 
     def shade(colour, f):
         return tuple(max(0, min(255, int(c * f))) for c in colour)
 
-    if scenery == "interior":
+    if scenery.startswith("interior"):
         wall = shade(ground, 1.35)
         draw.rectangle((0, 0, width, max(0, horizon)), fill=wall)
         wx = rng.randint(width // 8, width // 2)
@@ -151,6 +169,7 @@ def _draw_scenery(draw, scenery, rng, width, height, horizon, ground, night) -> 
         draw.rectangle((wx, horizon // 5, wx + ww, horizon // 5 + wh), fill=(30, 40, 80) if night else (190, 220, 245))
         draw.rectangle((wx, horizon // 5, wx + ww, horizon // 5 + wh), outline=shade(wall, 0.6), width=6)
         draw.line((0, horizon, width, horizon), fill=shade(ground, 0.7), width=4)
+        _furnish(draw, scenery.split(":")[1], rng, width, height, horizon, wall)
     elif scenery == "city":
         x = 0
         while x < width:
@@ -185,6 +204,77 @@ def _draw_scenery(draw, scenery, rng, width, height, horizon, ground, night) -> 
             points = [(x, horizon - int((30 + 20 * i) * (1 + math.sin(x / width * (3 + i) + rng.random() * 6))))
                       for x in range(0, width + 30, 30)]
             draw.polygon(points + [(width, horizon + 2), (0, horizon + 2)], fill=shade(ground, f))
+
+
+def _furnish(draw, room, rng, width, height, horizon, wall) -> None:
+    """What tells one room from another, drawn against the back wall."""
+    u = max(4, height // 40)  # a unit of furniture
+    floor = horizon + u
+    if room == "kitchen":  # a counter along the wall, an oven, hanging pans
+        draw.rectangle((0, horizon - 6 * u, width, horizon), fill=(200, 190, 170))
+        draw.rectangle((0, horizon - 6.6 * u, width, horizon - 6 * u), fill=(90, 70, 55))
+        ox = int(width * 0.7)
+        draw.rectangle((ox, horizon - 6 * u, ox + 7 * u, horizon), fill=(60, 60, 65))
+        draw.rectangle((ox + u, horizon - 4.5 * u, ox + 6 * u, horizon - u), fill=(230, 140, 60))
+        for i in range(3):
+            x = int(width * 0.62) + i * 3 * u
+            draw.ellipse((x, horizon - 13 * u, x + 2 * u, horizon - 11 * u), fill=(70, 70, 75))
+    elif room == "hospital":  # a bed with white sheets, a drip stand
+        bx = int(width * 0.55)
+        draw.rectangle((bx, floor - 5 * u, bx + 16 * u, floor - 2 * u), fill=(245, 245, 250))
+        draw.rectangle((bx, floor - 7 * u, bx + u, floor + u), fill=(150, 160, 170))
+        draw.rectangle((bx + 4 * u, floor - 2 * u, bx + 14 * u, floor - u), fill=(150, 200, 210))
+        draw.line((bx - 2 * u, floor - 14 * u, bx - 2 * u, floor + u), fill=(170, 175, 180), width=max(1, u // 2))
+        draw.rectangle((bx - 3 * u, floor - 14 * u, bx - u, floor - 11 * u), fill=(200, 230, 240))
+    elif room in ("classroom", "school"):  # a blackboard and rows of desks
+        draw.rectangle((int(width * 0.55), horizon // 6, int(width * 0.9), horizon // 6 + horizon // 3), fill=(40, 70, 50))
+        for row in range(2):
+            for i in range(5):
+                x = int(width * 0.12) + i * int(width * 0.17)
+                y = floor + row * 4 * u
+                draw.rectangle((x, y, x + 5 * u, y + u), fill=(150, 105, 60))
+    elif room == "cafe":  # small round tables, a counter with cups
+        draw.rectangle((int(width * 0.6), horizon - 5 * u, width, horizon), fill=(110, 70, 45))
+        for i in range(4):
+            draw.rectangle((int(width * 0.62) + i * 3 * u, horizon - 7 * u, int(width * 0.62) + i * 3 * u + 2 * u,
+                            horizon - 5 * u), fill=(245, 240, 230))
+        for i in range(3):
+            x = int(width * 0.1) + i * int(width * 0.16)
+            draw.ellipse((x, floor, x + 6 * u, floor + 2 * u), fill=(80, 55, 40))
+    elif room == "office":  # desks with screens
+        for i in range(3):
+            x = int(width * 0.1) + i * int(width * 0.3)
+            draw.rectangle((x, horizon - 3 * u, x + 10 * u, horizon - 2 * u), fill=(170, 170, 175))
+            draw.rectangle((x + 3 * u, horizon - 8 * u, x + 7 * u, horizon - 4 * u), fill=(30, 40, 60))
+    elif room == "apartment":  # cardboard boxes stacked on the floor
+        for i in range(5):
+            x = int(width * 0.55) + (i % 3) * 5 * u
+            y = floor - (1 + i // 3) * 4 * u
+            draw.rectangle((x, y, x + 4.5 * u, y + 4 * u), fill=(190, 150, 100), outline=(140, 105, 70))
+    elif room in ("library", "workshop"):  # shelves of books, or of maps and tools
+        for shelf in range(4):
+            y = horizon // 6 + shelf * horizon // 5
+            draw.rectangle((int(width * 0.6), y, int(width * 0.95), y + u // 2), fill=(90, 60, 40))
+            for k in range(12):
+                colour = (rng.randint(60, 200), rng.randint(50, 150), rng.randint(40, 120))
+                x = int(width * 0.6) + k * (int(width * 0.35) // 12)
+                draw.rectangle((x, y - 3 * u, x + u, y), fill=colour)
+    elif room in ("hall", "church", "theatre"):  # tall pillars
+        for i in range(4):
+            x = int(width * (0.1 + 0.27 * i))
+            draw.rectangle((x, 0, x + 3 * u, horizon), fill=tuple(max(0, int(c * 0.8)) for c in wall))
+
+
+def _draw_weather(draw, weather, rng, width, height) -> None:
+    """Rain falls in slanted streaks, snow in flakes."""
+    if weather == "rain":
+        for _ in range(width // 3):
+            x, y = rng.randrange(width), rng.randrange(height)
+            draw.line((x, y, x - height // 40, y + height // 14), fill=(200, 210, 230), width=1)
+    elif weather == "snow":
+        for _ in range(width // 2):
+            x, y, r = rng.randrange(width), rng.randrange(height), rng.choice((1, 2, 2, 3))
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=(250, 250, 255))
 
 
 def _draw_figures(image, portraits, ages, relation, camera, key_light, width, height, horizon) -> None:
