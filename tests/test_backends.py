@@ -202,6 +202,7 @@ def test_each_room_and_each_weather_has_its_own_look(tmp_path):
             differing = (np.abs(looks[i] - looks[j]).sum(axis=2) > 40).mean()
             assert differing > 0.02, (rooms[i], rooms[j], differing)
     dry, rain, snow = drawn("a city street"), drawn("a city street in the rain"), drawn("a snowy city street")
+    assert (drawn("a train station in the city") == drawn("a station in the city")).all(), "a train is not rain"
     # Rain is pale slanted streaks, snow pale flakes: both add near-white pixels to the same street.
     def pale(image) -> float:
         return (image.min(axis=2) > 190).mean()

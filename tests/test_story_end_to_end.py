@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import av
+import numpy as np
 import opentimelineio as otio
 import pytest
 
@@ -189,3 +190,33 @@ def test_an_up_to_date_render_does_not_even_import_typer(life):
             "from scenegen.entry import main; main(); print('typer imported:', 'typer' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert "Nothing to do" in result.stdout and "typer imported: False" in result.stdout
+
+
+def test_burned_captions_sit_in_the_title_safe_band_and_change_when_the_subtitles_do(tmp_path):
+    from scenegen.orchestrator.run import Run
+
+    out = tmp_path / "burned"
+    result = scenegen("story", "a woman's life", "--shots", "6", "--size", "320x180", "--fps", "12", "--out", str(out),
+                      "--burn-captions")
+    assert result.returncode == 0, result.stderr
+    plain = tmp_path / "plain"
+    shutil.copytree(out, plain)
+    assert scenegen("render", str(plain), "--no-burn-captions").returncode == 0
+    # Only the segments are drawn again: clips and keyframes are the same nodes.
+    assert {s.record.key for s in Run(plain).status() if s.node.kind == "clip"} == \
+           {s.record.key for s in Run(out).status() if s.node.kind == "clip"}
+
+    def luma(path):
+        with av.open(str(path)) as container:
+            return [f.to_ndarray(format="yuv420p")[:180].astype(int) for f in container.decode(video=0)]
+
+    burned, clean = luma(out / "film.mp4"), luma(plain / "film.mp4")
+    # Drawn pixels (darkened under the band, or white glyphs): all inside the title-safe area, the bottom of it.
+    drawn = np.array([np.abs(a - b) > 60 for a, b in zip(burned, clean)]).any(axis=0)
+    rows, cols = np.nonzero(drawn)
+    assert rows.min() >= 0.5 * 180 and rows.max() < 0.95 * 180 and cols.min() >= 0.05 * 320 and cols.max() < 0.95 * 320
+    # The glyphs (bright pixels on the dark band) change exactly where a subtitle cue starts.
+    band = int(rows.min())
+    glyphs = [frame[band:] > 200 for frame in burned]
+    switches = [n for n in range(1, len(glyphs)) if (glyphs[n] ^ glyphs[n - 1]).mean() > 0.01]
+    assert switches == [round(start * 12) for start, _, _ in subtitle_cues(out / "film.mp4")][1:]

@@ -49,22 +49,26 @@ def slug(sentence: str) -> str:
 
 @dataclass(frozen=True)
 class SettingsChange:
-    """What `--config`, `--backend`, `--fps` and `--size` ask of settings.json, applied in that order."""
+    """What `--config`, `--backend`, `--fps`, `--size` and `--burn-captions` ask of settings.json, applied in that order."""
 
     fps: int | None = None
     size: tuple[int, int] | None = None
     config: Path | None = None    # a TOML file or a preset name
     backend: str | None = None    # every generative stage's backend
+    burn_captions: bool | None = None
 
     def __bool__(self) -> bool:
-        return any(value is not None for value in (self.fps, self.size, self.config, self.backend))
+        return any(value is not None for value in (self.fps, self.size, self.config, self.backend, self.burn_captions))
 
     @property
     def options(self) -> str:
         """The command-line options this change came from, with their values, for error messages."""
         size = f"{self.size[0]}x{self.size[1]}" if self.size else None
         given = {"--config": self.config, "--backend": self.backend, "--fps": self.fps, "--size": size}
-        return " ".join(f"{option} {value}" for option, value in given.items() if value is not None)
+        said = [f"{option} {value}" for option, value in given.items() if value is not None]
+        if self.burn_captions is not None:
+            said.append("--burn-captions" if self.burn_captions else "--no-burn-captions")
+        return " ".join(said)
 
 
 @dataclass(frozen=True)
@@ -330,6 +334,8 @@ class Run:
             merged["output"]["fps"] = change.fps
         if change.size is not None:
             merged["output"]["width"], merged["output"]["height"] = change.size
+        if change.burn_captions is not None:
+            merged["output"]["burn_captions"] = change.burn_captions
         updated = parse(type(settings), merged, Path(change.options or str(self.dir.settings)))
         try:
             _check_backends(updated)

@@ -37,6 +37,8 @@ class OutputFormat(BaseModel):
     fps: int = Field(24, ge=1, le=120)
     width: int = Field(640, ge=64, le=7680)
     height: int = Field(360, ge=64, le=4320)
+    burn_captions: bool = Field(False, description="also draw each shot's caption into the film's frames "
+                                                   "(they are always its subtitle track and shots.srt)")
 
     @field_validator("width", "height")
     @classmethod

@@ -26,7 +26,7 @@ BROKEN = {
     "characters.0.id": BAD_IDS,
     "seed": st.sampled_from(["x", -1, [], 3.5]),
     "logline": NOT_TEXT,
-    "shots.{i}.index": st.sampled_from([0, -1, 99, "1", None]),
+    "shots.{i}.index": st.sampled_from([0, -1, 99, "first", None]),
     "shots.{i}.seed": st.sampled_from([-1, "x", 1.5, []]),
     "shots.{i}.transition": st.sampled_from(["cut", 3, []]),
     "shots.{i}.unknown_field": st.sampled_from(["x", 1, None]),

@@ -8,15 +8,22 @@ while later shots are still being made.
 
 Frames pass from the decoded clips to the encoder as yuv420p planes, untouched; the
 encoder's thread count is fixed by the settings because x264's output depends on it.
+With `burn_captions` the caption is drawn onto them, after the camera has moved (so it
+never slides with it) and inside the title-safe area; halfway through the transition
+it changes to the next shot's, as the subtitle track does, so two never overlap.
 """
 
 from __future__ import annotations
 
+import itertools
+import textwrap
 from typing import Any, ClassVar
 
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 from pydantic import BaseModel, Field
 
-from scenegen.media import EncoderSettings, yuv_frames
+from scenegen.media import EncoderSettings, rgb_to_yuv, yuv_frames, yuv_to_rgb
 from scenegen.orchestrator.backend import Backend, Job
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
 from scenegen.schemas.timing import FrameLayout
@@ -39,15 +46,41 @@ class PyAVSegment(Backend):
         span = spans[k]
         boundary = f"boundary:{span.shot_id}+{spans[k + 1].shot_id}" if span.overlap_out else None
         # Only the shot's own frames: where it starts in the film is the film's business.
-        return {"shot": subject.id, "first": span.overlap_in, "stop": span.frames - span.overlap_out,
-                "boundary": boundary, "fps": output.fps, "width": output.width, "height": output.height}
+        params = {"shot": subject.id, "first": span.overlap_in, "stop": span.frames - span.overlap_out,
+                  "boundary": boundary, "fps": output.fps, "width": output.width, "height": output.height}
+        if output.burn_captions:
+            following = plan.shots[k + 1].context if boundary else None
+            # This shot's caption up to the middle of the transition out, then the next one's.
+            params["captions"] = {"texts": [subject.context, following],
+                                  "switch": span.frames - span.overlap_out - span.overlap_in + span.overlap_out // 2}
+        return params
 
     def run(self, job: Job) -> None:
         p = job.params
+        frames = yuv_frames(job.inputs[f"clip:{p['shot']}"], p["first"], p["stop"])  # the first were in the previous boundary
+        if p["boundary"]:
+            frames = itertools.chain(frames, yuv_frames(job.inputs[p["boundary"]]))
         with self.settings.writer(job.output, p["fps"], p["width"], p["height"]) as segment:
-            # The first frames were already shown inside the previous boundary.
-            for planes in yuv_frames(job.inputs[f"clip:{p['shot']}"], p["first"], p["stop"]):
+            for n, planes in enumerate(frames):
+                if "captions" in p:
+                    texts = p["captions"]["texts"]
+                    planes = _burned(planes, texts[0] if n < p["captions"]["switch"] else texts[1])
                 segment.write_yuv(planes)
-            if p["boundary"]:
-                for planes in yuv_frames(job.inputs[p["boundary"]]):
-                    segment.write_yuv(planes)
+
+
+def _burned(planes: np.ndarray, caption: str) -> np.ndarray:
+    """The frame with `caption` drawn on a dark band, wrapped inside the title-safe area (the middle 90%)."""
+    image = yuv_to_rgb(planes)
+    width, height = image.size
+    size = max(10, height // 22)
+    font = ImageFont.load_default(size=size)
+    safe_w, bottom = width * 0.9, height * 0.95
+    lines = textwrap.wrap(caption, width=max(12, int(safe_w / (size * 0.55))), max_lines=4, placeholder=" …")
+    band = (len(lines) * 1.25 + 0.5) * size
+    overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    draw.rectangle((width * 0.05, bottom - band, width * 0.95 - 1, bottom - 1), fill=(0, 0, 0, 140))
+    for i, line in enumerate(lines):
+        draw.text((width / 2, bottom - band + (0.25 + 1.25 * i) * size), line, font=font, fill=(255, 255, 255, 255),
+                  anchor="ma")
+    return rgb_to_yuv(Image.alpha_composite(image.convert("RGBA"), overlay))

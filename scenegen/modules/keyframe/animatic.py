@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from typing import ClassVar
 
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
@@ -136,8 +137,8 @@ def _scenery(background: str) -> tuple[str, tuple[int, int, int]]:
 
 
 def _weather(background: str) -> str | None:
-    text = background.lower()
-    return next((kind for kind, words in WEATHER.items() if any(w in text for w in words)), None)
+    words = set(re.findall(r"[a-z]+", background.lower()))  # whole words: a train station is not rain
+    return next((kind for kind, said in WEATHER.items() if words & set(said)), None)
 
 
 def _sky(draw: ImageDraw.ImageDraw, width: int, horizon: int, time_of_day: str) -> None:
