@@ -125,7 +125,7 @@ def test_a_stage_ready_before_its_upstream_stage_does_not_starve_it(cluster, sma
     # With no one in the first shot, its keyframe is ready before any portrait exists; the keyframe
     # stage must not hold the cluster's CPUs while the portraits it waits for cannot start.
     run = with_backends(small_run, tmp_path)
-    edit_plan(run, lambda plan: plan["shots"][0].update(characters=[]))
+    edit_plan(run, lambda plan: plan["shots"][0].update(characters=[], ages={}))
     report = render_with_ray(run)
     assert report.ok and all(s.state == "done" for s in status(run))
 
