@@ -208,3 +208,61 @@ def test_each_room_and_each_weather_has_its_own_look(tmp_path):
         return (image.min(axis=2) > 190).mean()
 
     assert pale(rain) > pale(dry) + 0.01 and pale(snow) > pale(rain)
+
+
+def _keyframe_drawer(small_run, tmp_path):
+    """Draw one of the run's shots again with other characters, camera or words."""
+    import json
+
+    from scenegen.modules.keyframe.animatic import AnimaticKeyframe
+
+    records = [json.loads(p.read_text()) for p in (small_run.state / "records").rglob("*.json")]
+    artifacts = {r["node"]: small_run.root / r["artifact"] for r in records}
+    plan = json.loads(small_run.plan.read_text())
+    shot = plan["shots"][0]
+
+    def drawn(characters, shot_size="full", character="someone stands still") -> np.ndarray:
+        out = tmp_path / f"{len(list(tmp_path.iterdir()))}.png"
+        params = {"style": plan["style"], "plan_seed": 0, "take": None, "characters": list(characters), "ages": {},
+                  "character": character, "background": shot["background"], "relation": "side by side",
+                  "camera": {"shot_size": shot_size, "angle": "eye_level", "fov_deg": 40},
+                  "lighting": shot["lighting"], "width": 160, "height": 96}
+        AnimaticKeyframe().run(Job(node="keyframe:x", params=params, output=out, root=tmp_path, seed=1, keep=tmp_path,
+                                   inputs={f"portrait:{c['id']}": artifacts[f"portrait:{c['id']}"]
+                                           for c in plan["characters"]}))
+        return np.asarray(Image.open(out).convert("RGB")).astype(int)
+
+    return drawn, [c["id"] for c in plan["characters"]]
+
+
+def test_a_close_up_frames_its_subject(small_run, tmp_path):
+    drawn, (a, b, *_) = _keyframe_drawer(small_run, tmp_path)
+
+    def same_centre(x, y) -> float:
+        middle = x.shape[1] // 2
+        return (np.abs(x[:, middle - 2:middle + 2] - y[:, middle - 2:middle + 2]).sum(axis=2) < 10).mean()
+
+    both, alone_a, alone_b = drawn([a, b], "close_up"), drawn([a], "close_up"), drawn([b], "close_up")
+    assert same_centre(both, alone_a) > 0.95, "the first named fills the centre of the close-up"
+    assert same_centre(both, alone_b) < 0.8
+    assert same_centre(drawn([b, a], "close_up"), alone_b) > 0.95
+
+
+def test_the_action_puts_its_prop_in_hand(small_run, tmp_path):
+    drawn, (a, b, *_) = _keyframe_drawer(small_run, tmp_path)
+    plain = drawn([a, b], character="Mara (red hair), stands still; Tomas (dark hair), watching Mara")
+    assert (drawn([a, b], character="Mara (red hair), waits; Tomas (dark hair), watching Mara") == plain).all(), \
+        "words that name no prop change nothing"
+    changed = {}
+    for prop in ("a loaf of bread", "a map", "a cup of tea", "a lantern", "an umbrella", "a suitcase", "a ball",
+                 "flowers", "a rifle", "a box"):
+        held = drawn([a, b], character=f"Mara (red hair), holds {prop}; Tomas (dark hair), watching Mara")
+        changed[prop] = (np.abs(held - plain).sum(axis=2) > 40)
+        assert changed[prop].mean() > 0.001, prop
+    # Each holds what their own words name: Mara stands left of Tomas, so her suitcase is further left.
+    def where(image) -> float:
+        return np.nonzero((np.abs(image - plain).sum(axis=2) > 40).any(axis=0))[0].mean()
+
+    hers = drawn([a, b], character="Mara (red hair), holds a suitcase; Tomas (dark hair), watching Mara")
+    his = drawn([a, b], character="Mara (red hair), stands still; Tomas (dark hair), holds a suitcase")
+    assert where(hers) + 10 < where(his)

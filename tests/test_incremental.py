@@ -105,11 +105,13 @@ def test_character_description_only_changes_the_storyboard(small_run):
 
 
 def test_upstream_rerun_with_identical_bytes_stops_there(small_run):
-    # The animatic does not draw the character-domain text, so the keyframe re-runs
-    # (its key changed) but writes the same image: the clip and all after it are reused.
+    # The animatic draws only the props the character text names, so a rewording that
+    # keeps them re-runs the keyframe (its key changed) but writes the same image: the
+    # clip and all after it are reused.
     plan = load_plan(small_run.plan, 12)
     shot = plan.shots[2]
-    executed, pending = edit_and_render(small_run, lambda p: p["shots"][2].update(character="Exactly as before, but worded anew."))
+    reworded = shot.character + " Worded anew, the same as before."
+    executed, pending = edit_and_render(small_run, lambda p: p["shots"][2].update(character=reworded))
     assert executed == {f"keyframe:{shot.id}", "storyboard"}
     assert f"clip:{shot.id}" in pending, "status cannot know the keyframe's bytes in advance"
 

@@ -2,12 +2,14 @@
 
 - lighting sets the palette: sky by time of day, white balance by colour temperature,
   contrast, saturation by mood, and where the sun or moon stands by the key light;
-- background words pick the scenery (city, forest, sea, hills, desert, or a room that
-  shows what it is: kitchen, hospital, classroom, cafe, office, apartment, library,
-  workshop, hall), and outdoors the weather (rain, snow);
+- background words pick the scenery (city, stadium, forest, sea, hills, desert, or a
+  room that shows what it is: kitchen, hospital, classroom, cafe, office, apartment,
+  library, workshop, hall), and outdoors the weather (rain, snow, fog);
 - each character is a figure wearing the colours of their portrait, with the
   portrait's face, so identities hold across shots; a child is drawn smaller, an
-  elder's hair silver;
+  elder's hair silver; a close-up is of its subject, the first character named;
+- character words give each person what their action names (bread, a map, a cup,
+  a lantern, an umbrella, a suitcase, a ball, flowers, a rifle, ...), held in hand;
 - relation words place the figures (together, facing, behind, apart, embracing);
 - camera shot size and field of view scale them, the angle moves the horizon.
 
@@ -43,27 +45,61 @@ SKY = {  # (zenith, horizon)
     "dusk": ((50, 50, 110), (230, 120, 100)),
     "night": ((10, 14, 36), (34, 40, 76)),
 }
-ROOMS = {"kitchen": "kitchen", "hospital": "hospital", "school": "classroom", "classroom": "classroom", "cafe": "cafe",
-         "office": "office", "apartment": "apartment", "library": "library", "workshop": "workshop", "hall": "hall",
-         "church": "church", "theatre": "theatre"}
-WEATHER = {"rain": ("rain", "rainy", "drizzle", "downpour", "storm"), "snow": ("snow", "snowy", "blizzard", "winter")}
-SCENERY = {  # keyword -> (scenery, ground colour)
+ROOMS = {"kitchen": "kitchen", "bakery": "kitchen", "hospital": "hospital", "ward": "hospital", "school": "classroom",
+         "classroom": "classroom", "cafe": "cafe", "bar": "cafe", "restaurant": "cafe", "shop": "cafe", "office": "office",
+         "study": "office", "apartment": "apartment", "warehouse": "apartment", "storeroom": "apartment",
+         "library": "library", "bookshop": "library",
+         "workshop": "workshop", "cellar": "workshop", "hall": "hall", "lobby": "hall", "hotel": "hall", "museum": "hall",
+         "ballroom": "hall", "gym": "hall", "church": "church", "chapel": "church", "theatre": "theatre"}
+WEATHER = {"rain": ("rain", "rainy", "drizzle", "downpour", "storm"), "snow": ("snow", "snowy", "blizzard", "winter"),
+           "fog": ("fog", "foggy", "mist", "misty", "haze")}
+SCENERY = {  # place word -> (scenery, ground colour)
     "city": ("city", (90, 90, 96)), "street": ("city", (90, 90, 96)), "town": ("city", (110, 100, 95)),
-    "station": ("city", (100, 96, 96)), "rooftop": ("city", (80, 80, 86)),
+    "station": ("city", (100, 96, 96)), "rooftop": ("city", (80, 80, 86)), "alley": ("city", (80, 78, 80)),
+    "market": ("city", (110, 95, 85)), "square": ("city", (120, 110, 100)), "plaza": ("city", (120, 110, 100)),
+    "bridge": ("city", (95, 95, 100)), "subway": ("city", (70, 70, 75)), "tunnel": ("city", (70, 70, 75)),
+    "road": ("city", (100, 95, 90)), "village": ("city", (115, 105, 90)),
+    "stadium": ("stadium", (70, 140, 70)), "arena": ("stadium", (150, 120, 90)), "track": ("stadium", (170, 90, 70)),
+    "pitch": ("stadium", (70, 140, 70)),
     "forest": ("forest", (56, 96, 50)), "woods": ("forest", (56, 96, 50)), "park": ("forest", (80, 140, 70)),
-    "garden": ("forest", (80, 140, 70)), "orchard": ("forest", (90, 140, 70)), "field": ("hills", (120, 160, 80)),
-    "meadow": ("hills", (110, 165, 80)), "farm": ("hills", (140, 150, 80)), "hill": ("hills", (100, 140, 80)),
-    "mountain": ("hills", (110, 110, 100)), "valley": ("hills", (100, 150, 80)),
+    "garden": ("forest", (80, 140, 70)), "orchard": ("forest", (90, 140, 70)), "jungle": ("forest", (40, 100, 45)),
+    "field": ("hills", (120, 160, 80)), "meadow": ("hills", (110, 165, 80)), "farm": ("hills", (140, 150, 80)),
+    "hill": ("hills", (100, 140, 80)), "mountain": ("hills", (110, 110, 100)), "valley": ("hills", (100, 150, 80)),
+    "camp": ("hills", (120, 120, 90)), "cliff": ("hills", (120, 115, 100)), "trench": ("hills", (100, 85, 60)),
     "sea": ("water", (200, 190, 150)), "beach": ("water", (220, 200, 150)), "ocean": ("water", (200, 190, 150)),
     "lake": ("water", (90, 120, 80)), "river": ("water", (90, 120, 80)), "harbor": ("water", (110, 100, 95)),
     "harbour": ("water", (110, 100, 95)), "shore": ("water", (210, 195, 150)), "pier": ("water", (120, 100, 80)),
-    "desert": ("desert", (220, 180, 120)), "dunes": ("desert", (220, 180, 120)),
-    "room": ("interior", (120, 90, 70)), "kitchen": ("interior", (150, 120, 90)), "home": ("interior", (130, 100, 80)),
-    "house": ("interior", (130, 100, 80)), "apartment": ("interior", (120, 100, 90)), "office": ("interior", (100, 100, 110)),
-    "hospital": ("interior", (190, 200, 200)), "school": ("interior", (150, 120, 90)), "classroom": ("interior", (150, 120, 90)),
-    "cafe": ("interior", (120, 85, 60)), "studio": ("interior", (110, 105, 100)), "library": ("interior", (110, 80, 60)),
-    "attic": ("interior", (120, 95, 70)), "bedroom": ("interior", (140, 110, 100)), "hall": ("interior", (130, 110, 90)),
-    "workshop": ("interior", (110, 90, 70)), "church": ("interior", (140, 130, 120)), "theatre": ("interior", (100, 40, 50)),
+    "dock": ("water", (110, 100, 90)), "deck": ("water", (130, 100, 70)), "boat": ("water", (130, 100, 70)),
+    "island": ("water", (210, 195, 150)),
+    "desert": ("desert", (220, 180, 120)), "dunes": ("desert", (220, 180, 120)), "canyon": ("desert", (190, 120, 80)),
+    **{room: ("interior", colour) for room, colour in {
+        "room": (120, 90, 70), "kitchen": (150, 120, 90), "bakery": (160, 125, 90), "home": (130, 100, 80),
+        "house": (130, 100, 80), "apartment": (120, 100, 90), "office": (100, 100, 110), "study": (110, 90, 80),
+        "hospital": (190, 200, 200), "ward": (190, 200, 200), "school": (150, 120, 90), "classroom": (150, 120, 90),
+        "cafe": (120, 85, 60), "bar": (90, 60, 45), "restaurant": (120, 80, 60), "shop": (130, 110, 90),
+        "hotel": (140, 110, 90), "lobby": (150, 130, 110), "museum": (160, 150, 140), "studio": (110, 105, 100),
+        "library": (110, 80, 60), "attic": (120, 95, 70), "bedroom": (140, 110, 100), "hall": (130, 110, 90),
+        "ballroom": (150, 120, 90), "gym": (160, 130, 90), "workshop": (110, 90, 70), "cellar": (80, 70, 60),
+        "warehouse": (100, 95, 90), "storeroom": (110, 100, 90), "bookshop": (110, 80, 60), "cabin": (120, 85, 60), "tent": (150, 140, 100), "barracks": (110, 105, 90),
+        "church": (140, 130, 120), "chapel": (140, 130, 120), "theatre": (100, 40, 50)}.items()},
+}
+# What a character holds when the shot's action names it: word -> prop.
+PROPS = {
+    **dict.fromkeys(("bread", "dough", "loaf", "loaves"), "loaf"),
+    **dict.fromkeys(("box", "boxes", "crate", "crates", "parcel"), "box"),
+    **dict.fromkeys(("map", "book", "letter", "letters", "notebook", "drawing", "page", "photograph", "photo", "note",
+                     "file", "newspaper", "envelope", "schoolbook"), "paper"),
+    **dict.fromkeys(("cup", "cups", "mug", "coffee", "tea", "glass"), "cup"),
+    **dict.fromkeys(("lantern", "lamp", "torch", "candle", "flashlight"), "light"),
+    "umbrella": "umbrella",
+    **dict.fromkeys(("suitcase", "bag", "pack", "backpack", "satchel"), "bag"),
+    **dict.fromkeys(("ball", "football"), "ball"),
+    **dict.fromkeys(("flowers", "bouquet", "rose", "roses"), "flowers"),
+    **dict.fromkeys(("phone", "radio"), "phone"),
+    **dict.fromkeys(("rope", "net"), "rope"),
+    **dict.fromkeys(("sword", "rifle", "oar", "stick", "cane", "racket", "spear", "pole"), "stick"),
+    **dict.fromkeys(("key", "ring"), "ring"),
+    "trophy": "trophy",
 }
 # Figure height as a share of the frame height, and where the head's top sits
 # (None: the figure stands on the ground).
@@ -84,7 +120,7 @@ SPACING = [  # relation words -> gap between neighbouring figures, as a share of
 
 class AnimaticKeyframe(KeyframeBackend):
     name: ClassVar[str] = "animatic"
-    version: ClassVar[str] = "4"
+    version: ClassVar[str] = "5"
 
     def run(self, job: Job) -> None:
         p = job.params
@@ -111,10 +147,13 @@ class AnimaticKeyframe(KeyframeBackend):
 
         portraits = [Image.open(job.inputs[f"portrait:{cid}"]).convert("RGB") for cid in p["characters"]]
         ages = [p.get("ages", {}).get(cid, "adult") for cid in p["characters"]]
-        _draw_figures(image, portraits, ages, p["relation"], camera, light["key_light"], width, height, horizon)
+        hands = _draw_figures(image, portraits, ages, p["relation"], camera, light["key_light"], width, height, horizon)
+        for hand, prop in zip(hands, _props(p["character"])):
+            if hand and prop:
+                _draw_prop(ImageDraw.Draw(image), prop, *hand)
         weather = _weather(p["background"])
         if weather and not scenery.startswith("interior"):  # in front of everyone, as rain falls
-            _draw_weather(ImageDraw.Draw(image), weather, rng, width, height)
+            image = _draw_weather(image, weather, rng, width, height)
 
         image = _grade(image, light, p["style"])
         if camera["angle"] == "dutch":
@@ -127,13 +166,16 @@ def _even(x: float) -> int:
 
 
 def _scenery(background: str) -> tuple[str, tuple[int, int, int]]:
-    """(scenery, ground colour) of the first place word in the background; an interior names its room."""
-    text = background.lower()
-    hits = [(text.find(word), word, value) for word, value in SCENERY.items() if word in text]
-    if not hits:
-        return "hills", (110, 140, 90)
-    _, word, (scenery, ground) = min(hits)
-    return (f"interior:{ROOMS.get(word, 'room')}" if scenery == "interior" else scenery), ground
+    """(scenery, ground colour) of the first place word in the background; an interior names its room.
+
+    Whole words, a plural as its singular: a barefoot walk is no bar, "mountains" a mountain.
+    """
+    for word in re.findall(r"[a-z]+", background.lower()):
+        place = word if word in SCENERY else word[:-1] if word.endswith("s") and word[:-1] in SCENERY else None
+        if place:
+            scenery, ground = SCENERY[place]
+            return (f"interior:{ROOMS.get(place, 'room')}" if scenery == "interior" else scenery), ground
+    return "hills", (110, 140, 90)
 
 
 def _weather(background: str) -> str | None:
@@ -200,6 +242,18 @@ def _draw_scenery(draw, scenery, rng, width, height, horizon, ground, night) -> 
             y0 = horizon + i * max(1, (height - horizon)) // 5
             points = [(x, y0 + int(14 * math.sin(x / width * 6 + i + rng.random()))) for x in range(0, width + 20, 20)]
             draw.polygon(points + [(width, height), (0, height)], fill=shade(ground, 1.0 - 0.08 * i))
+    elif scenery == "stadium":  # tiers of stands full of people, floodlights, lines on the ground
+        stands = max(4, horizon // 2)
+        for row in range(4):
+            y = horizon - stands + row * stands // 4
+            draw.rectangle((0, y, width, y + stands // 4), fill=shade((90, 90, 100), 0.8 + 0.1 * row))
+            for x in range(rng.randrange(6), width, 7):
+                draw.point((x, y + rng.randrange(max(1, stands // 4))), fill=rng.choice([(220, 60, 60), (240, 240, 240), (60, 90, 200)]))
+        for x in (width // 6, width * 5 // 6):
+            draw.line((x, horizon - stands, x, max(0, horizon - stands - horizon // 3)), fill=(60, 60, 60), width=3)
+            draw.ellipse((x - 8, horizon - stands - horizon // 3 - 6, x + 8, horizon - stands - horizon // 3 + 6),
+                         fill=(255, 250, 220))
+        draw.line((0, horizon + (height - horizon) // 3, width, horizon + (height - horizon) // 3), fill=(230, 235, 230), width=2)
     else:  # hills
         for i, f in enumerate((0.8, 0.95)):
             points = [(x, horizon - int((30 + 20 * i) * (1 + math.sin(x / width * (3 + i) + rng.random() * 6))))
@@ -266,8 +320,9 @@ def _furnish(draw, room, rng, width, height, horizon, wall) -> None:
             draw.rectangle((x, 0, x + 3 * u, horizon), fill=tuple(max(0, int(c * 0.8)) for c in wall))
 
 
-def _draw_weather(draw, weather, rng, width, height) -> None:
-    """Rain falls in slanted streaks, snow in flakes."""
+def _draw_weather(image: Image.Image, weather, rng, width, height) -> Image.Image:
+    """Rain falls in slanted streaks, snow in flakes; fog veils everything in grey."""
+    draw = ImageDraw.Draw(image)
     if weather == "rain":
         for _ in range(width // 3):
             x, y = rng.randrange(width), rng.randrange(height)
@@ -276,11 +331,63 @@ def _draw_weather(draw, weather, rng, width, height) -> None:
         for _ in range(width // 2):
             x, y, r = rng.randrange(width), rng.randrange(height), rng.choice((1, 2, 2, 3))
             draw.ellipse((x - r, y - r, x + r, y + r), fill=(250, 250, 255))
+    elif weather == "fog":
+        return Image.blend(image, Image.new("RGB", image.size, (200, 205, 210)), 0.45)
+    return image
 
 
-def _draw_figures(image, portraits, ages, relation, camera, key_light, width, height, horizon) -> None:
+def _props(character: str) -> list[str | None]:
+    """What each person holds: the character text speaks of them in turn, split by ';'."""
+    return [next((PROPS[w] for w in re.findall(r"[a-z]+", part.lower()) if w in PROPS), None)
+            for part in character.split(";")]
+
+
+def _draw_prop(draw: ImageDraw.ImageDraw, prop: str, x: float, y: float, size: float) -> None:
+    """A prop held at (x, y), drawn to the scale of a head `size` across."""
+    s = max(3.0, size)
+    if prop == "loaf":
+        draw.ellipse((x - 0.6 * s, y - 0.3 * s, x + 0.6 * s, y + 0.3 * s), fill=(190, 130, 60), outline=(130, 80, 40))
+    elif prop == "box":
+        draw.rectangle((x - 0.5 * s, y - 0.8 * s, x + 0.5 * s, y), fill=(190, 150, 100), outline=(140, 105, 70))
+    elif prop == "paper":
+        draw.rectangle((x - 0.45 * s, y - 0.7 * s, x + 0.45 * s, y), fill=(240, 232, 210), outline=(150, 140, 120))
+        for k in range(1, 4):
+            draw.line((x - 0.35 * s, y - 0.7 * s + k * 0.17 * s, x + 0.35 * s, y - 0.7 * s + k * 0.17 * s), fill=(120, 110, 100))
+    elif prop == "cup":
+        draw.rectangle((x - 0.18 * s, y - 0.45 * s, x + 0.18 * s, y), fill=(245, 245, 240), outline=(150, 150, 150))
+    elif prop == "light":
+        draw.ellipse((x - 0.6 * s, y - 0.9 * s, x + 0.6 * s, y + 0.3 * s), fill=(255, 230, 150))
+        draw.ellipse((x - 0.25 * s, y - 0.55 * s, x + 0.25 * s, y - 0.05 * s), fill=(255, 250, 220))
+    elif prop == "umbrella":
+        draw.line((x, y, x, y - 1.6 * s), fill=(40, 40, 40), width=max(1, int(s * 0.08)))
+        draw.pieslice((x - 1.1 * s, y - 2.4 * s, x + 1.1 * s, y - 0.9 * s), 180, 360, fill=(40, 40, 60))
+    elif prop == "bag":
+        draw.rectangle((x - 0.5 * s, y, x + 0.5 * s, y + 0.7 * s), fill=(110, 70, 40), outline=(70, 45, 25))
+        draw.arc((x - 0.25 * s, y - 0.2 * s, x + 0.25 * s, y + 0.2 * s), 180, 360, fill=(70, 45, 25), width=2)
+    elif prop == "ball":
+        draw.ellipse((x - 0.3 * s, y - 0.6 * s, x + 0.3 * s, y), fill=(245, 245, 245), outline=(40, 40, 40))
+    elif prop == "flowers":
+        draw.line((x, y, x, y - 0.8 * s), fill=(50, 130, 50), width=max(1, int(s * 0.08)))
+        for dx, dy in ((-0.2, -0.9), (0.2, -0.95), (0.0, -1.1)):
+            draw.ellipse((x + (dx - 0.15) * s, y + (dy - 0.15) * s, x + (dx + 0.15) * s, y + (dy + 0.15) * s), fill=(220, 50, 80))
+    elif prop == "phone":
+        draw.rectangle((x - 0.12 * s, y - 0.4 * s, x + 0.12 * s, y), fill=(30, 30, 35), outline=(90, 90, 100))
+    elif prop == "rope":
+        for r in (0.2, 0.35, 0.5):
+            draw.ellipse((x - r * s, y - r * s, x + r * s, y + r * s), outline=(170, 140, 90), width=max(1, int(s * 0.06)))
+    elif prop == "stick":
+        draw.line((x - 0.3 * s, y + 0.5 * s, x + 0.6 * s, y - 1.4 * s), fill=(110, 80, 50), width=max(2, int(s * 0.1)))
+    elif prop == "ring":
+        draw.ellipse((x - 0.15 * s, y - 0.3 * s, x + 0.15 * s, y), outline=(230, 190, 60), width=max(1, int(s * 0.06)))
+    elif prop == "trophy":
+        draw.rectangle((x - 0.1 * s, y - 0.5 * s, x + 0.1 * s, y), fill=(210, 170, 50))
+        draw.chord((x - 0.35 * s, y - 1.1 * s, x + 0.35 * s, y - 0.4 * s), 0, 180, fill=(230, 190, 60))
+
+
+def _draw_figures(image, portraits, ages, relation, camera, key_light, width, height, horizon) -> list:
+    """Draw everyone in frame; return each one's free hand (x, y, hand size), None for a shoulder."""
     if not portraits:
-        return
+        return []
     frame_h = height / MARGIN
     scale, head_top = FRAMING[camera["shot_size"]]
     # A wider lens makes people smaller in frame; a longer lens, larger.
@@ -297,19 +404,27 @@ def _draw_figures(image, portraits, ages, relation, camera, key_light, width, he
     n = len(portraits)
     xs = [width / 2 + (i - (n - 1) / 2) * gap * width for i in range(n)]
     order = list(range(n))
+    hands: list = [None] * n
     if camera["angle"] == "over_the_shoulder" and n > 1:
         # The first character's shoulder fills the foreground; the others face the lens.
         xs[0] = width * 0.2
         _figure(image, portraits[0], ages[0], xs[0], feet + figure_h * 0.3, figure_h * 1.25, key_light, silhouette=True)
         order = order[1:]
         xs[1:] = [width * 0.62 + (i - (n - 2) / 2) * 0.18 * width for i in range(n - 1)]
-    for i in sorted(order, key=lambda i: -i if behind else i):
+    elif camera["shot_size"] in ("close_up", "extreme_close_up") and n > 1:
+        # A close-up is of its subject, the first named: centred and in front, the others
+        # cut by the frame's edges.
+        xs = [width / 2, *(width / 2 + (-1) ** i * width * (0.42 + 0.1 * (i // 2)) for i in range(n - 1))]
+        order, behind = [*range(1, n), 0], False
+    for i in sorted(order, key=lambda i: -i) if behind else order:
         depth = 0.75 if behind and i > 0 else 1.0
-        _figure(image, portraits[i], ages[i], xs[i], feet - (1 - depth) * figure_h * 0.3, figure_h * depth, key_light,
-                silhouette=False)
+        hands[i] = _figure(image, portraits[i], ages[i], xs[i], feet - (1 - depth) * figure_h * 0.3, figure_h * depth,
+                           key_light, silhouette=False)
+    return hands
 
 
-def _figure(image, portrait, age, x, feet, h, key_light, silhouette) -> None:
+def _figure(image, portrait, age, x, feet, h, key_light, silhouette) -> tuple[float, float, float]:
+    """One person; returns the right hand (x, y) and the hand's size, where a prop is held."""
     draw = ImageDraw.Draw(image)
     garment = portrait.getpixel(GARMENT_SAMPLE)
     skin = portrait.getpixel(SKIN_SAMPLE)
@@ -330,10 +445,11 @@ def _figure(image, portrait, age, x, feet, h, key_light, silhouette) -> None:
                   fill=garment, width=max(1, int(head * 0.28)))
         draw.ellipse((x + side * body_w * 0.62 - head * 0.12, shoulders + h * 0.42 - head * 0.12,
                       x + side * body_w * 0.62 + head * 0.12, shoulders + h * 0.42 + head * 0.12), fill=skin)
+    hand = (x + body_w * 0.62, shoulders + h * 0.42, head)
     size = max(2, int(head))
     if silhouette:
         draw.ellipse((x - size / 2, top, x + size / 2, top + size), fill=garment)
-        return
+        return hand
     cx, cy, r = FACE
     face = portrait.crop((cx - r - 14, cy - r - 30, cx + r + 14, cy + r + 14)).resize((size, size), Image.LANCZOS)
     if age == "elder":
@@ -352,6 +468,7 @@ def _figure(image, portrait, age, x, feet, h, key_light, silhouette) -> None:
         ImageDraw.Draw(half).rectangle(box, fill=90)
         half = Image.composite(half, Image.new("L", (size, size), 0), mask)
         image.paste(shadow, (int(x - size / 2), int(top)), half)
+    return hand
 
 
 def _grade(image: Image.Image, light: dict, style: str) -> Image.Image:
