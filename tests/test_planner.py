@@ -1,14 +1,15 @@
 """The offline planner: deterministic, any length from 1 to 200, cinematic grammar."""
 
+import re
 from collections import Counter
 
 import pytest
 
 from scenegen.modules.portrait.animatic import COLOURS, SKIN, read_appearance
-from scenegen.modules.script import ScriptRequest
+from scenegen.modules.script import ScriptRequest, reading
 from scenegen.modules.script.offline import OfflinePlanner
 from scenegen.schemas.files import dump_plan
-from scenegen.schemas.plan import StoryPlan, reference_errors
+from scenegen.schemas.plan import Mood, StoryPlan, TimeOfDay, reference_errors
 
 
 def plan(sentence="a woman's life", shots=30, seed=0) -> StoryPlan:
@@ -102,12 +103,13 @@ def test_plain_text_is_plain_and_the_storyboard_escapes_it_once(tmp_path, cli):
     sentence = "a thief's escape & the chase"
     planned = plan(sentence, shots=4)
     text = dump_plan(planned)
-    assert "thief's" in text and "&#39;" not in text and "&amp;" not in text
+    owner = re.search(r"(\w+)'s\b", text).group(1)   # "Sasha's partner": an apostrophe the page must escape
+    assert "&#39;" not in text and "&amp;" not in text
     result = cli("story", sentence, "--shots", "4", "--size", "160x96", "--fps", "12", "--out", str(tmp_path / "run"))
     assert result.exit_code == 0, result.output
     assert "&#39;" not in (tmp_path / "run" / "shots.srt").read_text()
     page = (tmp_path / "run" / "storyboard.html").read_text()
-    assert "thief&#39;s" in page and "&amp;#39;" not in page and "&amp;amp;" not in page
+    assert f"{owner}&#39;s" in page and "&amp;#39;" not in page and "&amp;amp;" not in page
 
 
 @pytest.mark.parametrize("bad", ["ari\n", "ari\nzed", "Ari", "-ari", "a" * 41])
@@ -120,10 +122,27 @@ def test_ids_must_match_in_full(bad):
         StoryPlan.model_validate(data)
 
 
-SENTENCES = ["a woman's life", "a boy's life at sea", "a detective chases a thief through rainy Tokyo",
-             "two sisters run a bakery", "an old fisherman and the storm", "a quest for fire",
-             "a rivalry between two chefs", "a soldier comes home", "a day in a city",
-             "a mystery in a lighthouse", "a girl grows up in the mountains", "a football final"]
+# (sentence, the kind it tells, the people it names, the place and the weather it names)
+READINGS = [
+    ("a woman's life", "life", ["woman"], None, None),
+    ("a boy's life at sea", "life", ["boy"], "sea", None),
+    ("a detective chases a thief through rainy Tokyo", "chase", ["detective", "thief"], "tokyo", "rain"),
+    ("two sisters run a bakery", "day", ["sister", "sister"], "bakery", None),
+    ("an old fisherman and the storm", "disaster", ["fisherman"], None, "storm"),
+    ("a quest for fire", "quest", [], None, None),
+    ("a rivalry between two chefs", "rivalry", ["chef", "chef"], None, None),
+    ("a soldier comes home", "homecoming", ["soldier"], None, None),
+    ("a day in a city", "day", [], "city", None),
+    ("a mystery in a lighthouse", "mystery", [], "lighthouse", None),
+    ("a girl grows up in the mountains", "life", ["girl"], "mountains", None),
+    ("a football final", "sport", [], None, None),
+    ("two lovers meet in snowy Paris", "romance", ["lover", "lover"], "paris", "snow"),
+    ("a nurse in the war", "war", ["nurse"], None, None),
+    ("Nora and her brother escape the flood", "disaster", ["Nora", "brother"], None, None),
+    ("an old baker's life in foggy 1920s Vienna", "life", ["baker"], "vienna", "fog"),
+    ("a zorblax wibbles the quantum teapot", "quest", [], None, None),
+]
+SENTENCES = [sentence for sentence, *_ in READINGS]
 HOURS = {"dawn": "dawn", "morning": "morning", "noon": "noon", "afternoon": "afternoon",
          "golden_hour": "golden hour", "dusk": "dusk", "night": "night"}
 OTHER_HOUR_WORDS = ["sunrise", "sunset", "evening", "midnight", "midday"]
@@ -166,10 +185,96 @@ def test_captions_vary_and_never_paste_the_sentence(sentence):
     assert {s.transition.type for s in long.shots} == {"cut", "dissolve", "smooth"}
 
 
-def test_a_life_shows_its_protagonist_growing_old():
-    story = plan("a woman's life", 30, 0)
+@pytest.mark.parametrize("sentence, kind, people, place, weather", READINGS)
+def test_the_plan_tells_the_sentence(sentence, kind, people, place, weather):
+    """The kind of story, who is in it, where and in what weather: all from the sentence."""
+    story = plan(sentence, 30, 0)
+    assert reading.read(sentence).kind == kind
+    first_act = reading.kinds()[kind]["acts"][0]["name"]
+    assert story.shots[0].context.startswith(first_act.capitalize() + "."), story.shots[0].context
+    # Each person the sentence names is one of the cast, as it names them.
+    for word, count in Counter(people).items():
+        cast = [c for c in story.characters if re.search(rf"\b{word}\b", c.description) or c.name == word]
+        assert len(cast) >= count, (word, [c.description for c in story.characters])
+    assert story.characters[0].id in story.shots[0].characters
+    for named, what in ((place, "place"), (weather, "weather")):
+        if named:
+            saying = [s.id for s in story.shots if named in s.background.lower()]
+            assert len(saying) >= 0.8 * len(story.shots), (what, named, [s.background for s in story.shots][:3])
+    # Long stories move: a 30-shot plan has at least as many distinct locations as scenes it can hold.
+    assert len({s.background.split(",")[0] for s in story.shots}) >= 8
+    everything = [story.title, story.logline, *(c.description for c in story.characters),
+                  *(text for s in story.shots for text in (s.context, s.character, s.background, s.relation))]
+    assert not [t for t in everything if sentence.lower() in t.lower()], "the sentence is read, not pasted"
+
+
+@pytest.mark.parametrize("sentence", [s for s, kind, *_ in READINGS if kind == "life"])
+def test_a_life_shows_its_protagonist_growing_old(sentence):
+    story = plan(sentence, 30, 0)
     hero = story.shots[0].characters[0]
     order = {"child": 0, "adult": 1, "elder": 2}
     ages = [order[shot.ages.get(hero, "adult")] for shot in story.shots if hero in shot.characters]
     assert ages == sorted(ages) and set(ages) == {0, 1, 2}
     assert all(set(shot.ages) <= set(shot.characters) for shot in story.shots)
+
+
+def test_people_keep_the_age_the_sentence_gives_them():
+    story = plan("an old fisherman and the storm", 30, 0)
+    fisherman = story.characters[0]
+    assert "fisherman" in fisherman.description
+    assert all(shot.ages.get(fisherman.id) == "elder" for shot in story.shots if fisherman.id in shot.characters)
+    girl = plan("a little girl escapes a thief", 12, 0).characters[0]
+    assert all(s.ages.get(girl.id) == "child" for s in plan("a little girl escapes a thief", 12, 0).shots
+               if girl.id in s.characters)
+
+
+def test_what_the_reader_finds_in_a_sentence():
+    premise = reading.read("Nora and her brother escape the flood")
+    assert [(p.name, p.word, p.gender, p.kin) for p in premise.people] == [("Nora", None, "female", False),
+                                                                         (None, "brother", "male", True)]
+    premise = reading.read("two thieves flee through rainy Buenos Aires in 1920s")
+    assert [p.word for p in premise.people] == ["thief", "thief"] and premise.place.text == "Buenos Aires"
+    assert premise.weather == "rain" and premise.kind == "chase"
+    assert reading.read("a small fishing village").place.text == "the small fishing village"
+    assert reading.read("two sisters run a bakery").place.text == "the bakery"
+    assert reading.read("the Alps in winter").place.category == "mountains"
+    assert reading.read("a boy's life at sea").place.text == "the sea"
+    assert reading.read("a knight in medieval times").era == "in medieval times"
+    # A name at the head of the sentence is a name; a word that starts sentences is not.
+    assert [p.name for p in reading.read("Kofi finds a map").people] == ["Kofi"]
+    assert reading.read("Two sisters run a bakery").people[0].name is None
+
+
+@pytest.mark.parametrize("kind", reading.KIND_ORDER)
+def test_each_kind_is_whole_and_drawable(kind):
+    """Every beat names roles the kind has, a mood and hour the plan knows, and a place the animatic draws."""
+    from scenegen.modules.keyframe.animatic import _scenery
+
+    story = reading.kinds()[kind]
+    default = _scenery("")
+    beats = [beat for act in story["acts"] for beat in act["beats"]]
+    assert len(story["acts"]) == 3 and len(beats) >= 9
+    for beat in beats:
+        assert set(beat["roles"]) <= set(story["roles"]), beat["location"]
+        assert beat["mood"] in Mood.__members__ and beat["setting"] in ("indoor", "town", "wild", "water")
+        assert beat.get("time_of_day", "dawn") in TimeOfDay.__members__
+        assert len(beat["moments"]) >= 2
+        assert _scenery(beat["location"]) != default, f"{kind}: the animatic cannot draw {beat['location']!r}"
+    phrases = [text for beat in beats for text in (beat["event"], beat["action"], *beat["moments"])]
+    assert len(set(phrases)) == len(phrases), [p for p, n in Counter(phrases).items() if n > 1]
+    assert len({beat["location"] for beat in beats}) == len(beats)
+    used = Counter(role for beat in beats for role in beat["roles"])
+    assert all(used[role] >= 2 for role in story["roles"]), used
+
+
+def test_every_room_and_weather_the_reader_knows_is_drawn_and_said():
+    from scenegen.modules.keyframe.animatic import _scenery
+
+    words = reading.vocabulary()
+    for building, rooms in words["buildings"].items():
+        for room in rooms:
+            assert _scenery(room).__getitem__(0).startswith("interior"), (building, room)
+    for name, weather in words["weather"].items():
+        assert name in weather["outdoors"] and name in weather["indoors"]
+    for category, table in words["places"].items():
+        assert {"clause", "indoor", "town", "water", "wild"} <= set(table), category

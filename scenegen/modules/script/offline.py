@@ -1,16 +1,21 @@
 """Offline planner: a deterministic story plan from (sentence, shots, seed), no model needed.
 
-1. The sentence picks the arc (a life, or a quest) and the protagonist's gender noun.
-2. The acts of the arc share the shots (25% / 50% / 25%); each act's beats become
-   scenes, so 1 shot or 200 both get a beginning, a middle and an end.
-3. A cast is drawn once, with appearances that never change: the protagonist plus
-   the roles the chosen beats call for.
-4. Each scene is covered with camera grammar: an establishing wide, a two-shot, then
+1. The sentence is read (`reading.py`): the kind of story (a life, a quest, a chase, a
+   romance, ...), the people it names and what they are, the place, weather and era.
+2. The kind's acts share the shots (25% / 50% / 25%); each act's beats become scenes,
+   so 1 shot or 200 both get a beginning, a middle and an end.
+3. A cast is drawn once, with appearances that never change: the protagonist, then the
+   kind's roles the chosen beats call for, filled in the order the sentence names
+   people ("a detective chases a thief": the thief is the one chased).
+4. Each beat happens in the named place, framed by its setting ("a rooftop in Tokyo",
+   "the lamp room of the lighthouse"), in the named weather.
+5. Each scene is covered with camera grammar: an establishing wide, a two-shot, then
    reverse angles over the shoulder and close-ups, a pull-out to end long scenes.
-5. Light follows the story: dawn to golden hour through the first half, night at the
+6. Light follows the story: dawn to golden hour through the first half, night at the
    crisis, warm light at the end; contrast rises toward the climax.
 
-Every sentence comes from `prompts/offline/planner.j2`; words from `vocabulary.toml`.
+Every sentence comes from `prompts/offline/planner.j2` and the kinds' templates; words
+from `prompts/offline/` (vocabulary.toml, reading.toml, kinds/*.toml).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import tomllib
 from importlib.resources import files
 from typing import ClassVar
 
-from scenegen.modules.script import ScriptBackend, ScriptRequest
+from scenegen.modules.script import ScriptBackend, ScriptRequest, reading
 from scenegen.prompts import environment, sentence
 from scenegen.schemas import (
     CameraPose, Character, Lighting, Shot, StoryPlan, Transition, TransitionType,
@@ -36,6 +41,7 @@ SECONDS = {"extreme_wide": 4.0, "wide": 3.5, "full": 3.0, "medium": 3.0, "medium
            "close_up": 2.5, "extreme_close_up": 2.0}
 TIME_PASSES = 6   # in a scene longer than this, every sixth shot comes a while later
 FOV = {"extreme_wide": 80, "wide": 65, "full": 50, "medium": 45, "medium_close": 40, "close_up": 35, "extreme_close_up": 30}
+PRONOUNS = {"female": ("she", "her", "her"), "male": ("he", "him", "his"), "neutral": ("they", "them", "their")}
 
 
 class OfflinePlanner(ScriptBackend):
@@ -46,33 +52,34 @@ class OfflinePlanner(ScriptBackend):
         words = tomllib.loads(files("scenegen.prompts").joinpath("offline/vocabulary.toml").read_text())
         macros = environment().get_template("offline/planner.j2").module
         rng = random.Random(f"{request.sentence}\x00{request.shots}\x00{request.seed}")
-        premise = " ".join(request.sentence.split()).rstrip(".!?")
-        lowered = premise.lower()
-        arc_name = "life" if re.search(r"\blife\b|\blives\b|\bgrow(s|ing)? up\b", lowered) else "quest"
-        arc = words["arcs"][arc_name]["acts"]
+        premise = reading.read(request.sentence)
+        kind = reading.kinds()[premise.kind]
+        arc = kind["acts"]
 
         scenes = _scenes(arc, request.shots)
-        gender = _gender(lowered, words["protagonists"], rng)
-        cast = _cast(rng, words, gender, [role for _, beat, _ in scenes for role in beat["roles"]])
+        cast = _cast(rng, words, kind, premise, [role for _, beat, _ in scenes for role in beat["roles"]])
         hero = cast["hero"]
-        pronouns = {"female": ("she", "her", "her"), "male": ("he", "him", "his")}.get(gender, ("they", "them", "their"))
-        names = {"hero": hero["name"], "premise": premise, **dict(zip(("subj", "obj", "poss"), pronouns)),
-                 **{role: c["name"] for role, c in cast.items()}}
+        place = premise.place
+        names = {"hero": hero["name"], "hero_word": hero["word"], "hero_called": hero["called"],
+                 **dict(zip(("subj", "obj", "poss"), PRONOUNS[hero["gender"]])),
+                 **{role: c["name"] for role, c in cast.items()}, **{f"{role}_word": c["word"] for role, c in cast.items()},
+                 "place_clause": _place_clause(premise)}
 
-        def say(text: str) -> str:
-            return environment().from_string(text).render(**names)
+        def say(text: str, **more: str) -> str:
+            return environment().from_string(text).render(**names, **more)
 
         characters = [
             Character(
                 id=c["id"], name=c["name"],
-                description=sentence(macros.hero_description(c["name"], premise, arc_name)) if role == "hero"
-                else sentence(say(words["roles"][role]["description"])),
+                description=sentence(say(kind["hero"]["description"] if role == "hero" else kind["roles"][role]["description"],
+                                         name=c["name"], word=c["word"], called=c["called"])),
                 appearance=sentence(macros.appearance(c["look"])),
             )
             for role, c in cast.items()
         ]
         shots: list[Shot] = []
         total = request.shots
+        indoor_beats = 0
         for scene_no, (act, beat, count) in enumerate(scenes):
             position = len(shots) / total
             # A beat whose place has its own hour (a rooftop at night) keeps it; the others follow the day.
@@ -80,7 +87,7 @@ class OfflinePlanner(ScriptBackend):
             roles = ["hero", *beat["roles"]]
             people = [cast[r] for r in roles]
             act_no = [a["name"] for a in arc].index(act["name"])
-            age = {cast[r]["id"]: words["ages"][arc_name].get(r, ["adult"] * len(arc))[act_no] for r in roles}
+            age = {cast[r]["id"]: cast[r]["ages"][act_no] for r in roles}
             climax = 0.6 <= position < 0.86
             # The fields first, then the words from them: the text can never say another hour or kelvin.
             key_light = _key_light(time_of_day, scene_no)
@@ -90,20 +97,25 @@ class OfflinePlanner(ScriptBackend):
                 time_of_day=time_of_day, key_light=key_light, color_temperature_k=kelvin, contrast=contrast,
                 mood=beat["mood"], text=sentence(macros.lighting(time_of_day, key_light, kelvin, contrast, beat["mood"])),
             )
+            where = _where(say(beat["location"]), beat["setting"], place, indoor_beats)
+            indoor_beats += beat["setting"] == "indoor"
             moments = [say(m) for m in (beat["action"], *beat["moments"])]
             for k, (size, angle, movement, framed) in enumerate(_coverage(rng, count, len(people), beat["mood"])):
                 index = len(shots) + 1
                 in_frame = [people[i] for i in framed]
-                subject = " and ".join(p["name"] for p in in_frame) or say(beat["place"])
+                subject = " and ".join(p["name"] for p in in_frame) or where
                 last_of_scene = k == count - 1
+                weather = premise.weather and reading.vocabulary()["weather"][premise.weather][
+                    "indoors" if beat["setting"] == "indoor" else "outdoors"]
                 shots.append(Shot(
                     id=f"s{index:0{max(2, len(str(total)))}d}",
                     index=index,
                     characters=[p["id"] for p in in_frame],
                     ages={p["id"]: age[p["id"]] for p in in_frame if age[p["id"]] != "adult"},
                     character=sentence(macros.character(in_frame, hero["name"], say(beat["action"]),
-                                                   act["name"] if arc_name == "life" else "")),
-                    background=sentence(macros.background(say(beat["place"]), time_of_day, rng.choice(words["phrases"]["scenery_details"]))),
+                                                   act["name"] if premise.kind == "life" else "")),
+                    background=sentence(macros.background(
+                        where, time_of_day, weather or rng.choice(words["phrases"]["scenery_details"]), premise.era)),
                     relation=sentence(macros.relation([p["name"] for p in in_frame],
                                                  words["layouts"][beat["mood"]] if len(in_frame) > 1
                                                  else rng.choice(words["phrases"]["solo_layouts"]))),
@@ -121,8 +133,8 @@ class OfflinePlanner(ScriptBackend):
                     transition=_transition(scenes, scene_no, last_of_scene, k, count),
                 ))
         return StoryPlan(
-            title=sentence(macros.title(premise, hero["name"])),
-            logline=sentence(macros.logline(hero["name"], premise, arc_name)),
+            title=sentence(say(kind["title"])),
+            logline=sentence(say(kind["logline"])),
             style="cinematic storybook animatic",
             seed=request.seed,
             characters=characters,
@@ -157,22 +169,20 @@ def _share(total: int, weights: list[float]) -> list[int]:
     return parts
 
 
-def _gender(sentence: str, nouns: dict, rng: random.Random) -> str:
-    tokens = re.findall(r"[a-z]+", sentence)
-    for token in tokens:
-        for gender, words in nouns.items():
-            if token in words or token.rstrip("s") in words:
-                return gender
-    return "neutral"
-
-
-def _cast(rng: random.Random, words: dict, gender: str, roles: list[str]) -> dict[str, dict]:
+def _cast(rng: random.Random, words: dict, kind: dict, premise: reading.Premise, roles: list[str]) -> dict[str, dict]:
+    """The protagonist and each role the beats call for, as the sentence names them where it does."""
     looks = words["appearance"]
+    named = _named_roles(kind, premise.people)
+    genders = {w: g for g in ("female", "male") for w in reading.vocabulary()["people"][g]}
     taken: set[str] = set()
-    cast = {}
+    cast: dict[str, dict] = {}
     for role in ["hero", *dict.fromkeys(roles)]:
-        role_gender = gender if role == "hero" else ("female" if role == "parent" else rng.choice(["female", "male", "neutral"]))
-        name = rng.choice([n for n in words["names"][role_gender] if n not in taken])
+        person = named.get(role, reading.Person(word=None, name=None, gender=None, age=None))
+        default = kind["hero"] if role == "hero" else kind["roles"][role]
+        word = person.word or default["word"]
+        # A protagonist of no known gender is "they"; others are drawn, unless their word says.
+        gender = person.gender or genders.get(word) or ("neutral" if role == "hero" else rng.choice(["female", "male", "neutral"]))
+        name = person.name or rng.choice([n for n in words["names"][gender] if n not in taken])
         taken.add(name)
         look = {
             "hair_colour": rng.choice(looks["hair_colours"]), "hair_style": rng.choice(looks["hair_styles"]),
@@ -181,10 +191,51 @@ def _cast(rng: random.Random, words: dict, gender: str, roles: list[str]) -> dic
             "extra": rng.choice(looks["extras"]),
         }
         cast[role] = {
-            "id": name.lower(), "name": name, "look": look,
+            "id": _identifier(name, cast), "name": name, "look": look, "word": word, "gender": gender,
+            "called": f"{cast['hero']['name']}'s {word}" if person.kin else reading.english().a(word),
+            # The kind says how a role ages act by act (a life); else the sentence ("an old fisherman").
+            "ages": kind.get("ages", {}).get(role) or [person.age or "adult"] * len(kind["acts"]),
             "short_look": f"{look['hair_colour']} hair, {look['garment_colour']} {look['garment']}",
         }
     return cast
+
+
+def _named_roles(kind: dict, people: list[reading.Person]) -> dict[str, reading.Person]:
+    """Who the sentence names, by role: the first is the protagonist; a person called what a
+    role is called takes it ("her coach" is the coach), the others the roles in the kind's order."""
+    named = dict(zip(["hero"], people))
+    rest = list(people[1:])
+    for person in list(rest):
+        role = next((r for r, table in kind["roles"].items() if table["word"] == person.word and r not in named), None)
+        if role:
+            named[role] = person
+            rest.remove(person)
+    for role, person in zip([r for r in kind["roles"] if r not in named], rest):
+        named[role] = person
+    return named
+
+
+def _identifier(name: str, cast: dict[str, dict]) -> str:
+    """A plan id from a name: 'Mary Jane' is mary-jane; a second 'Kim' is kim-2."""
+    base = "-".join(re.findall(r"[a-z0-9]+", name.lower()))[:36] or "someone"
+    taken = {c["id"] for c in cast.values()}
+    return next(i for i in (base, *(f"{base}-{n}" for n in range(2, 99))) if i not in taken)
+
+
+def _where(location: str, setting: str, place: reading.Place | None, indoor_beats: int) -> str:
+    """The beat's location inside the place the sentence names, framed by its setting."""
+    if place is None:
+        return location
+    words = reading.vocabulary()
+    rooms = words["buildings"].get(place.noun, [location])
+    return words["places"][place.category][setting].format(
+        location=location, place=place.text, room=rooms[indoor_beats % len(rooms)])
+
+
+def _place_clause(premise: reading.Premise) -> str:
+    where = "" if premise.place is None else reading.vocabulary()["places"][premise.place.category]["clause"].format(
+        place=premise.place.text)
+    return where + (f" {premise.era}" if premise.era else "")
 
 
 def _coverage(rng: random.Random, count: int, people: int, mood: str) -> list[tuple[str, str, str, list[int]]]:

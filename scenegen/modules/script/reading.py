@@ -1,0 +1,202 @@
+"""What the offline planner reads in a sentence: the kind of story, who is in it, where,
+in what weather and era.
+
+No parser and no model: whole words, matched lower-case against the vocabulary in
+`prompts/offline/reading.toml` and each kind's cues in `prompts/offline/kinds/*.toml`,
+with inflect turning plurals singular ("two thieves" are two thieves). Teaching the
+planner a word is a line in those files. What it cannot read it leaves out, and the
+kind's own defaults fill the gap, so any sentence still gives a whole story.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.resources import files
+
+import inflect
+
+DEFAULT_KIND = "quest"
+# A cue of several words ("comes home") says more than one word ("soldier"); on a tie the
+# kind earlier here wins: a quest for fire is a quest, an escape from a flood a disaster.
+KIND_ORDER = ["life", "quest", "homecoming", "disaster", "war", "romance", "mystery", "chase", "rivalry", "sport", "day"]
+MAX_PEOPLE = 4
+
+
+@dataclass(frozen=True)
+class Person:
+    word: str | None      # what the sentence calls them ("detective"); None for a bare name
+    name: str | None      # the name the sentence gives ("Nora")
+    gender: str | None    # female, male; None when the sentence does not say
+    age: str | None       # child or elder when the sentence says so
+    kin: bool = False     # a relative of the protagonist ("her brother", "two sisters")
+
+
+@dataclass(frozen=True)
+class Place:
+    text: str        # as a background says it: "Tokyo", "the mountains", "the old lighthouse"
+    category: str    # a [places.*] table of reading.toml: city, coast, ..., building
+    noun: str        # the word that named it: "tokyo", "mountains", "lighthouse"
+
+
+@dataclass(frozen=True)
+class Premise:
+    kind: str
+    people: list[Person] = field(default_factory=list)
+    place: Place | None = None
+    weather: str | None = None   # a [weather.*] table of reading.toml
+    era: str | None = None       # as a background says it: "in the 1920s", "in Victorian times"
+
+
+@cache
+def vocabulary() -> dict:
+    return tomllib.loads(files("scenegen.prompts").joinpath("offline/reading.toml").read_text())
+
+
+@cache
+def kinds() -> dict[str, dict]:
+    folder = files("scenegen.prompts").joinpath("offline/kinds")
+    return {name: tomllib.loads(folder.joinpath(f"{name}.toml").read_text()) for name in KIND_ORDER}
+
+
+@cache
+def english() -> inflect.engine:
+    return inflect.engine()
+
+
+def read(sentence: str) -> Premise:
+    words = vocabulary()
+    tokens = re.findall(r"[A-Za-z][A-Za-z'’-]*|\d{4}s?", sentence)
+    tokens = [re.sub(r"['’]s?$", "", t) for t in tokens]   # "woman's" is a woman
+    lowered = [t.lower() for t in tokens]
+    singular = [_singular(t) for t in lowered]
+    return Premise(
+        kind=_kind(" ".join(lowered)),
+        people=_people(tokens, lowered, singular, words),
+        place=_place(tokens, lowered, singular, words),
+        weather=next((kind for t in lowered for kind, w in words["weather"].items() if t in w["words"]), None),
+        era=_era(lowered, words),
+    )
+
+
+def _singular(word: str) -> str:
+    return english().singular_noun(word) or word
+
+
+def _kind(text: str) -> str:
+    def score(kind: str) -> int:
+        return sum(len(cue.split()) for cue in kinds()[kind]["cues"] if re.search(rf"\b{re.escape(cue)}\b", text))
+
+    best = max(KIND_ORDER, key=lambda kind: (score(kind), -KIND_ORDER.index(kind)))
+    return best if score(best) else DEFAULT_KIND
+
+
+def _people(tokens: list[str], lowered: list[str], singular: list[str], words: dict) -> list[Person]:
+    people_words = {w: g for g in ("female", "male", "neutral") for w in words["people"][g]}
+    grammar = words["grammar"]
+    pronoun = next((g for t in lowered for g, ws in grammar["pronouns"].items() if t in ws), None)
+    found: list[Person] = []
+    for i, (token, low, one) in enumerate(zip(tokens, lowered, singular)):
+        before = lowered[max(0, i - 3):i]
+        if one in people_words:
+            count = next((words["counts"][w] for w in reversed(before) if w in words["counts"]), 2 if one != low else 1)
+            age = next((age for age, ws in words["ages"].items() for w in before if w in ws), None)
+            age = age or ("child" if one in words["people"]["child"] else "elder" if one in words["people"]["elder"] else None)
+            gender = people_words[one] if people_words[one] != "neutral" else None
+            for _ in range(count):
+                # "her brother" is the protagonist's brother; "two sisters" are each other's.
+                kin = one in words["people"]["kin"] and bool(found)
+                found.append(Person(word=one, name=None, gender=gender, age=age, kin=kin))
+        elif token[:1].isupper() and low not in _not_names() and not _after_preposition(lowered, i) and not (
+                i and tokens[i - 1][:1].isupper() and lowered[i - 1] not in _not_names()):
+            # A capitalised word that is no place and no known word is a name; "Mary Jane" is one.
+            named_before = any(p.name for p in found)
+            found.append(Person(word=None, name=" ".join(_capitalised_run(tokens, i)),
+                                gender=None if named_before else pronoun, age=None))
+    return found[:MAX_PEOPLE]
+
+
+@cache
+def _not_names() -> frozenset[str]:
+    """Words that may be capitalised at the head of a sentence and are never a name."""
+    words = vocabulary()
+    known = [*words["grammar"]["determiners"], *words["grammar"]["places_after"], *words["counts"], *words["named"],
+             *words["buildings"], *words["eras"], *(w for g in ("female", "male", "neutral") for w in words["people"][g]),
+             *(w for ws in words["ages"].values() for w in ws),
+             *(w for kind in words["weather"].values() for w in kind["words"]),
+             *(w for table in words["places"].values() for w in table.get("words", [])),
+             *(w for kind in kinds().values() for cue in kind["cues"] for w in cue.split())]
+    return frozenset(known)
+
+
+def _after_preposition(lowered: list[str], i: int) -> bool:
+    """Whether word i follows 'in', 'through', ... with only weather, era or an article between."""
+    for word in reversed(lowered[max(0, i - 3):i]):
+        if word in vocabulary()["grammar"]["places_after"]:
+            return True
+        if word not in _place_skip() and not re.fullmatch(r"\d{4}s?", word):
+            return False
+    return False
+
+
+@cache
+def _place_skip() -> frozenset[str]:
+    """Words that may stand between a preposition and a place: 'through rainy Tokyo', 'in 1920s Paris'."""
+    words = vocabulary()
+    return frozenset([*words["grammar"]["determiners"], *words["eras"],
+                      *(w for kind in words["weather"].values() for w in kind["words"])])
+
+
+def _capitalised_run(tokens: list[str], start: int) -> list[str]:
+    run = [tokens[start]]
+    for token in tokens[start + 1:]:
+        if not token[:1].isupper():
+            break
+        run.append(token)
+    return run
+
+
+def _place(tokens: list[str], lowered: list[str], singular: list[str], words: dict) -> Place | None:
+    """A building the story lives in first, then a proper name after a preposition, then a place noun."""
+    building = next((i for i, one in enumerate(singular) if one in words["buildings"]), None)
+    if building is not None:
+        return Place(text=_noun_phrase(lowered, building), category="building", noun=singular[building])
+    for i, token in enumerate(tokens):
+        if token[:1].isupper() and _after_preposition(lowered, i):
+            text = " ".join(_capitalised_run(tokens, i))
+            return Place(text=f"the {text}" if lowered[i - 1] == "the" else text,
+                         category=words["named"].get(lowered[i], "city"), noun=lowered[i])
+    for i, low in enumerate(lowered):
+        for category, table in words["places"].items():
+            if low in table.get("words", []) or singular[i] in table.get("words", []):
+                return Place(text=_noun_phrase(lowered, i), category=category, noun=low)
+    return None
+
+
+def _noun_phrase(lowered: list[str], noun: int) -> str:
+    """'a small fishing village' as 'the small fishing village': one place, named again and again.
+
+    The words before the noun belong to it only back to an article ("run a bakery" is
+    the bakery, "at sea" the sea).
+    """
+    grammar = vocabulary()["grammar"]
+    start = noun
+    while start > 0 and noun - start < 3 and lowered[start - 1] not in _place_skip() \
+            and lowered[start - 1] not in grammar["places_after"]:
+        start -= 1
+    if start < noun and (start == 0 or lowered[start - 1] not in grammar["determiners"]):
+        start = noun
+    return " ".join(["the", *lowered[start:noun + 1]])
+
+
+def _era(lowered: list[str], words: dict) -> str | None:
+    for token in lowered:
+        if re.fullmatch(r"\d{3}0s", token):
+            return f"in the {token}"
+        if re.fullmatch(r"\d{4}", token):
+            return f"in {token}"
+        if token in words["eras"]:
+            return f"in {words['eras'][token]} times"
+    return None
