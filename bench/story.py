@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -76,9 +77,7 @@ def main() -> None:
         ("pure encode of the film's frames", encode, f"full / encode = {full / encode:.1f}"),
     ]
     table = "\n".join(f"| {name} | {seconds:.2f} s | {ratio} |" for name, seconds, ratio in rows)
-    report = f"""# Benchmarks
-
-## The {args.shots}-shot animatic (`bench/story.py`)
+    section = f"""## The {args.shots}-shot animatic (`bench/story.py`)
 
 One run of `python bench/story.py --shots {args.shots}`: {frames} film frames at the default 640x360, 24 fps.
 Machine: {platform.machine()}, {_cores()} cores, Python {platform.python_version()}, PyAV {av.__version__}.
@@ -88,9 +87,18 @@ Each command runs in a fresh interpreter, as a user's does.
 |---|---|---|
 {table}
 """
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report)
-    print(report)
+    _replace_section(args.out, section)
+    print(section)
+
+
+def _replace_section(path: Path, section: str) -> None:
+    """Write `section` in place of the file's section under the same heading; the others stay."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    heading = section.splitlines()[0]
+    old = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
+    text = old.sub(lambda _: section + "\n", text, count=1) if old.search(text) else text.rstrip() + "\n\n" + section
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
 
 
 def _cores() -> int:
