@@ -3,7 +3,8 @@
 Frames travel between stages as yuv420p planes (an (H*3/2, W) uint8 array), the
 layout the encoder wants, so clips can be cut, blended and re-encoded without a
 colour conversion per frame. x264 is deterministic for a fixed thread count, which
-is therefore part of every encoder's settings.
+is therefore part of every encoder's settings, and with its macroblock tree off (see
+`EncoderSettings.mbtree`).
 """
 
 from __future__ import annotations
@@ -28,13 +29,19 @@ class EncoderSettings(BaseModel):
     crf: int = Field(14, ge=0, le=51)
     preset: str = "veryfast"
     threads: int = Field(1, ge=1, le=64)
+    # Off by default: on CPUs with AVX-512, the libx264 in PyAV's wheels (165, av 17 and 18)
+    # reads uninitialised memory in its macroblock-tree code, so with it on the same frames
+    # encode to other bytes depending on what the process allocated before. On, files are
+    # 1.5-2x smaller at the same crf, and a re-render may differ byte for byte.
+    mbtree: bool = False
 
     def writer(self, path: Path, fps: int, width: int, height: int) -> "VideoWriter":
-        return VideoWriter(path, fps, width, height, self.crf, self.preset, self.threads)
+        return VideoWriter(path, fps, width, height, self.crf, self.preset, self.threads, self.mbtree)
 
 
 class VideoWriter:
-    def __init__(self, path: Path, fps: int, width: int, height: int, crf: int, preset: str, threads: int):
+    def __init__(self, path: Path, fps: int, width: int, height: int, crf: int, preset: str, threads: int,
+                 mbtree: bool = False):
         # faststart puts the index first, so players and browsers start before the end arrives.
         self._container = av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"})
         self._stream = self._container.add_stream("libx264", rate=Fraction(fps))
@@ -42,7 +49,7 @@ class VideoWriter:
         self._stream.pix_fmt = "yuv420p"
         self._stream.codec_context.time_base = Fraction(1, fps)
         self._stream.codec_context.thread_count = threads
-        self._stream.options = {"crf": str(crf), "preset": preset}
+        self._stream.options = {"crf": str(crf), "preset": preset, "x264-params": f"mbtree={int(mbtree)}"}
         self._count = 0
 
     def write_yuv(self, planes: np.ndarray) -> None:
