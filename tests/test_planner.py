@@ -208,6 +208,14 @@ def test_the_plan_tells_the_sentence(sentence, kind, people, place, weather):
     assert not [t for t in everything if sentence.lower() in t.lower()], "the sentence is read, not pasted"
 
 
+@pytest.mark.parametrize("sentence", SENTENCES)
+@pytest.mark.parametrize("shots", [1, 2, 3, 5])
+def test_every_kind_plans_a_few_shots(sentence, shots):
+    """With a few shots only some beats are told, yet the title and logline may name anyone of the kind's roles."""
+    story = plan(sentence, shots, 0)
+    assert len(story.shots) == shots and reference_errors(story, 24) == []
+
+
 @pytest.mark.parametrize("sentence", [s for s, kind, *_ in READINGS if kind == "life"])
 def test_a_life_shows_its_protagonist_growing_old(sentence):
     story = plan(sentence, 30, 0)

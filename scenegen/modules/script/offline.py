@@ -26,6 +26,8 @@ import tomllib
 from importlib.resources import files
 from typing import ClassVar
 
+from jinja2 import meta
+
 from scenegen.modules.script import ScriptBackend, ScriptRequest, reading
 from scenegen.prompts import environment, sentence
 from scenegen.schemas import (
@@ -57,7 +59,11 @@ class OfflinePlanner(ScriptBackend):
         arc = kind["acts"]
 
         scenes = _scenes(arc, request.shots)
-        cast = _cast(rng, words, kind, premise, [role for _, beat, _ in scenes for role in beat["roles"]])
+        # The cast: whoever the chosen beats and the title and logline name, so one shot of a
+        # chase still knows who is chased.
+        named_in_title = meta.find_undeclared_variables(environment().parse(kind["title"] + kind["logline"]))
+        cast = _cast(rng, words, kind, premise, [*(role for _, beat, _ in scenes for role in beat["roles"]),
+                                                 *(role for role in kind["roles"] if {role, f"{role}_word"} & named_in_title)])
         hero = cast["hero"]
         place = premise.place
         names = {"hero": hero["name"], "hero_word": hero["word"], "hero_called": hero["called"],
