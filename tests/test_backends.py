@@ -6,6 +6,7 @@ from PIL import Image
 
 from scenegen.media import VideoWriter, concatenate, yuv_frames
 from scenegen.modules.assembly.captions import _timestamp
+from scenegen.camera import SUBJECT_DISTANCE, trajectory
 from scenegen.modules.shot.animatic import camera_path
 from scenegen.modules.smoothing.animatic import AnimaticSmoothing
 from scenegen.orchestrator.backend import Job
@@ -21,12 +22,18 @@ def centre(box):
     return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
 
 
+def window_path(movement: str, frames: int = 24, seed: int = 1, plate=(80, 60)):
+    camera = {"shot_size": "medium", "angle": "eye_level", "movement": movement, "movement_amount": 1.0, "fov_deg": 45}
+    return camera_path(trajectory(camera, frames, W, H, seed), plate, SUBJECT_DISTANCE["medium"])
+
+
 @pytest.mark.parametrize("movement, axis, sign", [
     ("pan_right", 0, 1), ("pan_left", 0, -1), ("truck_right", 0, 1), ("tilt_up", 1, -1), ("tilt_down", 1, 1),
-    ("crane_up", 1, -1), ("orbit_left", 0, -1),
+    # Circling left round the subject, the camera turns right to keep it: the scenery sweeps right.
+    ("crane_up", 1, -1), ("orbit_left", 0, 1), ("orbit_right", 0, -1),
 ])
 def test_moves_travel_the_right_way(movement, axis, sign):
-    boxes = camera_path(movement, 1.0, 24, (80, 60), (W, H), seed=1)
+    boxes = window_path(movement)
     positions = [centre(b)[axis] for b in boxes]
     assert sign * (positions[-1] - positions[0]) > 5
     assert all(sign * (b - a) >= -1e-9 for a, b in zip(positions, positions[1:])), "moves ease, never reverse"
@@ -34,21 +41,22 @@ def test_moves_travel_the_right_way(movement, axis, sign):
 
 @pytest.mark.parametrize("movement, narrower", [("dolly_in", True), ("zoom_in", True), ("dolly_out", False), ("zoom_out", False)])
 def test_push_ins_shrink_the_window(movement, narrower):
-    boxes = camera_path(movement, 1.0, 24, (80, 60), (W, H), seed=1)
-    widths = [b[2] - b[0] for b in boxes]
+    widths = [b[2] - b[0] for b in window_path(movement)]
     assert (widths[-1] < widths[0]) == narrower
-    assert max(widths) == pytest.approx(W)
+    # A push-in starts on the keyframe's own frame; a pull-out sees more than the frame
+    # shows, so it starts pushed in and ends at the keyframe's edge.
+    assert (widths[0] if narrower else widths[-1]) == pytest.approx(W if narrower else 80)
 
 
 @pytest.mark.parametrize("movement", ["static", "pan_left", "zoom_in", "zoom_out", "handheld", "orbit_right", "crane_down"])
 def test_the_window_never_leaves_the_keyframe(movement):
-    for box in camera_path(movement, 1.0, 48, (80, 60), (W, H), seed=3):
+    for box in window_path(movement, frames=48, seed=3):
         assert box[0] >= -1e-6 and box[1] >= -1e-6 and box[2] <= 80 + 1e-6 and box[3] <= 60 + 1e-6
 
 
 def test_static_holds_and_handheld_wanders_by_seed():
-    assert len(set(camera_path("static", 1.0, 10, (80, 60), (W, H), seed=1))) == 1
-    assert camera_path("handheld", 1.0, 10, (80, 60), (W, H), seed=1) != camera_path("handheld", 1.0, 10, (80, 60), (W, H), seed=2)
+    assert len(set(window_path("static", frames=10))) == 1
+    assert window_path("handheld", frames=10, seed=1) != window_path("handheld", frames=10, seed=2)
 
 
 def constant_clip(path, luma: int, frames: int = 6):

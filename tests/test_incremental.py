@@ -52,6 +52,16 @@ def test_camera_movement_edit_keeps_the_keyframe(small_run):
     assert pending == expected, "status must announce exactly what render then computes"
 
 
+def test_a_camera_path_edit_keeps_the_keyframe_and_moves_the_clip(small_run):
+    plan = load_plan(small_run.plan, 12)
+    k = shot_with_transitions(plan)
+    shot = plan.shots[k]
+    path = [{"at": 0.0}, {"at": 1.0, "yaw": 6.0, "z": 0.1}]
+    executed, _ = edit_and_render(small_run, lambda p: p["shots"][k]["camera"].update(path=path))
+    assert executed == {f"clip:{shot.id}", "film", "timeline", "storyboard"} | neighbours(plan, k) | segments(plan, k)
+    assert load_plan(small_run.plan, 12).shots[k].camera.path[1].yaw == 6.0
+
+
 def test_lighting_edit_redraws_keyframe_and_what_follows(small_run):
     plan = load_plan(small_run.plan, 12)
     k = shot_with_transitions(plan)

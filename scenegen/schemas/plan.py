@@ -13,7 +13,7 @@ import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 MAX_SHOTS = 200
@@ -116,13 +116,37 @@ class TransitionType(StrEnum):
     smooth = "smooth"
 
 
+class CameraKey(Model):
+    """One keyed pose of an explicit camera path, relative to the shot's first pose
+    (OpenCV axes: x right, y down, z forward; see docs/camera.md)."""
+
+    at: float = Field(ge=0.0, le=1.0, description="when, as a share of the shot: 0 = first frame, 1 = last")
+    x: float = Field(0.0, ge=-10.0, le=10.0, description="to the right, in subject distances")
+    y: float = Field(0.0, ge=-10.0, le=10.0, description="down, in subject distances (negative is up)")
+    z: float = Field(0.0, ge=-10.0, le=10.0, description="forward, toward the subject, in subject distances")
+    yaw: float = Field(0.0, ge=-180.0, le=180.0, description="degrees turned to the right")
+    pitch: float = Field(0.0, ge=-90.0, le=90.0, description="degrees turned up")
+    roll: float = Field(0.0, ge=-180.0, le=180.0, description="degrees rolled clockwise")
+    zoom: float = Field(1.0, gt=0.1, le=10.0, description="focal length as a factor of the shot's field of view")
+
+
 class CameraPose(Model):
     shot_size: ShotSize
     angle: CameraAngle = CameraAngle.eye_level
     movement: CameraMovement = CameraMovement.static
     movement_amount: float = Field(0.5, ge=0.0, le=1.0, description="0 = barely moves, 1 = the largest move")
     fov_deg: float = Field(50.0, ge=5.0, le=150.0, description="horizontal field of view in degrees")
+    path: list[CameraKey] | None = Field(
+        None, min_length=1, max_length=64,
+        description="keyed poses that replace the named movement; eased from key to key (docs/camera.md)")
     text: Text
+
+    @field_validator("path")
+    @classmethod
+    def _keys_in_order(cls, path: list[CameraKey] | None) -> list[CameraKey] | None:
+        if path and [k.at for k in path] != sorted({k.at for k in path}):
+            raise ValueError("keys must come in order of `at`, each at its own time")
+        return path
 
 
 class Lighting(Model):

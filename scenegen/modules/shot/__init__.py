@@ -13,7 +13,9 @@ class ShotBackend(Backend):
     def params(self, plan: StoryPlan, shot: Shot, output: OutputFormat) -> dict[str, Any]:
         return {
             "take": shot.seed,
-            "camera": shot.camera.model_dump(mode="json", include={"movement", "movement_amount"}),
+            # The camera's whole path: framing and lens too, as every shot backend follows
+            # `scenegen.camera.trajectory`.
+            "camera": shot.camera.model_dump(mode="json", exclude={"text"}, exclude_none=True),
             "frames": round(shot.duration * output.fps),
             "fps": output.fps,
             "width": output.width,

@@ -1,45 +1,35 @@
-"""Animatic shot: the camera movement performed over the keyframe, for the shot's duration.
+"""Animatic shot: the camera's path performed over the keyframe, for the shot's duration.
 
-The keyframe is larger than the frame (see keyframe/animatic.py), so every move is a
-window travelling over it: pans and trucks slide it, tilts and cranes lift it, dollies
-and zooms shrink or grow it, an orbit slides while pushing in, handheld wanders on a
-smooth seeded path. Moves ease in and out. The window is cut from the keyframe's
-yuv420p planes directly, which is what the encoder takes, so no frame is converted.
+The path is the one every backend reads (`scenegen.camera.trajectory`). The keyframe is
+what the first frame's camera sees of the plane through the subject, drawn larger than
+the frame (see keyframe/animatic.py); each later frame shows the part of that plane its
+own camera sees: a pan or a truck slides the window, a tilt or a crane lifts it, a dolly
+or a zoom shrinks or grows it, an orbit slides it while the subject stays centred, a
+hand-held camera wanders. Where a move would see past the keyframe's edge, the whole
+path is scaled down until it fits, so the animatic keeps each move's direction and shape,
+not its full extent. The window is cut from the keyframe's yuv420p planes directly,
+which is what the encoder takes, so no frame is converted.
 """
 
 from __future__ import annotations
 
-import math
-import random
 from typing import ClassVar
 
 import numpy as np
 from PIL import Image
 from pydantic import BaseModel
 
+from scenegen.camera import SUBJECT_DISTANCE, Trajectory, trajectory
 from scenegen.media import EncoderSettings, rgb_to_yuv
 from scenegen.modules.shot import ShotBackend
 from scenegen.orchestrator.backend import Job
 
-# Per movement: (dx, dy, zoom) at full amount, dx/dy in shares of the free margin,
-# zoom as the final magnification minus one.
-MOVES = {
-    "static": (0.0, 0.0, 0.0),
-    "pan_left": (-1.0, 0.0, 0.0), "pan_right": (1.0, 0.0, 0.0),
-    "truck_left": (-1.0, 0.0, 0.05), "truck_right": (1.0, 0.0, 0.05),
-    "tilt_up": (0.0, -1.0, 0.0), "tilt_down": (0.0, 1.0, 0.0),
-    "crane_up": (0.0, -1.0, -0.1), "crane_down": (0.0, 1.0, 0.1),
-    "dolly_in": (0.0, 0.0, 0.45), "dolly_out": (0.0, 0.0, -0.45),
-    "zoom_in": (0.0, 0.0, 0.6), "zoom_out": (0.0, 0.0, -0.6),
-    "orbit_left": (-0.8, 0.0, 0.2), "orbit_right": (0.8, 0.0, 0.2),
-    "handheld": (0.0, 0.0, 0.03),
-}
-
+BACKDROP = 2.0   # the scenery behind the subject, in subject distances from the first camera
 
 
 class AnimaticShot(ShotBackend):
     name: ClassVar[str] = "animatic"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     Settings: ClassVar[type[BaseModel]] = EncoderSettings
 
     def run(self, job: Job) -> None:
@@ -47,38 +37,46 @@ class AnimaticShot(ShotBackend):
         width, height, frames = p["width"], p["height"], p["frames"]
         keyframe = Image.open(job.inputs[next(iter(job.inputs))]).convert("RGB")
         planes = _split_planes(rgb_to_yuv(keyframe), *keyframe.size)
-        path = camera_path(p["camera"]["movement"], p["camera"]["movement_amount"], frames, keyframe.size,
-                           (width, height), job.seed)
+        path = camera_path(trajectory(p["camera"], frames, width, height, job.seed), keyframe.size,
+                           SUBJECT_DISTANCE[p["camera"]["shot_size"]])
         with self.settings.writer(job.output, p["fps"], width, height) as video:
             for box in path:
                 video.write_yuv(_cut(planes, box, width, height))
 
 
-def camera_path(movement: str, amount: float, frames: int, plate: tuple[int, int], frame: tuple[int, int],
-                seed: int) -> list[tuple[float, float, float, float]]:
-    """The window (left, top, right, bottom) on the keyframe for each frame."""
+def camera_path(camera: Trajectory, plate: tuple[int, int], distance: float) -> list[tuple[float, float, float, float]]:
+    """The window (left, top, right, bottom) on the keyframe that each frame's camera sees.
+
+    The keyframe is the first camera's view, one keyframe pixel per frame pixel. A flat
+    picture has no depth, so the window takes its size from how near the camera is to
+    the subject and its lens (a dolly or a zoom), and its centre from where the camera
+    looks on the scenery `BACKDROP` subject distances away (a pan, a truck, an orbit,
+    whose backdrop sweeps the other way as it circles).
+    """
     pw, ph = plate
-    fw, fh = frame
-    dx, dy, zoom = MOVES[movement]
-    rng = random.Random(seed)
-    phases = [rng.uniform(0, 2 * math.pi) for _ in range(4)]
+    first = np.linalg.inv(camera.c2w[0])
+    focal = camera.intrinsics[0][0]
     boxes = []
-    for i in range(frames):
-        t = i / max(1, frames - 1)
-        e = t * t * (3 - 2 * t)  # ease in and out
-        # Zoom from the frame-sized window (1x) toward 1 + zoom*amount, or outward for
-        # negative zoom, which starts pushed in and ends at 1x.
-        z = 1 + abs(zoom) * amount * (e if zoom >= 0 else 1 - e)
-        w, h = fw / z, fh / z
-        # Centre starts opposite to the move and ends past the middle, inside the margin.
-        free_x, free_y = (pw - w) / 2, (ph - h) / 2
-        cx = pw / 2 + dx * amount * free_x * (2 * e - 1)
-        cy = ph / 2 + dy * amount * free_y * (2 * e - 1)
-        if movement == "handheld":
-            cx += free_x * 0.25 * amount * (math.sin(2.1 * t * math.pi * 2 + phases[0]) + 0.5 * math.sin(5.3 * t * math.pi * 2 + phases[1])) / 1.5
-            cy += free_y * 0.25 * amount * (math.sin(1.7 * t * math.pi * 2 + phases[2]) + 0.5 * math.sin(4.1 * t * math.pi * 2 + phases[3])) / 1.5
-        boxes.append((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2))
-    return boxes
+    for frame in range(len(camera.c2w)):
+        fx, fy, cx, cy = camera.intrinsics[frame]
+        into_first = first @ camera.c2w[frame]
+        origin, ray = into_first[:3, 3], into_first[:3, 2]   # where the camera is, where it looks
+        depth = BACKDROP * distance
+        hit = origin + ray * (depth - origin[2]) / max(ray[2], 1e-6)
+        centre = hit[:2] * focal / depth
+        w = 2 * cx * (distance - origin[2]) / distance * focal / fx
+        boxes.append((centre[0], centre[1], w, w * cy / cx))
+    return [(pw / 2 + x - w / 2, ph / 2 + y - h / 2, pw / 2 + x + w / 2, ph / 2 + y + h / 2) for x, y, w, h in _fit(boxes, pw, ph)]
+
+
+def _fit(boxes: list[tuple], pw: int, ph: int) -> list[tuple]:
+    """Scale a path down, sizes first and then travel, until every window lies on the keyframe."""
+    widest = max(max(w / pw, h / ph) for _, _, w, h in boxes)
+    if widest > 1:
+        boxes = [(x / widest, y / widest, w / widest, h / widest) for x, y, w, h in boxes]
+    travel = min([1.0, *((pw - w) / 2 / abs(x) for x, _, w, _ in boxes if abs(x) > 1e-9),
+                  *((ph - h) / 2 / abs(y) for _, y, _, h in boxes if abs(y) > 1e-9)])
+    return [(x * travel, y * travel, w, h) for x, y, w, h in boxes]
 
 
 def _split_planes(yuv: np.ndarray, width: int, height: int) -> list[Image.Image]:
