@@ -80,7 +80,8 @@ SCENERY = {  # place word -> (scenery, ground colour)
         "hotel": (140, 110, 90), "lobby": (150, 130, 110), "museum": (160, 150, 140), "studio": (110, 105, 100),
         "library": (110, 80, 60), "attic": (120, 95, 70), "bedroom": (140, 110, 100), "hall": (130, 110, 90),
         "ballroom": (150, 120, 90), "gym": (160, 130, 90), "workshop": (110, 90, 70), "cellar": (80, 70, 60),
-        "warehouse": (100, 95, 90), "storeroom": (110, 100, 90), "bookshop": (110, 80, 60), "cabin": (120, 85, 60), "tent": (150, 140, 100), "barracks": (110, 105, 90),
+        "warehouse": (100, 95, 90), "storeroom": (110, 100, 90), "bookshop": (110, 80, 60), "cabin": (120, 85, 60),
+        "tent": (150, 140, 100), "barracks": (110, 105, 90),
         "church": (140, 130, 120), "chapel": (140, 130, 120), "theatre": (100, 40, 50)}.items()},
 }
 # What a character holds when the shot's action names it: word -> prop.
