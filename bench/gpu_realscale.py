@@ -514,7 +514,7 @@ def make_job(stage: str, scale: Scale, frames: int, made: dict[str, Path], folde
         inputs = {"keyframe:s01": made.get("keyframe") or still(folder / "stand-in-keyframe.png", scale.width, scale.height)}
     else:
         clip = made.get("clip") or stand_in_clip(folder / "stand-in-clip.mp4", scale, frames)
-        params = {"prompt": SEAM, "frames": scale.overlap, "fps": scale.fps, **size}
+        params = {"prompt": SEAM, "type": "smooth", "frames": scale.overlap, "fps": scale.fps, **size}
         inputs = {"clip:s01": clip, "clip:s02": clip}
     return Job(node=f"{stage}:bench", params=params, inputs=inputs, output=folder / f"{stage}{STAGES[stage].suffix}",
                root=folder, seed=0, keep=folder / "kept")

@@ -16,7 +16,7 @@ import scenegen.modules.shot.diffusion as shot_diffusion
 from scenegen.modules.diffusion import PipelineSettings, load_pipeline
 from scenegen.modules.keyframe.diffusion import DiffusersKeyframe, regions
 from scenegen.orchestrator.backend import Job
-from scenegen.modules.smoothing.diffusion import DiffusersSmoothing, fill_window
+from scenegen.modules.smoothing.diffusion import DiffusersSmoothing, fill_window, window_layout
 from scenegen.orchestrator.render import status
 from scenegen.orchestrator.store import RunDir
 from scenegen.schemas.files import load_plan
@@ -114,6 +114,36 @@ def test_given_frames_survive_smoothing_exactly(tiny_models):
     for given, kept in zip(before + after, sequence[:3] + sequence[5:]):
         assert np.array_equal(np.asarray(given), np.asarray(kept))
     assert all(np.asarray(f).shape == (32, 48, 3) for f in sequence[3:5])
+
+
+@pytest.mark.parametrize("step", [4, 8])
+@pytest.mark.parametrize("context, window", [(1, 1), (4, 2), (4, 4), (4, 12), (5, 7), (9, 16)])
+def test_the_smoothing_window_keeps_to_the_latent_groups(step, context, window):
+    """The VAE packs frame 0 alone, then `step` frames per latent: the generated run starts
+    and ends on a latent boundary, so no latent mixes given frames and generated ones."""
+    before, generated, after = window_layout(context, window, step)
+    assert before % step == 1 % step and generated % step == 0 and after % step == 0
+    assert before >= context and after >= context and window <= generated < window + step
+    assert (before + generated + after) % step == 1 % step, "a length the model can make"
+
+
+def test_a_dissolve_is_a_dissolve_on_the_diffusion_backend_too(tiny_models, tmp_path):
+    """The model is not asked: the two shots' own frames cross-fade, as the animatic's do."""
+    from scenegen.media import VideoWriter, yuv_frames
+
+    for name, luma in (("a", 50), ("b", 150)):
+        planes = np.full((48 * 3 // 2, 64), 128, np.uint8)
+        planes[:48] = luma
+        with VideoWriter(tmp_path / f"{name}.mp4", 12, 64, 48, crf=0, preset="veryfast", threads=1) as video:
+            for _ in range(20):
+                video.write_yuv(planes)
+    backend = DiffusersSmoothing({"model": str(tiny_models / "wan-vace"), "crf": 0})
+    job = Job(node="boundary:a+b", params={"type": "dissolve", "frames": 3, "fps": 12, "width": 64, "height": 48,
+                                           "prompt": "p"},
+              inputs={"clip:a": tmp_path / "a.mp4", "clip:b": tmp_path / "b.mp4"}, output=tmp_path / "out.mp4",
+              root=tmp_path, keep=tmp_path / "kept", seed=0)
+    backend.run(job)   # never loaded: a dissolve needs no model
+    assert [float(f[:48].mean()) for f in yuv_frames(tmp_path / "out.mp4")] == pytest.approx([75, 100, 125], abs=0.5)
 
 
 def test_the_pipeline_loads_once_per_run(tiny_models, tiny_run, tmp_path, monkeypatch):

@@ -103,6 +103,24 @@ def test_eval_on_an_animatic_run(small_run, tiny):
     assert "<svg" in report and report.count("<tr>") > 6
 
 
+def test_cross_shot_scores_read_the_frames_the_film_shows(small_run, tiny, monkeypatch):
+    """A transition's overlap is the boundary's, not the clips': the cross-shot scores
+    compare the last frames the film shows of one shot with the first it shows of the next."""
+    import scenegen.evaluation.run as evaluation
+    from scenegen.evaluation.models import EvalSettings
+    from scenegen.schemas.files import load_plan
+    from scenegen.schemas.timing import FrameLayout
+
+    compared = []
+    monkeypatch.setattr(evaluation, "cross", lambda before, after: compared.append((len(before), len(after))) or 0.0)
+    evaluation.evaluate(small_run, EvalSettings(clip=str(tiny / "clip")))
+    spans = FrameLayout.of(load_plan(small_run.plan, 12), 12).spans
+    shown = [span.frames - span.overlap_in - span.overlap_out for span in spans]
+    assert any(span.overlap_out for span in spans)
+    # Two scores per pair without faces (style and CLIP), each given the shown frames of both shots.
+    assert compared == [(a, b) for a, b in zip(shown, shown[1:]) for _ in range(2)]
+
+
 def test_eval_on_a_tiny_diffusion_run(tiny, tmp_path):
     from pathlib import Path
 

@@ -3,7 +3,8 @@
 Per shot: per-domain CLIP scores of the keyframe and of the clip's frames (each domain
 text on its own), FC and SC within the shot, PSNR between consecutive frames, and how
 many frames had no face. Per neighbouring pair, in film order: FC and SC across the
-cut (last 8 frames of one clip, first 8 of the next) and, for generated transitions,
+cut (the last 8 frames the film shows of one clip, the first 8 of the next: a
+transition's overlap is the boundary's) and, for generated transitions,
 SEINE's criteria on the boundary frames. The film: the mean of each over shots or
 boundaries. Written to `metrics.json` and `report.html` in the run directory.
 """
@@ -61,7 +62,9 @@ def evaluate(run: RunDir, settings: EvalSettings) -> dict:
         images = clip.images(frames)
         identities = [faces.embed(f) for f in frames] if faces else None
         styles = clip.styles(frames, settings.style_layer)
-        per_clip.append({"images": images, "faces": identities, "styles": styles, "frames": frames})
+        # The frames of the clip the film shows: a transition's overlap is the boundary's.
+        shown = slice(span.overlap_in, len(frames) - span.overlap_out)
+        per_clip.append({"images": images, "faces": identities, "styles": styles, "frames": frames, "shown": shown})
         shots.append({
             "shot": shot.id,
             "frames": len(frames),
@@ -77,11 +80,14 @@ def evaluate(run: RunDir, settings: EvalSettings) -> dict:
     boundaries = []
     for i, (a, b) in enumerate(zip(plan.shots, plan.shots[1:])):
         before, after = per_clip[i], per_clip[i + 1]
+        def on_film(clip: dict, key: str) -> list:
+            return list(clip[key][clip["shown"]])
+
         entry = {
             "from": a.id, "to": b.id, "transition": a.transition.type.value,
-            "fc_cross": cross(before["faces"], after["faces"]) if faces else None,
-            "sc_cross": cross(before["styles"], after["styles"]),
-            "clip_cross": cross(list(before["images"]), list(after["images"])),
+            "fc_cross": cross(on_film(before, "faces"), on_film(after, "faces")) if faces else None,
+            "sc_cross": cross(on_film(before, "styles"), on_film(after, "styles")),
+            "clip_cross": cross(on_film(before, "images"), on_film(after, "images")),
         }
         if a.transition.type != "cut":
             overlap = layout.spans[i].overlap_out

@@ -1,10 +1,14 @@
 """Smoothing stage: the frames where two neighbouring shots overlap, regenerated (node kind `boundary`).
 
 The last w frames of one clip and the first w of the next cover the same stretch of
-film; a boundary backend writes those w frames, given both clips.
+film; a boundary backend writes those w frames, given both clips. A `dissolve` is the
+two stretches cross-faded, whichever the backend (`dissolve` below); a `smooth`
+transition is the backend's own.
 """
 
 from typing import Any, ClassVar
+
+import numpy as np
 
 from scenegen.orchestrator.backend import Backend
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
@@ -23,3 +27,18 @@ class SmoothingBackend(Backend):
             "width": output.width,
             "height": output.height,
         }
+
+
+def dissolve(before: list[np.ndarray], after: list[np.ndarray]) -> list[np.ndarray]:
+    """A linear cross-fade of two overlapping stretches of yuv420p frames.
+
+    A blend of yuv420p planes is the same blend in RGB (the conversion is affine), so
+    no frame is converted.
+    """
+    window = len(before)
+    return [blend(a, b, (i + 1) / (window + 1)) for i, (a, b) in enumerate(zip(before, after))]
+
+
+def blend(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+    """(1 - t) of frame a and t of frame b, rounded back to uint8."""
+    return np.clip(np.rint(a.astype(np.float32) * (1 - t) + b.astype(np.float32) * t), 0, 255).astype(np.uint8)

@@ -1,6 +1,6 @@
 """Animatic smoothing: the overlap of two shots, redrawn without a GPU.
 
-- dissolve: a linear cross-fade of the two overlapping stretches;
+- dissolve: a linear cross-fade of the two overlapping stretches (the stage's `dissolve`);
 - smooth: the stand-in for generative smoothing. The window eases from one shot to
   the other (smoothstep) and, frame by frame, moves each shot's brightness and colour
   toward the other's, so the seam shows no jump in exposure or white balance, which
@@ -19,7 +19,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from scenegen.media import EncoderSettings, yuv_frames
-from scenegen.modules.smoothing import SmoothingBackend
+from scenegen.modules.smoothing import SmoothingBackend, blend, dissolve
 from scenegen.orchestrator.backend import Job
 
 
@@ -37,17 +37,14 @@ class AnimaticSmoothing(SmoothingBackend):
         head = list(yuv_frames(after, stop=window))
         if len(tail) < window or len(head) < window:
             raise ValueError(f"the clips are shorter than the {window}-frame transition")
+        if p["type"] == "smooth":
+            frames = [_smooth(a, b, (i + 1) / (window + 1), tail[-1], head[0], p["height"])
+                      for i, (a, b) in enumerate(zip(tail, head))]
+        else:
+            frames = dissolve(tail, head)
         with self.settings.writer(job.output, p["fps"], p["width"], p["height"]) as video:
-            for i, (a, b) in enumerate(zip(tail, head)):
-                t = (i + 1) / (window + 1)
-                if p["type"] == "smooth":
-                    video.write_yuv(_smooth(a, b, t, tail[-1], head[0], p["height"]))
-                else:
-                    video.write_yuv(_mix(a.astype(np.float32), b.astype(np.float32), t))
-
-
-def _mix(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
-    return np.clip(np.rint(a * (1 - t) + b * t), 0, 255).astype(np.uint8)
+            for frame in frames:
+                video.write_yuv(frame)
 
 
 def _smooth(a: np.ndarray, b: np.ndarray, t: float, a_end: np.ndarray, b_start: np.ndarray, height: int) -> np.ndarray:
@@ -60,7 +57,7 @@ def _smooth(a: np.ndarray, b: np.ndarray, t: float, a_end: np.ndarray, b_start: 
         da, db = float(ra.std()) + 1e-3, float(rb.std()) + 1e-3
         pa[...] = (pa - ma) * (1 + (db / da - 1) * e) + ma + (mb - ma) * e
         pb[...] = (pb - mb) * (1 + (da / db - 1) * (1 - e)) + mb + (ma - mb) * (1 - e)
-    return _mix(a, b, e)
+    return blend(a, b, e)
 
 
 def _planes(frame: np.ndarray, height: int) -> tuple[np.ndarray, ...]:

@@ -11,8 +11,13 @@ generated so that it moves out of A and into B. `family` picks the model:
 
 Conditioning is soft, so the known frames are pasted back exactly (`fill_window`);
 only the overlap's frames are the artifact, the film shows the context frames from
-the clips themselves. A model makes step*k + 1 frames (Wan 4, LTX 8): the context on
-the B side grows until the window has a length the model can make.
+the clips themselves. The window follows the model's VAE, which packs the first frame
+alone and then `step` frames per latent (Wan 4, LTX 8): the known frames before the
+overlap are step*a + 1 and the generated run a whole number of steps
+(`window_layout`), so no latent holds both known and generated frames.
+
+A `dissolve` stays a dissolve: the two shots' own overlapping frames cross-fade, as
+in every backend, and the model is not run.
 """
 
 from __future__ import annotations
@@ -26,9 +31,9 @@ from PIL import Image
 from pydantic import BaseModel, Field
 
 from scenegen.media import rgb_to_yuv, yuv_frames, yuv_to_rgb
-from scenegen.modules.diffusion import VideoSettings, generator, load_pipeline, require_levers, require_size, valid_length
+from scenegen.modules.diffusion import VideoSettings, generator, load_pipeline, require_levers, require_size
 from scenegen.modules.levers import device_memory_advice, free_device_memory
-from scenegen.modules.smoothing import SmoothingBackend
+from scenegen.modules.smoothing import SmoothingBackend, dissolve
 from scenegen.orchestrator.backend import Job
 from scenegen.prompts import render
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
@@ -39,12 +44,13 @@ FAMILIES = {"wan": ("WanVACEPipeline", 16, 4, "wan_vace"), "ltx": ("LTXCondition
 
 class Settings(VideoSettings):
     family: Literal["wan", "ltx"] = "wan"
-    context: int = Field(4, ge=1, le=32, description="known frames given on each side of the overlap")
+    context: int = Field(4, ge=1, le=32, description="known frames given on each side of the overlap, at least: "
+                                                    "rounded up to the model's latent steps")
 
 
 class DiffusersSmoothing(SmoothingBackend):
     name: ClassVar[str] = "diffusers"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     Settings: ClassVar[type[BaseModel]] = Settings
     thread_safe: ClassVar[bool] = False
     uses_gpu: ClassVar[bool] = True
@@ -77,15 +83,22 @@ class DiffusersSmoothing(SmoothingBackend):
         p, s = job.params, self.settings
         window = p["frames"]
         before_clip, after_clip = job.inputs.values()
-        total = valid_length(2 * s.context + window, FAMILIES[s.family][2])
-        after_context = total - s.context - window
-        # Shot A's context ends where the overlap begins; shot B's starts where it ends.
-        tail = list(deque(yuv_frames(before_clip), maxlen=s.context + window))[: s.context]
-        head = list(yuv_frames(after_clip, stop=window + after_context))[window:]
-        if len(tail) < s.context or len(head) < after_context:
-            raise ValueError(f"the clips are too short for a {window}-frame overlap with {s.context} frames of context")
-        before = [yuv_to_rgb(f) for f in tail]
-        after = [yuv_to_rgb(f) for f in head]
+        known_before, generated, known_after = window_layout(s.context, window, FAMILIES[s.family][2])
+        total = known_before + generated + known_after
+        # Shot A's context ends where the overlap begins; the generated run starts there
+        # and goes on into shot B, whose known frames follow it.
+        tail = list(deque(yuv_frames(before_clip), maxlen=known_before + window))
+        head = list(yuv_frames(after_clip, stop=generated + known_after))
+        if len(tail) < known_before + window or len(head) < generated + known_after:
+            raise ValueError(f"the clips are too short for a {window}-frame overlap with {known_before} and "
+                             f"{known_after} frames of context")
+        if p["type"] == "dissolve":
+            with s.writer(job.output, p["fps"], p["width"], p["height"]) as out:
+                for frame in dissolve(tail[known_before:], head[:window]):
+                    out.write_yuv(frame)
+            return
+        before = [yuv_to_rgb(f) for f in tail[:known_before]]
+        after = [yuv_to_rgb(f) for f in head[generated:]]
         common = dict(prompt=p["prompt"], negative_prompt=s.negative_prompt or None, height=p["height"],
                       width=p["width"], num_frames=total, num_inference_steps=s.steps, guidance_scale=s.guidance,
                       generator=generator(job.seed), max_sequence_length=s.max_sequence_length, output_type="np")
@@ -94,7 +107,7 @@ class DiffusersSmoothing(SmoothingBackend):
             if s.family == "ltx":
                 from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
 
-                known = [0, len(before) - 1, len(before) + window, total - 1]
+                known = [0, len(before) - 1, len(before) + generated, total - 1]
                 frames = self.pipe(conditions=[LTXVideoCondition(image=video[i], frame_index=i) for i in known],
                                    **common).frames[0]
             else:
@@ -102,10 +115,20 @@ class DiffusersSmoothing(SmoothingBackend):
             return [Image.fromarray(np.clip(f * 255 + 0.5, 0, 255).astype(np.uint8)) for f in frames]
 
         with device_memory_advice(self.kind, s):
-            sequence = fill_window(before, after, window, generate)
+            sequence = fill_window(before, after, generated, generate)
         with s.writer(job.output, p["fps"], p["width"], p["height"]) as out:
             for frame in sequence[len(before): len(before) + window]:
                 out.write_yuv(rgb_to_yuv(frame))
+
+
+def window_layout(context: int, window: int, step: int) -> tuple[int, int, int]:
+    """(known frames before, frames generated, known frames after) for a `window`-frame
+    overlap with at least `context` known frames each side, on latent boundaries of a
+    VAE that packs the first frame alone and then `step` frames per latent."""
+    def steps(n: int) -> int:
+        return -(-n // step) * step
+
+    return steps(context - 1) + 1, steps(window), steps(context)
 
 
 def fill_window(before: list[Image.Image], after: list[Image.Image], window: int,
