@@ -143,6 +143,48 @@ def yuv_frames(path: Path, start: int = 0, stop: int | None = None) -> Iterator[
                 yield frame.to_ndarray(format="yuv420p")
 
 
+def retime(frames: list[np.ndarray], from_fps: int, to_fps: int, count: int) -> list[np.ndarray]:
+    """`count` yuv420p frames at `to_fps` from frames at `from_fps`, by libavfilter's
+    motion-compensated interpolation (`minterpolate`): in-between frames are drawn where
+    things have moved to, not repeated, so motion keeps its speed.
+
+    The filter stops at the last frame given, so `frames` must last a little longer than
+    `count` frames at `to_fps` (`frames_to_cover`).
+    """
+    height, width = frames[0].shape[0] * 2 // 3, frames[0].shape[1]
+    graph = av.filter.Graph()
+    source = graph.add_buffer(width=width, height=height, format="yuv420p", time_base=Fraction(1, from_fps))
+    interpolate = graph.add("minterpolate", f"fps={to_fps}:mi_mode=mci")
+    sink = graph.add("buffersink")
+    source.link_to(interpolate)
+    interpolate.link_to(sink)
+    graph.configure()
+    out: list[np.ndarray] = []
+
+    def drain() -> None:
+        while len(out) < count:
+            try:
+                out.append(graph.vpull().to_ndarray(format="yuv420p"))
+            except (av.BlockingIOError, av.EOFError):
+                return
+
+    for n, planes in enumerate(frames):
+        frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
+        frame.pts, frame.time_base = n, Fraction(1, from_fps)
+        graph.vpush(frame)
+        drain()
+    graph.vpush(None)
+    drain()
+    if len(out) < count:
+        raise ValueError(f"{len(frames)} frames at {from_fps} fps give {len(out)} at {to_fps} fps, not {count}")
+    return out
+
+
+def frames_to_cover(count: int, from_fps: int, to_fps: int) -> int:
+    """Frames at `from_fps` that `retime` needs for `count` frames at `to_fps`."""
+    return -(-(count + 1) * from_fps // to_fps) + 1
+
+
 def rgb_to_yuv(image: Image.Image) -> np.ndarray:
     return av.VideoFrame.from_image(image.convert("RGB")).reformat(format="yuv420p").to_ndarray()
 

@@ -274,3 +274,28 @@ def test_the_action_puts_its_prop_in_hand(small_run, tmp_path):
     hers = drawn([a, b], character="Mara (red hair), holds a suitcase; Tomas (dark hair), watching Mara")
     his = drawn([a, b], character="Mara (red hair), stands still; Tomas (dark hair), holds a suitcase")
     assert where(hers) + 10 < where(his)
+
+
+@pytest.mark.parametrize("source, target", [(16, 24), (16, 8), (25, 24)])
+def test_retiming_interpolates_motion_at_its_own_speed(source, target):
+    """A bar crossing the frame at 2 px per source frame crosses it at the same speed after
+    retiming: in-between frames show it in between (motion-compensated), not repeated."""
+    from scenegen.media import frames_to_cover, retime
+
+    def bar(x: float) -> np.ndarray:
+        planes = np.full((H * 3 // 2, W), 128, np.uint8)
+        planes[:H] = 20
+        planes[:H, int(x):int(x) + 8] = 230
+        return planes
+
+    count = 12
+    source_frames = [bar(2 * i) for i in range(frames_to_cover(count, source, target))]
+    out = retime(source_frames, source, target, count)
+    assert len(out) == count
+
+    def centre(planes) -> float:
+        column = planes[:H].astype(float).mean(axis=0) - 20
+        return float((column * np.arange(W)).sum() / column.sum())
+
+    expected = [3.5 + 2 * k * source / target for k in range(count)]
+    assert [centre(f) for f in out] == pytest.approx(expected, abs=0.5)

@@ -116,6 +116,40 @@ def test_given_frames_survive_smoothing_exactly(tiny_models):
     assert all(np.asarray(f).shape == (32, 48, 3) for f in sequence[3:5])
 
 
+def test_a_long_shot_is_made_in_chunks_at_the_models_rate_and_retimed(tiny_models, tmp_path):
+    """12 s at the film's 8 fps: tiny Wan makes it at its 16 fps, 17 frames at a time, each
+    chunk starting on the last frame of the one before, then the frames are retimed to 8."""
+    from scenegen.media import frames_to_cover
+    from scenegen.modules.shot.diffusion import DiffusersShot, chunk_lengths
+
+    backend = DiffusersShot({"model": str(tiny_models / "wan-i2v"), "dtype": "float32", "device": "cpu", "steps": 2,
+                             "guidance": 1.0, "max_sequence_length": 16, "chunk_frames": 17})
+    backend.load()
+    calls = []
+    pipe = backend.pipe
+
+    def recording(**kwargs):
+        result = pipe(**kwargs)
+        calls.append({"image": np.asarray(kwargs["image"]), "frames": kwargs["num_frames"],
+                      "seed": kwargs["generator"].initial_seed(), "last": result.frames[0][-1]})
+        return result
+
+    backend.pipe = recording
+    Image.new("RGB", (96, 64), (120, 90, 60)).save(tmp_path / "key.png")
+    job = Job(node="clip:s01", params={"prompt": "a woman walks", "frames": 96, "fps": 8, "width": 96, "height": 64},
+              inputs={"keyframe:s01": tmp_path / "key.png"}, output=tmp_path / "clip.mp4", root=tmp_path,
+              keep=tmp_path / "kept", seed=5)
+    backend.run(job)
+    needed = frames_to_cover(96, 16, 8)
+    assert [c["frames"] for c in calls] == chunk_lengths(needed, 17, 4) and len(calls) > 10
+    assert sum(c["frames"] for c in calls) - (len(calls) - 1) >= needed
+    # Each chunk starts from the last frame of the one before, as it came out of the model.
+    for before, after in zip(calls, calls[1:]):
+        assert np.abs(after["image"].astype(int) - np.clip(before["last"] * 255 + 0.5, 0, 255).astype(int)).max() == 0
+    assert calls[0]["seed"] == 5 and len({c["seed"] for c in calls}) == len(calls)
+    assert len(frames(tmp_path / "clip.mp4")) == 96
+
+
 @pytest.mark.parametrize("step", [4, 8])
 @pytest.mark.parametrize("context, window", [(1, 1), (4, 2), (4, 4), (4, 12), (5, 7), (9, 16)])
 def test_the_smoothing_window_keeps_to_the_latent_groups(step, context, window):

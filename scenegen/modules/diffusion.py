@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from scenegen.errors import UserError
-from scenegen.media import EncoderSettings, rgb_to_yuv
+from scenegen.media import EncoderSettings
 from scenegen.modules.levers import CACHES, Denoiser, Lora, apply, refusal
 from scenegen.prompts import render
 
@@ -130,17 +130,6 @@ def shot_prompt(plan, shot) -> str:
     """One prompt from a shot's five domains, for image and video models alike."""
     return render("diffusion/shot.j2", style=plan.style, character=shot.character, background=shot.background,
                   relation=shot.relation, camera=shot.camera.text, lighting=shot.lighting.text).strip()
-
-
-def write_video(settings: EncoderSettings, path: Path, fps: int, frames) -> None:
-    """Encode a pipeline's frames (floats in [0, 1], frames x height x width x 3)."""
-    import numpy as np
-    from PIL import Image
-
-    height, width = frames[0].shape[:2]
-    with settings.writer(path, fps, width, height) as out:
-        for frame in frames:
-            out.write_yuv(rgb_to_yuv(Image.fromarray(np.clip(frame * 255 + 0.5, 0, 255).astype(np.uint8))))
 
 
 def valid_length(frames: int, step: int) -> int:

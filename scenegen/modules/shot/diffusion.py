@@ -4,40 +4,69 @@
 keyframe as its image; `ltx` runs `LTXConditionPipeline` with the keyframe as the
 condition at frame 0. The prompt joins the five domains (prompts/diffusion/shot.j2),
 the camera pose's text naming the move the clip should make; neither model takes a
-camera trajectory, so the move is asked for in words. Each model makes step*k + 1
-frames (Wan 4, LTX 8) at sizes that are multiples of 16 (Wan) or 32 (LTX): the clip
-is generated at the first valid length that covers the shot and cut to it; a frame
-size the model cannot make is an error, raised while the DAG is built, that names
-the sizes it can. The pipeline loads once per worker (`load`) and serves every shot.
+camera trajectory, so the move is asked for in words.
+
+Each family makes video at the frame rate it was trained at (Wan 16 fps, LTX 25, which
+LTX is told) and at most as many frames as it was trained on in one go (Wan 81, LTX
+161). A shot is made at that rate, in as many chunks as its length needs: each chunk
+after the first starts from the previous chunk's last frame (its image, or its frame-0
+condition) with a seed of its own derived from the shot's. The frames are then retimed
+to the film's rate by motion-compensated interpolation (`media.retime`), so motion
+keeps its speed instead of playing 1.5x fast as 16 fps frames shown at 24 would.
+
+Each model makes step*k + 1 frames (Wan 4, LTX 8) at sizes that are multiples of 16
+(Wan) or 32 (LTX): a chunk is generated at the first valid length that covers it and
+the clip is cut to the shot; a frame size the model cannot make is an error, raised
+while the DAG is built, that names the sizes it can. The pipeline loads once per
+worker (`load`) and serves every shot.
 """
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+import numpy as np
 from PIL import Image, ImageOps
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from scenegen.media import frames_to_cover, retime, rgb_to_yuv
 from scenegen.modules.diffusion import (
-    VideoSettings, generator, load_pipeline, require_levers, require_size, shot_prompt, valid_length, write_video,
+    VideoSettings, generator, load_pipeline, require_levers, require_size, shot_prompt, valid_length,
 )
 from scenegen.modules.levers import device_memory_advice, free_device_memory
 from scenegen.modules.shot import ShotBackend
 from scenegen.orchestrator.backend import Job
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
 
-# family -> (pipeline, size multiple, frame step, denoiser)
-FAMILIES = {"wan": ("WanImageToVideoPipeline", 16, 4, "wan"), "ltx": ("LTXConditionPipeline", 32, 8, "ltx")}
+
+@dataclass(frozen=True)
+class Family:
+    pipeline: str
+    multiple: int      # frame sizes are multiples of this
+    step: int          # frames come in step*k + 1
+    denoiser: str
+    fps: int           # the frame rate it was trained at
+    frames: int        # the most frames it was trained to make at once
+
+
+FAMILIES = {"wan": Family("WanImageToVideoPipeline", 16, 4, "wan", fps=16, frames=81),
+            "ltx": Family("LTXConditionPipeline", 32, 8, "ltx", fps=25, frames=161)}
 
 
 class Settings(VideoSettings):
     family: Literal["wan", "ltx"] = "wan"
+    native_fps: int | None = Field(None, ge=1, le=120, description="frames per second the model makes; "
+                                                                     "the family's by default (Wan 16, LTX 25)")
+    chunk_frames: int | None = Field(None, ge=5, le=1024, description="most frames one generation makes; "
+                                                                       "the family's by default (Wan 81, LTX 161)")
 
 
 class DiffusersShot(ShotBackend):
     name: ClassVar[str] = "diffusers"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     Settings: ClassVar[type[BaseModel]] = Settings
     thread_safe: ClassVar[bool] = False
     uses_gpu: ClassVar[bool] = True
@@ -46,16 +75,16 @@ class DiffusersShot(ShotBackend):
         return {**super().params(plan, shot, output), "prompt": shot_prompt(plan, shot)}
 
     def check(self, output: OutputFormat) -> None:
-        pipeline, multiple, _, denoiser = FAMILIES[self.settings.family]
-        require_size(output, multiple, pipeline)
-        require_levers(self.kind, self.settings, denoiser)
+        family = FAMILIES[self.settings.family]
+        require_size(output, family.multiple, family.pipeline)
+        require_levers(self.kind, self.settings, family.denoiser)
 
     def files(self) -> list[Path]:
         return self.settings.weight_files()
 
     def load(self) -> None:
-        pipeline, _, _, denoiser = FAMILIES[self.settings.family]
-        self.pipe = load_pipeline(pipeline, self.settings, denoiser)
+        family = FAMILIES[self.settings.family]
+        self.pipe = load_pipeline(family.pipeline, self.settings, family.denoiser)
 
     def release(self) -> None:
         del self.pipe
@@ -63,19 +92,52 @@ class DiffusersShot(ShotBackend):
 
     def run(self, job: Job) -> None:
         p, s = job.params, self.settings
+        family = FAMILIES[s.family]
         width, height, frames = p["width"], p["height"], p["frames"]
-        keyframe = ImageOps.fit(Image.open(job.inputs[next(iter(job.inputs))]).convert("RGB"), (width, height))
-        if s.family == "ltx":
-            from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
-
-            start = {"conditions": [LTXVideoCondition(image=keyframe, frame_index=0)]}
-        else:
-            start = {"image": keyframe}
+        native_fps = s.native_fps or family.fps
+        needed = frames if native_fps == p["fps"] else frames_to_cover(frames, native_fps, p["fps"])
+        image = ImageOps.fit(Image.open(job.inputs[next(iter(job.inputs))]).convert("RGB"), (width, height))
+        video: list[np.ndarray] = []
         with device_memory_advice(self.kind, s):
-            video = self.pipe(
-                **start, prompt=p["prompt"], negative_prompt=s.negative_prompt or None, height=height, width=width,
-                num_frames=valid_length(frames, FAMILIES[s.family][2]), num_inference_steps=s.steps,
-                guidance_scale=s.guidance, generator=generator(job.seed), max_sequence_length=s.max_sequence_length,
-                output_type="np",
-            ).frames[0]
-        write_video(s, job.output, p["fps"], video[:frames])
+            for n, length in enumerate(chunk_lengths(needed, s.chunk_frames or family.frames, family.step)):
+                if s.family == "ltx":
+                    from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
+
+                    start = {"conditions": [LTXVideoCondition(image=image, frame_index=0)], "frame_rate": native_fps}
+                else:
+                    start = {"image": image}
+                chunk = self.pipe(
+                    **start, prompt=p["prompt"], negative_prompt=s.negative_prompt or None, height=height, width=width,
+                    num_frames=length, num_inference_steps=s.steps, guidance_scale=s.guidance,
+                    generator=generator(chunk_seed(job.seed, n)), max_sequence_length=s.max_sequence_length,
+                    output_type="np",
+                ).frames[0]
+                pictures = [Image.fromarray(np.clip(f * 255 + 0.5, 0, 255).astype(np.uint8)) for f in chunk]
+                # A later chunk's first frame stands for the previous chunk's last, already in.
+                video += [rgb_to_yuv(picture) for picture in pictures[1 if n else 0:]]
+                image = pictures[-1]
+        video = video[:needed]
+        if native_fps != p["fps"]:
+            video = retime(video, native_fps, p["fps"], frames)
+        with s.writer(job.output, p["fps"], width, height) as out:
+            for planes in video[:frames]:
+                out.write_yuv(planes)
+
+
+def chunk_lengths(frames: int, most: int, step: int) -> list[int]:
+    """Frames of each generation for a shot of `frames`: each a valid length of at most
+    `most`, each after the first starting on the previous one's last frame."""
+    most = step * ((most - 1) // step) + 1
+    lengths = [valid_length(min(frames, most), step)]
+    made = lengths[0]
+    while made < frames:
+        lengths.append(valid_length(min(frames - made + 1, most), step))
+        made += lengths[-1] - 1
+    return lengths
+
+
+def chunk_seed(seed: int, chunk: int) -> int:
+    """The first chunk keeps the shot's seed; each later one gets its own, from it."""
+    if chunk == 0:
+        return seed
+    return int.from_bytes(hashlib.sha256(f"{seed}:{chunk}".encode()).digest()[:8], "big") >> 1
