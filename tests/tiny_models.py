@@ -296,7 +296,44 @@ def wan_i2v_lora(target: Path) -> None:
     WanImageToVideoPipeline.save_lora_weights(target, transformer_lora_layers=get_peft_model_state_dict(transformer))
 
 
-BUILDERS = {"wan-i2v": wan_i2v, "wan-i2v-lora": wan_i2v_lora, "wan-vace": wan_vace, "ltx": ltx, "sd15": sd15, "sdxl": sdxl, "clip": clip, "arcface": arcface, "face-detector": face_detector, "face-detector-blind": lambda target: face_detector(target, score=0.0), "sd15-faceid": sd15_faceid}
+def sana_wm(target: Path) -> None:
+    """A SANA-WM-shaped camera-conditioned image-to-video pipeline: a character-level Gemma
+    tokenizer, a 2-layer Gemma-2, an LTX-2 VAE with the real block layout (32x spatial,
+    8x temporal) at 8-32 channels, and a 2-block SANA-WM transformer (one linear-attention
+    block, one softmax block)."""
+    import torch
+    from diffusers import AutoencoderKLLTX2Video, FlowMatchEulerDiscreteScheduler, SanaWMPipeline, SanaWMTransformer3DModel
+    from transformers import Gemma2Config, Gemma2Model, GemmaTokenizer
+
+    temporal = 8
+    letters = ["▁", *"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,:;-'\"()!?>"]
+    vocab = {token: i for i, token in enumerate(["<pad>", "<eos>", "<bos>", "<unk>", "<mask>", *letters])}
+    torch.manual_seed(0)
+    text_encoder = Gemma2Model(Gemma2Config(
+        vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+        num_key_value_heads=1, head_dim=16, max_position_embeddings=1024, pad_token_id=0, eos_token_id=1, bos_token_id=2))
+    vae = AutoencoderKLLTX2Video(
+        in_channels=3, out_channels=3, latent_channels=8, block_out_channels=(8, 8, 16, 16),
+        decoder_block_out_channels=(8, 16, 32), layers_per_block=(1, 1, 1, 1, 1), decoder_layers_per_block=(1, 1, 1, 1),
+        spatio_temporal_scaling=(True, True, True, True), decoder_spatio_temporal_scaling=(True, True, True),
+        decoder_inject_noise=(False, False, False, False),
+        downsample_type=("spatial", "temporal", "spatiotemporal", "spatiotemporal"),
+        upsample_type=("spatiotemporal", "spatiotemporal", "spatiotemporal"), upsample_residual=(True, True, True),
+        upsample_factor=(2, 2, 2), patch_size=4, patch_size_t=1,
+        # The blocks compress 32x and 8x; the formula the VAE would use for this layout says otherwise.
+        spatial_compression_ratio=32, temporal_compression_ratio=temporal)
+    transformer = SanaWMTransformer3DModel(
+        in_channels=8, num_layers=2, hidden_size=64, num_attention_heads=2, linear_head_dim=32, softmax_every_n=2,
+        caption_channels=32, chunk_plucker_channels=6 * temporal, chunk_plucker_post_attn_blocks=2, mlp_ratio=2.0,
+        image_size=64)
+    # The camera embedder starts at zero in the real model (trained from there); random weights
+    # let the camera path reach the output, as trained weights do.
+    torch.nn.init.normal_(transformer.plucker_embedder.proj.weight, std=0.05)
+    SanaWMPipeline(tokenizer=GemmaTokenizer(vocab=vocab, merges=[]), text_encoder=text_encoder, vae=vae,
+                   transformer=transformer, scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0)).save_pretrained(target)
+
+
+BUILDERS = {"wan-i2v": wan_i2v, "wan-i2v-lora": wan_i2v_lora, "wan-vace": wan_vace, "ltx": ltx, "sd15": sd15, "sdxl": sdxl, "clip": clip, "arcface": arcface, "face-detector": face_detector, "face-detector-blind": lambda target: face_detector(target, score=0.0), "sd15-faceid": sd15_faceid, "sana-wm": sana_wm}
 
 
 def build(root: Path = ROOT) -> Path:

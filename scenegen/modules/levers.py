@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scenegen.errors import UserError
 
 # The denoiser a backend's family runs; refusals depend on it.
-Denoiser = Literal["unet", "wan", "wan_vace", "ltx"]
+Denoiser = Literal["unet", "wan", "wan_vace", "ltx", "sana_wm"]
 
 CACHES = ("none", "first_block", "taylorseer")
 WAN = ("wan", "wan_vace")
@@ -88,6 +88,11 @@ def refusal(settings, denoiser: Denoiser) -> str | None:
     if settings.cache == "first_block" and denoiser == "wan_vace":
         return ("cache = \"first_block\" adds WanVACE's control hints twice (the cached residual already holds them); "
                 "use cache = \"taylorseer\" for boundaries")
+    if denoiser == "sana_wm" and settings.cache != "none":
+        return (f"cache = {settings.cache!r}: diffusers' step caches are not checked on SANA-WM's blocks "
+                "(linear and softmax attention with camera inputs); leave cache at \"none\"")
+    if denoiser == "sana_wm" and settings.loras:
+        return "loras: SanaWMPipeline loads no LoRA (diffusers 0.42); leave loras empty"
     if settings.cache == "first_block" and denoiser == "ltx":
         return ("cache = \"first_block\" fails inside LTX-Video's transformer (diffusers 0.42); "
                 "use cache = \"taylorseer\" for LTX")

@@ -1,21 +1,23 @@
-"""Diffusion shot: image-to-video from the keyframe, with Wan 2.x I2V or LTX-Video.
+"""Diffusion shot: image-to-video from the keyframe, with Wan 2.x I2V, LTX-Video or SANA-WM.
 
 `family` picks the model: `wan` (default) runs `WanImageToVideoPipeline` with the
 keyframe as its image; `ltx` runs `LTXConditionPipeline` with the keyframe as the
-condition at frame 0. The prompt joins the five domains (prompts/diffusion/shot.j2),
-the camera pose's text naming the move the clip should make; neither model takes a
-camera trajectory, so the move is asked for in words.
+condition at frame 0; `sana_wm` runs `SanaWMPipeline`, which follows a camera path: it
+is given the shot's trajectory (`scenegen.camera.trajectory`: camera-to-world poses and
+intrinsics, frame by frame), so the camera moves as the plan says. The prompt joins the
+five domains (prompts/diffusion/shot.j2); Wan and LTX take no trajectory, so for them
+the camera pose's text asks for the move in words.
 
 Each family makes video at the frame rate it was trained at (Wan 16 fps, LTX 25, which
-LTX is told) and at most as many frames as it was trained on in one go (Wan 81, LTX
-161). A shot is made at that rate, in as many chunks as its length needs: each chunk
+LTX is told, SANA-WM 16) and at most as many frames as it was trained on in one go (Wan
+81, LTX 161, SANA-WM 161). A shot is made at that rate, in as many chunks as its length needs: each chunk
 after the first starts from the previous chunk's last frame (its image, or its frame-0
 condition) with a seed of its own derived from the shot's. The frames are then retimed
 to the film's rate by motion-compensated interpolation (`media.retime`), so motion
 keeps its speed instead of playing 1.5x fast as 16 fps frames shown at 24 would.
 
-Each model makes step*k + 1 frames (Wan 4, LTX 8) at sizes that are multiples of 16
-(Wan) or 32 (LTX): a chunk is generated at the first valid length that covers it and
+Each model makes step*k + 1 frames (Wan 4, LTX and SANA-WM 8) at sizes that are multiples
+of 16 (Wan) or 32 (LTX, SANA-WM): a chunk is generated at the first valid length that covers it and
 the clip is cut to the shot; a frame size the model cannot make is an error, raised
 while the DAG is built, that names the sizes it can. The pipeline loads once per
 worker (`load`) and serves every shot.
@@ -32,6 +34,7 @@ import numpy as np
 from PIL import Image, ImageOps
 from pydantic import BaseModel, Field
 
+from scenegen.camera import Trajectory, trajectory
 from scenegen.media import frames_to_cover, retime, rgb_to_yuv
 from scenegen.modules.diffusion import (
     VideoSettings, generator, load_pipeline, require_levers, require_size, shot_prompt, valid_length,
@@ -53,15 +56,16 @@ class Family:
 
 
 FAMILIES = {"wan": Family("WanImageToVideoPipeline", 16, 4, "wan", fps=16, frames=81),
-            "ltx": Family("LTXConditionPipeline", 32, 8, "ltx", fps=25, frames=161)}
+            "ltx": Family("LTXConditionPipeline", 32, 8, "ltx", fps=25, frames=161),
+            "sana_wm": Family("SanaWMPipeline", 32, 8, "sana_wm", fps=16, frames=161)}
 
 
 class Settings(VideoSettings):
-    family: Literal["wan", "ltx"] = "wan"
+    family: Literal["wan", "ltx", "sana_wm"] = "wan"
     native_fps: int | None = Field(None, ge=1, le=120, description="frames per second the model makes; "
-                                                                     "the family's by default (Wan 16, LTX 25)")
+                                                                     "the family's by default (Wan 16, LTX 25, SANA-WM 16)")
     chunk_frames: int | None = Field(None, ge=5, le=1024, description="most frames one generation makes; "
-                                                                       "the family's by default (Wan 81, LTX 161)")
+                                                                       "the family's by default (Wan 81, LTX 161, SANA-WM 161)")
 
 
 class DiffusersShot(ShotBackend):
@@ -97,25 +101,36 @@ class DiffusersShot(ShotBackend):
         native_fps = s.native_fps or family.fps
         needed = frames if native_fps == p["fps"] else frames_to_cover(frames, native_fps, p["fps"])
         image = ImageOps.fit(Image.open(job.inputs[next(iter(job.inputs))]).convert("RGB"), (width, height))
+        camera = trajectory(p["camera"], needed, width, height, job.seed) if s.family == "sana_wm" else None
+        # SANA-WM always encodes a negative prompt, an empty one at least; the others take None as none.
+        negative = s.negative_prompt or ("" if s.family == "sana_wm" else None)
         video: list[np.ndarray] = []
         with device_memory_advice(self.kind, s):
+            first = 0
             for n, length in enumerate(chunk_lengths(needed, s.chunk_frames or family.frames, family.step)):
                 if s.family == "ltx":
                     from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
 
                     start = {"conditions": [LTXVideoCondition(image=image, frame_index=0)], "frame_rate": native_fps}
+                elif s.family == "sana_wm":
+                    # This chunk's stretch of the path; the pipeline takes poses relative to its first.
+                    poses = _padded(camera, first, length)
+                    start = {"image": image, "c2w": poses.c2w.astype(np.float32),
+                             "intrinsics": poses.intrinsics.astype(np.float32)}
                 else:
                     start = {"image": image}
                 chunk = self.pipe(
-                    **start, prompt=p["prompt"], negative_prompt=s.negative_prompt or None, height=height, width=width,
+                    **start, prompt=p["prompt"], negative_prompt=negative, height=height, width=width,
                     num_frames=length, num_inference_steps=s.steps, guidance_scale=s.guidance,
                     generator=generator(chunk_seed(job.seed, n)), max_sequence_length=s.max_sequence_length,
                     output_type="np",
-                ).frames[0]
+                ).frames
+                chunk = chunk[0] if np.ndim(chunk) == 5 else chunk   # Wan and LTX give a batch of one video
                 pictures = [Image.fromarray(np.clip(f * 255 + 0.5, 0, 255).astype(np.uint8)) for f in chunk]
                 # A later chunk's first frame stands for the previous chunk's last, already in.
                 video += [rgb_to_yuv(picture) for picture in pictures[1 if n else 0:]]
                 image = pictures[-1]
+                first += length - 1
         video = video[:needed]
         if native_fps != p["fps"]:
             video = retime(video, native_fps, p["fps"], frames)
@@ -134,6 +149,14 @@ def chunk_lengths(frames: int, most: int, step: int) -> list[int]:
         lengths.append(valid_length(min(frames - made + 1, most), step))
         made += lengths[-1] - 1
     return lengths
+
+
+def _padded(camera: Trajectory, first: int, length: int) -> Trajectory:
+    """Frames [first, first + length) of a trajectory, the last pose held past its end (a
+    chunk is generated at a valid length, which may run past the shot)."""
+    index = np.minimum(np.arange(first, first + length), len(camera.c2w) - 1)
+    return Trajectory(c2w=camera.c2w[index], intrinsics=camera.intrinsics[index], width=camera.width,
+                      height=camera.height)
 
 
 def chunk_seed(seed: int, chunk: int) -> int:
