@@ -49,6 +49,10 @@ class Trajectory:
     intrinsics: np.ndarray   # (frames, 4): fx, fy, cx, cy in pixels
     width: int
     height: int
+    # The pose and focal length the shot's keyframe is seen with (its shot size, angle and
+    # field of view), which every move and key is relative to.
+    keyframe_pose: np.ndarray
+    keyframe_focal: float
 
     def project(self, point: np.ndarray, frame: int) -> np.ndarray:
         """Where a world point lands in a frame, in pixels (x, y), and its depth."""
@@ -75,7 +79,8 @@ def trajectory(camera: dict, frames: int, width: int, height: int, seed: int = 0
         moves = _named(camera.get("movement", "static"), camera.get("movement_amount", 0.5), frames, distance, seed)
     c2w = np.stack([start @ local for local, _ in moves])
     intrinsics = np.array([[focal * zoom, focal * zoom, width / 2, height / 2] for _, zoom in moves])
-    return Trajectory(c2w=c2w, intrinsics=intrinsics, width=width, height=height)
+    return Trajectory(c2w=c2w, intrinsics=intrinsics, width=width, height=height, keyframe_pose=start,
+                      keyframe_focal=focal)
 
 
 def ease(t: float) -> float:

@@ -35,7 +35,9 @@ def window_path(movement: str, frames: int = 24, seed: int = 1, plate=(80, 60)):
 def test_moves_travel_the_right_way(movement, axis, sign):
     boxes = window_path(movement)
     positions = [centre(b)[axis] for b in boxes]
-    assert sign * (positions[-1] - positions[0]) > 5
+    # (A crane or a truck also takes the camera a little further from the subject, so it
+    # travels a little less far on the keyframe than a turn does.)
+    assert sign * (positions[-1] - positions[0]) > 4
     assert all(sign * (b - a) >= -1e-9 for a, b in zip(positions, positions[1:])), "moves ease, never reverse"
 
 

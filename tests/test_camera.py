@@ -136,3 +136,38 @@ def test_the_animatic_window_follows_the_path():
     shift = (boxes[-1][0] + boxes[-1][2]) / 2 - (boxes[0][0] + boxes[0][2]) / 2
     assert shift == pytest.approx(path.intrinsics[0][0] * math.tan(math.radians(5)), rel=1e-6)
     assert boxes[0] == pytest.approx((8, 6, 72, 54)), "the first frame is the keyframe's own"
+
+
+@pytest.mark.parametrize("size", [(160, 96), (320, 192), (96, 64)])
+def test_every_move_cuts_a_window_inside_the_keyframe(size):
+    """Pull-outs that need the whole keyframe once came out a hair outside it and crashed the cut."""
+    from scenegen.camera import MOVES
+    from scenegen.modules.keyframe.animatic import MARGIN
+    from scenegen.modules.shot.animatic import _cut, _split_planes
+
+    width, height = size
+    plate = (int(round(width * MARGIN / 2)) * 2, int(round(height * MARGIN / 2)) * 2)
+    planes = _split_planes(np.zeros((plate[1] * 3 // 2, plate[0]), np.uint8), *plate)
+    for movement in MOVES:
+        for amount in (0.3, 0.5, 0.7, 1.0):
+            for shot_size in SUBJECT_DISTANCE:
+                pose = {"shot_size": shot_size, "movement": movement, "movement_amount": amount, "fov_deg": 40}
+                boxes = camera_path(trajectory(pose, 30, width, height, 1), plate, SUBJECT_DISTANCE[shot_size])
+                for box in boxes:
+                    assert 0 <= box[0] < box[2] <= plate[0] and 0 <= box[1] < box[3] <= plate[1], (movement, box)
+                    _cut(planes, box, width, height)
+
+
+def test_the_animatic_window_keeps_an_orbits_distance_and_survives_passing_the_subject():
+    distance = SUBJECT_DISTANCE["medium"]
+    widths = [b[2] - b[0] for b in camera_path(camera("orbit_left", amount=0.5), (80, 60), distance)]
+    assert widths == pytest.approx([W] * len(widths)), "circling the subject keeps its distance"
+    through = camera_path(camera(path=[{"at": 0.0}, {"at": 1.0, "z": 1.5}]), (80, 60), distance)
+    assert all(b[2] > b[0] and b[3] > b[1] for b in through)
+
+
+def test_a_path_that_starts_turned_shows_it_from_the_first_frame():
+    """Keys are relative to the keyframe's pose: a path whose first key has turned starts turned."""
+    boxes = camera_path(camera(path=[{"at": 0.5, "yaw": 4.0}]), (80, 60), SUBJECT_DISTANCE["medium"])
+    centre = (boxes[0][0] + boxes[0][2]) / 2
+    assert centre - 40 == pytest.approx(focal_length(45.0, W) * math.tan(math.radians(4)), rel=1e-6)

@@ -1,14 +1,15 @@
 """Animatic shot: the camera's path performed over the keyframe, for the shot's duration.
 
 The path is the one every backend reads (`scenegen.camera.trajectory`). The keyframe is
-what the first frame's camera sees of the plane through the subject, drawn larger than
-the frame (see keyframe/animatic.py); each later frame shows the part of that plane its
-own camera sees: a pan or a truck slides the window, a tilt or a crane lifts it, a dolly
-or a zoom shrinks or grows it, an orbit slides it while the subject stays centred, a
-hand-held camera wanders. Where a move would see past the keyframe's edge, the whole
-path is scaled down until it fits, so the animatic keeps each move's direction and shape,
-not its full extent. The window is cut from the keyframe's yuv420p planes directly,
-which is what the encoder takes, so no frame is converted.
+what the camera sees from the shot's keyframe pose (its size, angle and lens), drawn
+larger than the frame (see keyframe/animatic.py); each frame shows the part of it that
+frame's camera sees: a pan or a truck slides the window, a tilt or a crane lifts it, a
+dolly or a zoom shrinks or grows it, an orbit sweeps the scenery past (a flat picture
+cannot turn round its subject), a hand-held camera wanders. Where a move would see past
+the keyframe's edge, the whole path is scaled down until it fits, so the animatic keeps
+each move's direction and shape, not its full extent. The window is cut from the
+keyframe's yuv420p planes directly, which is what the encoder takes, so no frame is
+converted.
 """
 
 from __future__ import annotations
@@ -47,26 +48,30 @@ class AnimaticShot(ShotBackend):
 def camera_path(camera: Trajectory, plate: tuple[int, int], distance: float) -> list[tuple[float, float, float, float]]:
     """The window (left, top, right, bottom) on the keyframe that each frame's camera sees.
 
-    The keyframe is the first camera's view, one keyframe pixel per frame pixel. A flat
-    picture has no depth, so the window takes its size from how near the camera is to
-    the subject and its lens (a dolly or a zoom), and its centre from where the camera
-    looks on the scenery `BACKDROP` subject distances away (a pan, a truck, an orbit,
-    whose backdrop sweeps the other way as it circles).
+    The keyframe is the view from the trajectory's keyframe pose, one keyframe pixel per
+    frame pixel. A flat picture has no depth, so the window takes its size from how far
+    the camera is from the subject and its lens (a dolly, a zoom), and its centre from
+    where the camera looks on the scenery `BACKDROP` subject distances away (a pan, a
+    truck, an orbit, whose backdrop sweeps the other way as it circles). Roll is not shown.
     """
     pw, ph = plate
-    first = np.linalg.inv(camera.c2w[0])
-    focal = camera.intrinsics[0][0]
+    seen_from = np.linalg.inv(camera.keyframe_pose)
+    subject = np.array([0.0, 0.0, distance])   # where the keyframe's subject is, seen from there
     boxes = []
     for frame in range(len(camera.c2w)):
         fx, fy, cx, cy = camera.intrinsics[frame]
-        into_first = first @ camera.c2w[frame]
-        origin, ray = into_first[:3, 3], into_first[:3, 2]   # where the camera is, where it looks
+        pose = seen_from @ camera.c2w[frame]
+        origin, ray = pose[:3, 3], pose[:3, 2]   # where the camera is, where it looks
         depth = BACKDROP * distance
         hit = origin + ray * (depth - origin[2]) / max(ray[2], 1e-6)
-        centre = hit[:2] * focal / depth
-        w = 2 * cx * (distance - origin[2]) / distance * focal / fx
+        centre = hit[:2] * camera.keyframe_focal / depth
+        # A camera that passes the subject (a key far forward) still sees a sliver, not nothing.
+        near = max(0.05 * distance, float(np.linalg.norm(subject - origin)))
+        w = 2 * cx * near / distance * camera.keyframe_focal / fx
         boxes.append((centre[0], centre[1], w, w * cy / cx))
-    return [(pw / 2 + x - w / 2, ph / 2 + y - h / 2, pw / 2 + x + w / 2, ph / 2 + y + h / 2) for x, y, w, h in _fit(boxes, pw, ph)]
+    # Scaled to fit, the boxes lie on the keyframe up to rounding; clamped, they lie on it.
+    return [(max(0.0, pw / 2 + x - w / 2), max(0.0, ph / 2 + y - h / 2), min(pw, pw / 2 + x + w / 2),
+             min(ph, ph / 2 + y + h / 2)) for x, y, w, h in _fit(boxes, pw, ph)]
 
 
 def _fit(boxes: list[tuple], pw: int, ph: int) -> list[tuple]:

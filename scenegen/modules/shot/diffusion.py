@@ -26,7 +26,7 @@ worker (`load`) and serves every shot.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -155,8 +155,7 @@ def _padded(camera: Trajectory, first: int, length: int) -> Trajectory:
     """Frames [first, first + length) of a trajectory, the last pose held past its end (a
     chunk is generated at a valid length, which may run past the shot)."""
     index = np.minimum(np.arange(first, first + length), len(camera.c2w) - 1)
-    return Trajectory(c2w=camera.c2w[index], intrinsics=camera.intrinsics[index], width=camera.width,
-                      height=camera.height)
+    return replace(camera, c2w=camera.c2w[index], intrinsics=camera.intrinsics[index])
 
 
 def chunk_seed(seed: int, chunk: int) -> int:
