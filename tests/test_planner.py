@@ -253,6 +253,35 @@ def test_what_the_reader_finds_in_a_sentence():
     assert reading.read("Two sisters run a bakery").people[0].name is None
 
 
+@pytest.mark.parametrize("sentence, names, words, place", [
+    ("Once upon a time a princess lived in a castle", [], ["princess"], "the castle"),
+    ("After the war, a soldier comes home", [], ["soldier"], None),
+    ("an actress and her rival", [], ["actress", "rival"], None),
+    ("The life of Marie Curie", ["Marie Curie"], [], None),
+    ("On Monday, John travels to London", ["John"], [], "London"),
+    ("Zoë and José walk through Kraków", ["Zoë", "José"], [], "Kraków"),
+    ("a teacher and a student in Victorian London", [], ["teacher", "student"], "London"),
+    ("climbing the Alps", [], [], "the Alps"),
+    ("Nora, a nurse, falls in love", ["Nora"], ["nurse"], None),
+    ("5 friends go camping", [], ["friend"] * 4, None),
+])
+def test_sentences_that_once_misread(sentence, names, words, place):
+    """Found by a review: openers and pronouns taken for names, -ss words mangled, a name
+    after 'of' taken for a place, accents cut, an era said twice, an apposition split."""
+    premise = reading.read(sentence)
+    assert [p.name for p in premise.people if p.name] == names
+    assert [p.word for p in premise.people if p.word] == words
+    assert (premise.place.text if premise.place else None) == place
+    story = plan(sentence, 12, 0)
+    assert not [s.id for s in story.shots if "Victorian times" in s.background and "Victorian London" in s.background]
+
+
+def test_a_pronoun_speaks_of_the_nearest_name_before_it():
+    people = reading.read("Romeo meets Juliet and her nurse").people
+    assert [(p.name, p.gender) for p in people[:2]] == [("Romeo", None), ("Juliet", "female")]
+    assert reading.read("She dreams of the sea").people[0].gender == "female"
+
+
 @pytest.mark.parametrize("kind", reading.KIND_ORDER)
 def test_each_kind_is_whole_and_drawable(kind):
     """Every beat names roles the kind has, a mood and hour the plan knows, and a place the animatic draws."""

@@ -6,9 +6,13 @@ two stretches cross-faded, whichever the backend (`dissolve` below); a `smooth`
 transition is the backend's own.
 """
 
+from collections import deque
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+
+from scenegen.media import yuv_frames
 
 from scenegen.orchestrator.backend import Backend
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
@@ -27,6 +31,15 @@ class SmoothingBackend(Backend):
             "width": output.width,
             "height": output.height,
         }
+
+
+def overlapping(before: Path, after: Path, window: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The last `window` frames of one clip and the first `window` of the next, as yuv420p planes."""
+    tail = list(deque(yuv_frames(before), maxlen=window))
+    head = list(yuv_frames(after, stop=window))
+    if len(tail) < window or len(head) < window:
+        raise ValueError(f"the clips are shorter than the {window}-frame transition")
+    return tail, head
 
 
 def dissolve(before: list[np.ndarray], after: list[np.ndarray]) -> list[np.ndarray]:

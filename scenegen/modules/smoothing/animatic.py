@@ -12,14 +12,13 @@ equals a blend in RGB.
 
 from __future__ import annotations
 
-from collections import deque
 from typing import ClassVar
 
 import numpy as np
 from pydantic import BaseModel
 
-from scenegen.media import EncoderSettings, yuv_frames
-from scenegen.modules.smoothing import SmoothingBackend, blend, dissolve
+from scenegen.media import EncoderSettings
+from scenegen.modules.smoothing import SmoothingBackend, blend, dissolve, overlapping
 from scenegen.orchestrator.backend import Job
 
 
@@ -32,11 +31,7 @@ class AnimaticSmoothing(SmoothingBackend):
     def run(self, job: Job) -> None:
         p = job.params
         window = p["frames"]
-        before, after = job.inputs.values()
-        tail = list(deque(yuv_frames(before), maxlen=window))
-        head = list(yuv_frames(after, stop=window))
-        if len(tail) < window or len(head) < window:
-            raise ValueError(f"the clips are shorter than the {window}-frame transition")
+        tail, head = overlapping(*job.inputs.values(), window)
         if p["type"] == "smooth":
             frames = [_smooth(a, b, (i + 1) / (window + 1), tail[-1], head[0], p["height"])
                       for i, (a, b) in enumerate(zip(tail, head))]

@@ -33,7 +33,7 @@ from pydantic import BaseModel, Field
 from scenegen.media import rgb_to_yuv, yuv_frames, yuv_to_rgb
 from scenegen.modules.diffusion import VideoSettings, generator, load_pipeline, require_levers, require_size
 from scenegen.modules.levers import device_memory_advice, free_device_memory
-from scenegen.modules.smoothing import SmoothingBackend, dissolve
+from scenegen.modules.smoothing import SmoothingBackend, dissolve, overlapping
 from scenegen.orchestrator.backend import Job
 from scenegen.prompts import render
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
@@ -83,20 +83,22 @@ class DiffusersSmoothing(SmoothingBackend):
         p, s = job.params, self.settings
         window = p["frames"]
         before_clip, after_clip = job.inputs.values()
+        if p["type"] == "dissolve":
+            with s.writer(job.output, p["fps"], p["width"], p["height"]) as out:
+                for frame in dissolve(*overlapping(before_clip, after_clip, window)):
+                    out.write_yuv(frame)
+            return
         known_before, generated, known_after = window_layout(s.context, window, FAMILIES[s.family][2])
         total = known_before + generated + known_after
         # Shot A's context ends where the overlap begins; the generated run starts there
-        # and goes on into shot B, whose known frames follow it.
+        # and goes on into shot B, whose known frames follow it. When the overlap is not a
+        # whole number of latent groups, the group's last frames are generated and left
+        # out: the film goes from the generated overlap to shot B's own frames there.
         tail = list(deque(yuv_frames(before_clip), maxlen=known_before + window))
         head = list(yuv_frames(after_clip, stop=generated + known_after))
         if len(tail) < known_before + window or len(head) < generated + known_after:
             raise ValueError(f"the clips are too short for a {window}-frame overlap with {known_before} and "
                              f"{known_after} frames of context")
-        if p["type"] == "dissolve":
-            with s.writer(job.output, p["fps"], p["width"], p["height"]) as out:
-                for frame in dissolve(tail[known_before:], head[:window]):
-                    out.write_yuv(frame)
-            return
         before = [yuv_to_rgb(f) for f in tail[:known_before]]
         after = [yuv_to_rgb(f) for f in head[generated:]]
         common = dict(prompt=p["prompt"], negative_prompt=s.negative_prompt or None, height=p["height"],
