@@ -198,3 +198,13 @@ def test_cli_errors_are_one_line(tmp_path):
     assert time.monotonic() - start < 30
     result = scenegen("plan", "x", "-o", str(tmp_path / "p.json"), "--llm-base-url", "http://127.0.0.1:9/v1")
     assert result.returncode == 2 and "--llm-model" in result.stderr
+
+
+def test_a_raw_line_break_inside_a_string_is_read_not_refused():
+    """JSON modes without a grammar write raw line breaks inside strings (Gemma 3 270M on
+    llama.cpp did); strict JSON refuses them, the planner reads them."""
+    from scenegen.modules.script.llm import _parse, _pre_shots_model
+
+    answer, problem = _parse(_pre_shots_model(1), '{"sentences": ["She wakes.\nThe sea is loud."]}', lambda a: [])
+    assert problem == "" and answer.sentences == ["She wakes.\nThe sea is loud."]
+    assert _parse(_pre_shots_model(1), '{"sentences": [', lambda a: [])[1].startswith("the answer is not valid JSON")

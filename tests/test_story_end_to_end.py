@@ -170,9 +170,9 @@ def test_storyboard_opens_from_a_moved_copy_in_chromium(life, tmp_path):
                                " i.loading = 'eager'; return i.decode().then(() => i.naturalWidth); }))")
         title = page.title()
         browser.close()
-    cast = len(json.loads((life / "plan.json").read_text())["characters"])
-    assert len(widths) == 30 + cast and all(w > 0 for w in widths)
-    assert title.startswith("A Woman's Life")
+    plan = json.loads((life / "plan.json").read_text())
+    assert len(widths) == 30 + len(plan["characters"]) and all(w > 0 for w in widths)
+    assert title == f"{plan['title']} · storyboard"
 
 
 @pytest.mark.parametrize("options", [[], ["--jobs", "1"]], ids=["before the command line is built", "through typer"])

@@ -29,7 +29,9 @@ def _slug(value: str) -> str:
     return value
 
 
-Slug = Annotated[str, AfterValidator(_slug)]
+# The pattern is for the JSON Schema (users' editors, and the grammar a constrained decoder
+# like llama.cpp's builds from it); _slug checks it, with a message that says what to do.
+Slug = Annotated[str, AfterValidator(_slug), Field(json_schema_extra={"pattern": "^[a-z0-9][a-z0-9_-]{0,39}$"})]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 
 

@@ -326,11 +326,14 @@ def _json_part(text: str) -> str:
 def _parse(model: type[Answer], text: str, check) -> tuple[Any, str]:
     """The answer, and what is wrong with it in one line ("" if nothing)."""
     try:
-        answer = model.model_validate_json(_json_part(text))
+        # Not strict: JSON modes without a grammar write raw line breaks inside strings.
+        data = json.loads(_json_part(text), strict=False)
+    except json.JSONDecodeError as e:
+        return None, f"the answer is not valid JSON ({e.msg} at line {e.lineno} column {e.colno})"
+    try:
+        answer = model.model_validate(data)
     except ValidationError as e:
         first = e.errors()[0]
-        if first["type"] == "json_invalid":
-            return None, f"the answer is not valid JSON ({first['msg']})"
         more = f" (and {e.error_count() - 1} more errors)" if e.error_count() > 1 else ""
         return None, f"{json_path(first['loc'])}: {first['msg']}{more}"
     return answer, "; ".join(check(answer)[:3])
