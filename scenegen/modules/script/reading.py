@@ -92,9 +92,19 @@ def _singular(word: str) -> str:
 
 @cache
 def _known_nouns() -> frozenset[str]:
+    return _people_nouns() | _place_nouns()
+
+
+@cache
+def _people_nouns() -> frozenset[str]:
+    people = vocabulary()["people"]
+    return frozenset(w for g in ("female", "male", "neutral") for w in people[g])
+
+
+@cache
+def _place_nouns() -> frozenset[str]:
     words = vocabulary()
-    return frozenset([*(w for g in ("female", "male", "neutral") for w in words["people"][g]), *words["buildings"],
-                      *(w for table in words["places"].values() for w in table.get("words", []))])
+    return frozenset([*words["buildings"], *(w for table in words["places"].values() for w in table.get("words", []))])
 
 
 def _kind(text: str) -> str:
@@ -168,10 +178,8 @@ def _not_names() -> frozenset[str]:
     grammar = words["grammar"]
     known = [*grammar["determiners"], *grammar["places_after"], *grammar["openers"],
              *(w for ws in grammar["pronouns"].values() for w in ws), *words["counts"], *words["named"],
-             *words["buildings"], *words["eras"], *(w for g in ("female", "male", "neutral") for w in words["people"][g]),
-             *(w for ws in words["ages"].values() for w in ws),
+             *words["eras"], *_known_nouns(), *(w for ws in words["ages"].values() for w in ws),
              *(w for kind in words["weather"].values() for w in kind["words"]),
-             *(w for table in words["places"].values() for w in table.get("words", [])),
              *(w for kind in kinds().values() for cue in kind["cues"] for w in cue.split())]
     return frozenset(known)
 
@@ -179,7 +187,7 @@ def _not_names() -> frozenset[str]:
 def _names_a_place(lowered: list[str], singular: list[str], i: int) -> bool:
     """Whether word i follows 'in', 'through', ... (weather, era or an article between), or
     'of' after a place word ("the streets of Paris")."""
-    if i >= 2 and lowered[i - 1] == "of" and singular[i - 2] in _known_nouns() - _people_nouns():
+    if i >= 2 and lowered[i - 1] == "of" and singular[i - 2] in _place_nouns():
         return True
     for word in reversed(lowered[max(0, i - 3):i]):
         if word in vocabulary()["grammar"]["places_after"]:
@@ -187,12 +195,6 @@ def _names_a_place(lowered: list[str], singular: list[str], i: int) -> bool:
         if word not in _place_skip() and not re.fullmatch(r"\d{4}s?", word):
             return False
     return False
-
-
-@cache
-def _people_nouns() -> frozenset[str]:
-    people = vocabulary()["people"]
-    return frozenset(w for g in ("female", "male", "neutral") for w in people[g])
 
 
 @cache

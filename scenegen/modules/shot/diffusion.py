@@ -10,15 +10,15 @@ the camera pose's text asks for the move in words.
 
 Each family makes video at the frame rate it was trained at (Wan 16 fps, LTX 25, which
 LTX is told, SANA-WM 16) and at most as many frames as it was trained on in one go (Wan
-81, LTX 161, SANA-WM 161). A shot is made at that rate, in as many chunks as its length needs: each chunk
-after the first starts from the previous chunk's last frame (its image, or its frame-0
-condition) with a seed of its own derived from the shot's. The frames are then retimed
+81, LTX 161, SANA-WM 161). A shot is made at that rate, in as many chunks as its length
+needs: each chunk after the first starts from the previous chunk's last frame (its
+image, or its frame-0 condition) with a seed of its own derived from the shot's. The frames are then retimed
 to the film's rate by motion-compensated interpolation (`media.retime`), so motion
 keeps its speed instead of playing 1.5x fast as 16 fps frames shown at 24 would.
 
 Each model makes step*k + 1 frames (Wan 4, LTX and SANA-WM 8) at sizes that are multiples
-of 16 (Wan) or 32 (LTX, SANA-WM): a chunk is generated at the first valid length that covers it and
-the clip is cut to the shot; a frame size the model cannot make is an error, raised
+of 16 (Wan) or 32 (LTX, SANA-WM): a chunk is generated at the first valid length that
+covers it and the clip is cut to the shot; a frame size the model cannot make is an error, raised
 while the DAG is built, that names the sizes it can. The pipeline loads once per
 worker (`load`) and serves every shot.
 """
