@@ -1,4 +1,5 @@
-"""Video files through PyAV: H.264 in MP4, yuv420p, constant frame rate.
+"""Video and sound files through PyAV: H.264 in MP4, yuv420p, constant frame rate; WAV
+between the sound stages, AAC in the film.
 
 Frames travel between stages as yuv420p planes (an (H*3/2, W) uint8 array), the
 layout the encoder wants, so clips can be cut, blended and re-encoded without a
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from fractions import Fraction
+import wave
 from pathlib import Path
 
 import av
@@ -191,3 +193,32 @@ def rgb_to_yuv(image: Image.Image) -> np.ndarray:
 
 def yuv_to_rgb(planes: np.ndarray) -> Image.Image:
     return av.VideoFrame.from_ndarray(planes, format="yuv420p").to_image()
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
+    """`samples` (frames, channels) in [-1, 1] as 16-bit PCM; what is louder is clipped."""
+    pcm = np.round(np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(pcm.shape[1])
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm.tobytes())
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    """A 16-bit PCM WAV file as float32 (frames, channels) in [-1, 1], and its sample rate."""
+    with wave.open(str(path), "rb") as source:
+        pcm = np.frombuffer(source.readframes(source.getnframes()), dtype="<i2")
+        return (pcm.reshape(-1, source.getnchannels()) / 32768).astype(np.float32), source.getframerate()
+
+
+def resample(samples: np.ndarray, rate: int, to_rate: int) -> np.ndarray:
+    """(frames, channels) float32 audio at `to_rate`, by libswresample."""
+    if rate == to_rate:
+        return samples
+    layout = {1: "mono", 2: "stereo"}[samples.shape[1]]
+    resampler = av.AudioResampler(format="fltp", layout=layout, rate=to_rate)
+    frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples.T), format="fltp", layout=layout)
+    frame.sample_rate = rate
+    out = [f.to_ndarray() for f in resampler.resample(frame)] + [f.to_ndarray() for f in resampler.resample(None)]
+    return np.concatenate(out, axis=1).T if out else np.zeros((0, samples.shape[1]), np.float32)

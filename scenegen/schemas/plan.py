@@ -9,6 +9,8 @@ transition lengths) are checked after parsing so that every error names its JSON
 
 from __future__ import annotations
 
+import hashlib
+import math
 import re
 from enum import StrEnum
 from typing import Annotated
@@ -171,11 +173,31 @@ class Transition(Model):
     duration: float = Field(0.0, ge=0.0, le=10.0, description="seconds the two shots overlap")
 
 
+class VoiceKind(StrEnum):
+    feminine = "feminine"
+    masculine = "masculine"
+    childlike = "childlike"
+
+
+class Voice(Model):
+    """How someone sounds, the same in every shot (voice backends map it to a voice of their own)."""
+
+    kind: VoiceKind
+    pitch: float = Field(0.0, ge=-1.0, le=1.0, description="lower (-1) or higher (1) than the kind's usual pitch")
+    pace: float = Field(1.0, ge=0.6, le=1.5, description="speaking rate as a factor of a natural pace")
+
+
 class Character(Model):
     id: Slug
     name: Annotated[str, Field(min_length=1, max_length=80)]
     description: Text
     appearance: Text = Field(description="what the identity portrait shows; kept the same in every shot")
+    voice: Voice | None = Field(None, description="how the character sounds; drawn from the id when absent")
+
+
+class Line(Model):
+    speaker: Slug = Field(description="the id of the character who says it")
+    text: Annotated[str, Field(min_length=1, max_length=400)]
 
 
 class Shot(Model):
@@ -191,7 +213,30 @@ class Shot(Model):
     context: Text = Field(description="the story so far, just before this shot")
     duration: float = Field(ge=0.5, le=60.0, description="seconds")
     transition: Transition = Transition()
+    narration: Text | None = Field(None, description="voice-over, spoken before the lines")
+    dialogue: list[Line] = Field(default_factory=list, max_length=8, description="lines spoken in the shot, in order")
     seed: int | None = Field(None, ge=0, description="take seed; `scenegen redo` sets it for a new take")
+
+
+class ScoreChange(StrEnum):
+    enter = "enter"     # music starts: a new piece, in `mood` (the score's when absent)
+    swell = "swell"     # it rises
+    drop = "drop"       # it falls back, quieter
+    stop = "stop"       # it fades out, until the next enter
+
+
+class ScoreCue(Model):
+    shot: Slug
+    at: float = Field(0.0, ge=0.0, le=1.0, description="when, as a share of the shot: 0 = its first frame")
+    change: ScoreChange
+    mood: Mood | None = Field(None, description="for an enter: the new piece's mood")
+
+
+class Score(Model):
+    """The music under the film: it starts with the first shot in `mood`; each enter starts a new piece."""
+
+    mood: Mood
+    cues: list[ScoreCue] = Field(default_factory=list, max_length=400)
 
 
 class StoryPlan(Model):
@@ -202,11 +247,29 @@ class StoryPlan(Model):
     seed: int = Field(0, ge=0)
     characters: list[Character] = Field(max_length=64)
     shots: list[Shot] = Field(min_length=1, max_length=MAX_SHOTS)
+    score: Score | None = Field(None, description="music under the film; none when absent")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     def character(self, character_id: str) -> Character:
         return next(c for c in self.characters if c.id == character_id)
+
+
+# The voice-over's voice, and the voices drawn for characters whose plan gives none.
+NARRATOR = Voice(kind=VoiceKind.masculine, pitch=-0.4, pace=0.9)
+
+
+def voice_of(plan: StoryPlan, speaker: str | None) -> Voice:
+    """The voice of a character by id, or the narrator's (None): the plan's, or one drawn from
+    the id, so a character sounds the same in every shot and in every run."""
+    if speaker is None:
+        return NARRATOR
+    character = plan.character(speaker)
+    if character.voice is not None:
+        return character.voice
+    draw = hashlib.sha256(speaker.encode()).digest()
+    kind = (VoiceKind.feminine, VoiceKind.masculine)[draw[0] % 2]
+    return Voice(kind=kind, pitch=round(draw[1] / 255 * 1.2 - 0.6, 2))
 
 
 def reference_errors(plan: StoryPlan, fps: int) -> list[tuple[str, str]]:
@@ -238,11 +301,41 @@ def structure_errors(plan: StoryPlan) -> list[tuple[str, str]]:
         for cid in shot.ages:
             if cid not in shot.characters:
                 errors.append((f"{at}.ages.{cid}", f"{cid!r} is not in this shot's characters"))
+        for j, line in enumerate(shot.dialogue):
+            if line.speaker not in seen:
+                errors.append((f"{at}.dialogue[{j}].speaker",
+                               f"unknown character id {line.speaker!r}; known: {', '.join(sorted(seen)) or 'none'}"))
         t = shot.transition
         if t.type == TransitionType.cut and t.duration:
             errors.append((f"{at}.transition.duration", "a cut has no duration; set it to 0 or use a dissolve"))
         if t.type != TransitionType.cut and i == len(plan.shots) - 1:
             errors.append((f"{at}.transition.type", "the last shot has no next shot to transition to; use cut"))
+    if plan.score:
+        errors += _score_errors(plan.score, [shot.id for shot in plan.shots])
+    return errors
+
+
+def _score_errors(score: Score, shot_ids: list[str]) -> list[tuple[str, str]]:
+    errors = []
+    playing, previous, entered = True, (0, 0.0), set()
+    for i, cue in enumerate(score.cues):
+        at = f"score.cues[{i}]"
+        if cue.shot not in shot_ids:
+            errors.append((f"{at}.shot", f"unknown shot id {cue.shot!r}"))
+            continue
+        when = (shot_ids.index(cue.shot), cue.at)
+        if when < previous:
+            errors.append((at, "cues must come in film order (by shot, then `at`)"))
+        previous = when
+        if cue.mood is not None and cue.change != ScoreChange.enter:
+            errors.append((f"{at}.mood", f"only an enter sets a mood; this cue is a {cue.change}"))
+        if cue.change == ScoreChange.enter:
+            if cue.shot in entered:
+                errors.append((f"{at}.shot", f"a second enter in shot {cue.shot!r}; one piece may start per shot"))
+            entered.add(cue.shot)
+        elif not playing:
+            errors.append((f"{at}.change", f"the music stopped at an earlier cue; put an enter before this {cue.change}"))
+        playing = cue.change != ScoreChange.stop
     return errors
 
 
@@ -266,4 +359,24 @@ def timing_errors(plan: StoryPlan, fps: int) -> list[tuple[str, str]]:
                 f"are longer than the shot ({shot.duration:g} s); shorten them or lengthen the shot",
             ))
         incoming = outgoing
+    errors += _speech_errors(plan, fps)
+    return errors
+
+
+def _speech_errors(plan: StoryPlan, fps: int) -> list[tuple[str, str]]:
+    """Shots whose narration and lines do not fit the time they are on screen, at a natural pace."""
+    from scenegen.schemas.timing import FrameLayout, speech_frames_needed  # timing imports this module
+
+    errors = []
+    known = {c.id for c in plan.characters}
+    for i, (shot, span) in enumerate(zip(plan.shots, FrameLayout.of(plan, fps).spans)):
+        if any(line.speaker not in known for line in shot.dialogue):
+            continue  # reported by structure_errors
+        needed = speech_frames_needed(plan, shot, span, fps)
+        if needed > span.frames:
+            field = "dialogue" if shot.dialogue else "narration"
+            seconds = math.ceil(needed / fps * 10) / 10
+            errors.append((f"shots[{i}].{field}",
+                           f"the shot's words take longer than its {shot.duration:g} s at a natural pace; "
+                           f"make its duration at least {seconds:g} s, or shorten the words"))
     return errors

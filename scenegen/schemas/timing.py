@@ -9,9 +9,15 @@ timeline (captions, OTIO) sees the same numbers.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from scenegen.schemas.plan import StoryPlan, TransitionType
+from scenegen.schemas.plan import ScoreChange, Shot, StoryPlan, TransitionType, voice_of
+
+# A natural speaking pace (150 words a minute), for plans checked before any voice exists.
+WORDS_PER_SECOND = 2.5
+SPEECH_LEAD = 0.25    # seconds between a shot coming on screen and its first word, and after its last
+SPEECH_PAUSE = 0.3    # seconds between one speaker's line and the next
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,12 @@ class ShotSpan:
     @property
     def end(self) -> int:
         return self.start + self.frames
+
+    @property
+    def shown(self) -> tuple[int, int]:
+        """Film frames [first, end) where this shot is the one on screen: each transition is
+        shared at its middle, where an editor would cut (captions change there too)."""
+        return self.start + self.overlap_in // 2, self.end - (self.overlap_out - self.overlap_out // 2)
 
 
 @dataclass(frozen=True)
@@ -51,3 +63,102 @@ class FrameLayout:
             overlap_in = overlap_out
         return cls(fps, tuple(spans))
 
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One thing said in a shot: its narration (part "narration") or a line (part "1", "2", ...)."""
+
+    shot_id: str
+    part: str
+    speaker: str | None      # a character id; None for the narrator
+    text: str
+    pace: float
+
+    @property
+    def node(self) -> str:
+        return f"voice:{self.shot_id}.{self.part}"
+
+
+def utterances(plan: StoryPlan, shot: Shot) -> list[Utterance]:
+    """What is said in `shot`, in the order it is said: the narration, then the lines."""
+    said = [("narration", None, shot.narration)] if shot.narration else []
+    said += [(str(n), line.speaker, line.text) for n, line in enumerate(shot.dialogue, start=1)]
+    return [Utterance(shot.id, part, speaker, text, voice_of(plan, speaker).pace) for part, speaker, text in said]
+
+
+def spoken_seconds(text: str, pace: float) -> float:
+    """How long `text` takes at a natural pace times `pace`: what the plan is checked against."""
+    return max(0.5, len(text.split()) / (WORDS_PER_SECOND * pace))
+
+
+def speech_starts(span: ShotSpan, fps: int, seconds: list[float]) -> list[float]:
+    """Film times (seconds) where the shot's utterances start, given how long each lasts:
+    one after the other from just after the shot comes on screen."""
+    at = span.shown[0] / fps + SPEECH_LEAD
+    starts = []
+    for duration in seconds:
+        starts.append(round(at, 6))
+        at += duration + SPEECH_PAUSE
+    return starts
+
+
+def speech_frames_needed(plan: StoryPlan, shot: Shot, span: ShotSpan, fps: int) -> int:
+    """Frames the shot must last for its utterances to fit where it is shown, at a natural pace."""
+    said = [spoken_seconds(u.text, u.pace) for u in utterances(plan, shot)]
+    if not said:
+        return 0
+    seconds = 2 * SPEECH_LEAD + sum(said) + SPEECH_PAUSE * (len(said) - 1)
+    return math.ceil(seconds * fps) + (span.shown[0] - span.start) + (span.end - span.shown[1])
+
+
+@dataclass(frozen=True)
+class ScoreScene:
+    """One piece of the score: from an enter (or the film's start) to the next enter, stop or the end."""
+
+    shot_id: str                 # the shot it enters in, which names its node ("score:s04")
+    mood: str
+    start: float                 # film seconds
+    seconds: float
+    cues: tuple[tuple[float, str], ...]  # (seconds from its start, "swell" | "drop")
+    fades_out: bool              # ends at a stop (fades away), not at the next piece
+
+    @property
+    def node(self) -> str:
+        return f"score:{self.shot_id}"
+
+
+def score_scenes(plan: StoryPlan, layout: FrameLayout) -> list[ScoreScene]:
+    """The pieces of the plan's score, placed on the film's timeline."""
+    if plan.score is None:
+        return []
+    spans = {span.shot_id: span for span in layout.spans}
+    fps = layout.fps
+
+    def time(shot_id: str, at: float) -> float:
+        span = spans[shot_id]
+        return round((span.start + at * span.frames) / fps, 6)
+
+    film_end = layout.total_frames / fps
+    scenes: list[dict] = []
+    playing = None   # the scene now playing, as it is being built
+    # The score plays from the first frame in its own mood, unless the first cue starts a piece there.
+    opening = plan.score.cues[:1]
+    if not (opening and opening[0].change == ScoreChange.enter and time(opening[0].shot, opening[0].at) == 0):
+        playing = {"shot_id": plan.shots[0].id, "mood": plan.score.mood.value, "start": 0.0, "cues": []}
+    for cue in plan.score.cues:
+        when = time(cue.shot, cue.at)
+        if cue.change == ScoreChange.enter:
+            if playing:
+                scenes.append({**playing, "end": when, "fades_out": False})
+            mood = (cue.mood or plan.score.mood).value
+            playing = {"shot_id": cue.shot, "mood": mood, "start": when, "cues": []}
+        elif cue.change == ScoreChange.stop:
+            scenes.append({**playing, "end": when, "fades_out": True})
+            playing = None
+        else:
+            playing["cues"].append((round(when - playing["start"], 6), cue.change.value))
+    if playing:
+        scenes.append({**playing, "end": film_end, "fades_out": False})
+    return [ScoreScene(s["shot_id"], s["mood"], s["start"], round(s["end"] - s["start"], 6), tuple(s["cues"]),
+                       s["fades_out"]) for s in scenes if s["end"] > s["start"]]
