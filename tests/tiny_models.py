@@ -333,7 +333,35 @@ def sana_wm(target: Path) -> None:
                    transformer=transformer, scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0)).save_pretrained(target)
 
 
-BUILDERS = {"wan-i2v": wan_i2v, "wan-i2v-lora": wan_i2v_lora, "wan-vace": wan_vace, "ltx": ltx, "sd15": sd15, "sdxl": sdxl, "clip": clip, "arcface": arcface, "face-detector": face_detector, "face-detector-blind": lambda target: face_detector(target, score=0.0), "sd15-faceid": sd15_faceid, "sana-wm": sana_wm}
+def stable_audio(target: Path) -> None:
+    """A Stable Audio Open-shaped text-to-music pipeline: T5 text encoder, seconds projection,
+    a 2-block DiT and an Oobleck VAE, at 512 samples a second, at most 4 s a generation
+    (256 latents, 8 samples each)."""
+    import torch
+    from diffusers import (AutoencoderOobleck, CosineDPMSolverMultistepScheduler, StableAudioDiTModel,
+                           StableAudioPipeline, StableAudioProjectionModel)
+
+    tokenizer, text_encoder = t5_parts(umt5=False)
+    tokenizer.model_max_length = 128  # as the real one: the pipeline pads every prompt to it
+    torch.manual_seed(0)
+    # The DiT reads the projected text (conditioning_dim wide) and the start and end seconds side by side (twice that).
+    transformer = StableAudioDiTModel(sample_size=256, in_channels=4, out_channels=4, num_layers=2, attention_head_dim=8,
+                                      num_attention_heads=2, num_key_value_attention_heads=1, cross_attention_dim=16,
+                                      time_proj_dim=8, cross_attention_input_dim=8, global_states_input_dim=16)
+    projection_model = StableAudioProjectionModel(text_encoder_dim=32, conditioning_dim=8, min_value=0, max_value=64)
+    vae = AutoencoderOobleck(encoder_hidden_size=6, downsampling_ratios=[2, 4], channel_multiples=[2, 4],
+                             decoder_channels=4, decoder_input_channels=4, audio_channels=2, sampling_rate=512)
+    # Random weights come out near full scale; a quieter last layer leaves the headroom a real
+    # model's output has, so a swell is not clipped away.
+    with torch.no_grad():
+        vae.decoder.conv2.weight_g.mul_(0.15)
+    scheduler = CosineDPMSolverMultistepScheduler(solver_order=2, prediction_type="v_prediction", sigma_data=1.0,
+                                                  sigma_schedule="exponential")
+    StableAudioPipeline(vae=vae, text_encoder=text_encoder, projection_model=projection_model, tokenizer=tokenizer,
+                        transformer=transformer, scheduler=scheduler).save_pretrained(target)
+
+
+BUILDERS = {"wan-i2v": wan_i2v, "wan-i2v-lora": wan_i2v_lora, "wan-vace": wan_vace, "ltx": ltx, "sd15": sd15, "sdxl": sdxl, "clip": clip, "arcface": arcface, "face-detector": face_detector, "face-detector-blind": lambda target: face_detector(target, score=0.0), "sd15-faceid": sd15_faceid, "sana-wm": sana_wm, "stable-audio": stable_audio}
 
 
 def build(root: Path = ROOT) -> Path:

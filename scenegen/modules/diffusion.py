@@ -60,20 +60,26 @@ class PipelineSettings(BaseModel):
     @classmethod
     def _weights_are_here(cls, model: str) -> str:
         # Checked when the DAG is built, so missing weights stop a run before any work.
-        if Path(model).expanduser().is_dir():
-            return model
-        from huggingface_hub import try_to_load_from_cache
+        return model_here(model, "model_index.json")
 
-        try:
-            if isinstance(try_to_load_from_cache(model, "model_index.json"), str):
-                return model
-        except ValueError:  # not even a valid repository id
-            pass
-        raise ValueError(
-            f"{model!r} is not a local directory ({Path(model).expanduser().resolve()} does not exist) and not in "
-            f"the Hugging Face cache ({os.environ.get('HF_HOME', '~/.cache/huggingface')}); download it on a machine "
-            f"with a network (`huggingface-cli download {model}`) and set `model` to that directory"
-        )
+
+def model_here(model: str, marker: str) -> str:
+    """`model` if it is a local directory, or a Hugging Face id whose `marker` file (the one
+    every model of its library has) is in the local cache; else a ValueError saying how to get it."""
+    if Path(model).expanduser().is_dir():
+        return model
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        if isinstance(try_to_load_from_cache(model, marker), str):
+            return model
+    except ValueError:  # not even a valid repository id
+        pass
+    raise ValueError(
+        f"{model!r} is not a local directory ({Path(model).expanduser().resolve()} does not exist) and not in "
+        f"the Hugging Face cache ({os.environ.get('HF_HOME', '~/.cache/huggingface')}); download it on a machine "
+        f"with a network (`huggingface-cli download {model}`) and set `model` to that directory"
+    )
 
 
 def weight_files(*locations: str | None) -> list[Path]:

@@ -2,6 +2,8 @@
 
     portrait[character] -> keyframe[shot] -> clip[shot] -> boundary[shot, next] -> segment[shot] -> film
                                   \\-> storyboard      clip -> timeline      (plan) -> captions
+    voice[shot.line] --\\
+    score[piece] -------> mix -> film        voice -> film, captions, storyboard, timeline; score -> timeline
 
 A segment is one shot as the film shows it (its clip, then the boundary into the next
 shot), encoded on its own; the film joins the segments without encoding again.
@@ -31,6 +33,7 @@ from scenegen.orchestrator.digests import files_digest
 from scenegen.orchestrator.registry import backend_class
 from scenegen.schemas.plan import Shot, StoryPlan, TransitionType
 from scenegen.schemas.settings import RenderSettings
+from scenegen.schemas.timing import FrameLayout, score_scenes, utterances
 
 # Bump when the key recipe itself changes.
 KEY_FORMAT = 2
@@ -95,10 +98,17 @@ class RenderGraph:
             self._add("segment", s.id, s, [clip] + ([boundaries[s.id]] if s.id in boundaries else []))
             for s, clip in zip(plan.shots, clips)
         ]
-        self._add("film", None, None, segments)
-        self._add("captions", None, None, [])
-        self._add("timeline", None, None, clips)
-        self._add("storyboard", None, None, list(portraits.values()) + keyframes)
+        voices, pieces, mix = [], [], []
+        if self.settings.output.sound:
+            # A node per thing said and per piece of music; each reads only its own words or notes.
+            voices = [self._add("voice", f"{u.shot_id}.{u.part}", u, []) for s in plan.shots for u in utterances(plan, s)]
+            pieces = [self._add("score", scene.shot_id, scene, [])
+                      for scene in score_scenes(plan, FrameLayout.of(plan, self.settings.output.fps))]
+            mix = [self._add("mix", None, None, voices + pieces)]
+        self._add("film", None, None, segments + mix + voices)  # voices: the subtitles time lines by them
+        self._add("captions", None, None, voices)
+        self._add("timeline", None, None, clips + voices + pieces)
+        self._add("storyboard", None, None, list(portraits.values()) + keyframes + voices)
 
     def node(self, node_id: str) -> Node:
         return self.dag.nodes[node_id]["node"]

@@ -18,6 +18,9 @@ DEFAULT_BACKENDS: dict[str, str] = {
     "boundary": "animatic",
     "segment": "pyav",
     "film": "pyav",
+    "voice": "espeak",
+    "score": "pad",
+    "mix": "pyav",
     "captions": "srt",
     "timeline": "otio",
     "storyboard": "html",
@@ -39,6 +42,8 @@ class OutputFormat(BaseModel):
     height: int = Field(360, ge=64, le=4320)
     burn_captions: bool = Field(False, description="also draw each shot's caption into the film's frames "
                                                    "(they are always its subtitle track and shots.srt)")
+    sound: bool = Field(True, description="give the film a sound track: its narration and lines voiced, "
+                                          "and the score under them")
 
     @field_validator("width", "height")
     @classmethod

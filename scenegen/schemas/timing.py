@@ -92,10 +92,10 @@ def spoken_seconds(text: str, pace: float) -> float:
     return max(0.5, len(text.split()) / (WORDS_PER_SECOND * pace))
 
 
-def speech_starts(span: ShotSpan, fps: int, seconds: list[float]) -> list[float]:
-    """Film times (seconds) where the shot's utterances start, given how long each lasts:
-    one after the other from just after the shot comes on screen."""
-    at = span.shown[0] / fps + SPEECH_LEAD
+def speech_starts(shown_from: int, fps: int, seconds: list[float]) -> list[float]:
+    """Film times (seconds) where a shot's utterances start, given how long each lasts: one
+    after the other, from just after the shot comes on screen at film frame `shown_from`."""
+    at = shown_from / fps + SPEECH_LEAD
     starts = []
     for duration in seconds:
         starts.append(round(at, 6))

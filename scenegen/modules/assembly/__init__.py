@@ -6,10 +6,12 @@ Each output is its own DAG node, so editing a caption does not re-encode the fil
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from scenegen.media import wav_seconds
 from scenegen.schemas import OutputFormat, StoryPlan
-from scenegen.schemas.timing import FrameLayout
+from scenegen.schemas.timing import FrameLayout, speech_starts, utterances
 
 
 def layout_params(plan: StoryPlan, output: OutputFormat) -> dict[str, Any]:
@@ -36,3 +38,46 @@ def caption_cues(params: dict[str, Any], texts: list[str]) -> list[tuple[int, in
         end = span["start"] + span["frames"] - (span["overlap_out"] - span["overlap_out"] // 2)
         cues.append((start, end, text))
     return cues
+
+
+def speech_params(plan: StoryPlan, output: OutputFormat) -> dict[str, Any]:
+    """What is said in each shot that says anything, and where the shot comes on screen, as
+    JSON: the slice the mix, the captions and the timeline share."""
+    names = {c.id: c.name for c in plan.characters}
+    shots = []
+    for shot, span in zip(plan.shots, FrameLayout.of(plan, output.fps).spans):
+        said = [{"node": u.node, "speaker": names.get(u.speaker), "text": u.text} for u in utterances(plan, shot)]
+        if said:
+            shots.append({"shot": shot.id, "shown_from": span.shown[0], "said": said})
+    return {"fps": output.fps, "speech": shots}
+
+
+def speech_cues(params: dict[str, Any], seconds: dict[str, float]) -> list[dict[str, Any]]:
+    """Each utterance of `speech_params` placed on the film's timeline, given how long each
+    voice node's audio lasts: its node, start and end (seconds), speaker (None: the
+    narrator) and text, in film order."""
+    cues = []
+    for shot in params["speech"]:
+        lengths = [seconds[said["node"]] for said in shot["said"]]
+        for said, start, length in zip(shot["said"], speech_starts(shot["shown_from"], params["fps"], lengths), lengths):
+            cues.append({**said, "shot": shot["shot"], "start": start, "end": round(start + length, 6)})
+    return cues
+
+
+def subtitle_params(plan: StoryPlan, output: OutputFormat) -> dict[str, Any]:
+    """The slice `subtitles` reads: where shots are, their contexts, and what is said (with sound)."""
+    speech = speech_params(plan, output)["speech"] if output.sound else []
+    return {**layout_params(plan, output), "contexts": [shot.context for shot in plan.shots], "speech": speech}
+
+
+def subtitles(params: dict[str, Any], voices: dict[str, Path]) -> list[tuple[float, float, str]]:
+    """(start, end, text) in seconds, in film order, of every subtitle: each shot's context
+    (`caption_cues`), and each line while it is said, after who says it, timed from the
+    length of its voice (`voices`: voice node -> WAV); narration in italics."""
+    fps = params["fps"]
+    cues = [(start / fps, end / fps, text) for start, end, text in caption_cues(params, params["contexts"])]
+    for said in speech_cues(params, {node: wav_seconds(voices[node]) for s in params["speech"] for node in
+                                     (x["node"] for x in s["said"])}):
+        cues.append((said["start"], said["end"],
+                     f"{said['speaker'].upper()}: {said['text']}" if said["speaker"] else f"<i>{said['text']}</i>"))
+    return sorted(cues, key=lambda cue: cue[0])

@@ -1,10 +1,14 @@
-"""Captions: the story context of each shot as SubRip subtitles, timed to the film."""
+"""Captions: the story context of each shot as SubRip subtitles, timed to the film, and
+each line said while it is said, with who says it ("ANNA: ..."; narration in italics).
+
+Lines are timed from their voices' real lengths, so the captions change when a voice does.
+"""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from scenegen.modules.assembly import caption_cues, layout_params
+from scenegen.modules.assembly import subtitle_params, subtitles
 from scenegen.orchestrator.backend import Backend, Job
 from scenegen.schemas import OutputFormat, StoryPlan
 
@@ -12,19 +16,18 @@ from scenegen.schemas import OutputFormat, StoryPlan
 class SrtCaptions(Backend):
     kind: ClassVar[str] = "captions"
     name: ClassVar[str] = "srt"
-    version: ClassVar[str] = "1"   # the cues moved to caption_cues unchanged: same bytes
+    version: ClassVar[str] = "2"
     suffix: ClassVar[str] = ".srt"
 
     def params(self, plan: StoryPlan, subject: None, output: OutputFormat) -> dict[str, Any]:
-        return {**layout_params(plan, output), "texts": [shot.context for shot in plan.shots]}
+        return subtitle_params(plan, output)
 
     def run(self, job: Job) -> None:
-        fps = job.params["fps"]
-        cues = [f"{n}\n{_timestamp(start, fps)} --> {_timestamp(end, fps)}\n{text}\n"
-                for n, (start, end, text) in enumerate(caption_cues(job.params, job.params["texts"]), start=1)]
-        job.output.write_text("\n".join(cues), encoding="utf-8")
+        job.output.write_text("\n".join(f"{n}\n{_timestamp(start)} --> {_timestamp(end)}\n{text}\n"
+                                         for n, (start, end, text) in enumerate(subtitles(job.params, job.inputs), start=1)),
+                              encoding="utf-8")
 
 
-def _timestamp(frame: int, fps: int) -> str:
-    ms = round(frame * 1000 / fps)
+def _timestamp(seconds: float) -> str:
+    ms = round(seconds * 1000)
     return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"

@@ -1,4 +1,5 @@
-"""Storyboard: one HTML page with the cast and every shot's keyframe and five domains.
+"""Storyboard: one HTML page with the cast and every shot's keyframe and five domains,
+and what is said in it, each line with a player for its voice.
 
 It links to the images in the run directory with relative paths, so it opens from
 disk (and from a copy of the whole run directory) with no server.
@@ -18,7 +19,7 @@ from scenegen.schemas.timing import FrameLayout
 class HtmlStoryboard(Backend):
     kind: ClassVar[str] = "storyboard"
     name: ClassVar[str] = "html"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     suffix: ClassVar[str] = ".html"
 
     def params(self, plan: StoryPlan, subject: None, output: OutputFormat) -> dict[str, Any]:
@@ -29,5 +30,6 @@ class HtmlStoryboard(Backend):
     def run(self, job: Job) -> None:
         plan = job.params["plan"]
         images = {node: os.path.relpath(path, job.root) for node, path in job.inputs.items()}
-        html = render("storyboard.html.j2", plan=plan, images=images, film_seconds=job.params["film_seconds"])
+        names = {c["id"]: c["name"] for c in plan["characters"]}
+        html = render("storyboard.html.j2", plan=plan, images=images, names=names, film_seconds=job.params["film_seconds"])
         job.output.write_text(html, encoding="utf-8")

@@ -3,7 +3,8 @@
 One clip per shot, pointing at the shot's clip in the run directory, cut where the
 captions change; each dissolve or smooth transition is an OTIO transition whose
 offsets use the clips' overlapping frames as handles. The track lasts exactly as
-long as the film.
+long as the film. With sound, two audio tracks lie under it: "dialogue", each line's
+voice where the mix lays it, and "score", each piece of music from where it enters.
 """
 
 from __future__ import annotations
@@ -13,19 +14,26 @@ from typing import Any, ClassVar
 
 import opentimelineio as otio
 
-from scenegen.modules.assembly import layout_params
+from scenegen.media import wav_seconds
+from scenegen.modules.assembly import layout_params, speech_cues, speech_params
 from scenegen.orchestrator.backend import Backend, Job
 from scenegen.schemas import OutputFormat, StoryPlan
+from scenegen.schemas.timing import FrameLayout, score_scenes
 
 
 class OtioTimeline(Backend):
     kind: ClassVar[str] = "timeline"
     name: ClassVar[str] = "otio"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     suffix: ClassVar[str] = ".otio"
 
     def params(self, plan: StoryPlan, subject: None, output: OutputFormat) -> dict[str, Any]:
-        return {**layout_params(plan, output), "title": plan.title,
+        sound = {}
+        if output.sound:
+            pieces = score_scenes(plan, FrameLayout.of(plan, output.fps))
+            sound = {"speech": speech_params(plan, output)["speech"],
+                     "score": [{"node": p.node, "start": p.start, "seconds": p.seconds, "mood": p.mood} for p in pieces]}
+        return {**layout_params(plan, output), **sound, "title": plan.title,
                 "contexts": [shot.context for shot in plan.shots]}
 
     def run(self, job: Job) -> None:
@@ -58,4 +66,33 @@ class OtioTimeline(Backend):
                 ))
         timeline = otio.schema.Timeline(name=p["title"], global_start_time=frames(0))
         timeline.tracks.append(track)
+        if "speech" in p:
+            voices = {node: wav_seconds(path) for node, path in job.inputs.items() if node.startswith("voice:")}
+            lines = [(c["start"], c["end"] - c["start"], c["node"], {"speaker": c["speaker"], "text": c["text"]})
+                     for c in speech_cues(p, voices)]
+            pieces = [(s["start"], s["seconds"], s["node"], {"mood": s["mood"]}) for s in p["score"]]
+            for name, items in (("dialogue", lines), ("score", pieces)):
+                timeline.tracks.append(self._audio_track(name, items, job, fps))
         job.output.write_text(otio.adapters.write_to_string(timeline, "otio_json"), encoding="utf-8")
+
+    @staticmethod
+    def _audio_track(name: str, items: list[tuple[float, float, str, dict]], job: Job, fps: int) -> otio.schema.Track:
+        """An audio track of (start, seconds, node, metadata) clips in time order, gaps between."""
+        def seconds(value: float) -> otio.opentime.RationalTime:
+            return otio.opentime.RationalTime.from_seconds(value, fps)
+
+        track = otio.schema.Track(name=name, kind=otio.schema.TrackKind.Audio)
+        at = 0.0
+        for start, length, node, metadata in items:
+            if start > at:
+                track.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(seconds(0), seconds(start - at))))
+            track.append(otio.schema.Clip(
+                name=node.split(":", 1)[1],
+                media_reference=otio.schema.ExternalReference(
+                    target_url=os.path.relpath(job.inputs[node], job.root),
+                    available_range=otio.opentime.TimeRange(seconds(0), seconds(length))),
+                source_range=otio.opentime.TimeRange(seconds(0), seconds(length)),
+                metadata={"scenegen": metadata},
+            ))
+            at = max(at, start + length)
+        return track

@@ -1,0 +1,110 @@
+"""The mix: every voice at its place in the film, the score under them, one AAC track.
+
+1. Each piece of the score is laid at its start, each voice where `speech_cues` puts it
+   (its shot's utterances one after the other, from just after the shot comes on screen).
+2. The score ducks under speech: it falls by `duck_db` a little before a voice starts
+   and comes back a little after it ends, over ramps, never in a step.
+3. The whole is brought to the loudness target (EBU R128 integrated loudness, measured by
+   pyloudnorm), unless that would push a peak over the ceiling; then the ceiling wins, and
+   the loudness it reached is what the node reports.
+4. It is written as AAC in an .m4a as long as the film to the sample, which the film
+   copies in packet for packet.
+
+A line edited re-voices that line and re-runs this node: a few seconds of the film's
+whole sound, never a frame of picture.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import pyloudnorm
+from pydantic import BaseModel, ConfigDict, Field
+
+from scenegen.media import read_wav, resample, write_aac
+from scenegen.modules.assembly import speech_cues, speech_params
+from scenegen.orchestrator.backend import Backend, Job
+from scenegen.schemas import OutputFormat, StoryPlan
+from scenegen.schemas.timing import FrameLayout, score_scenes
+
+RATE = 48000
+DUCK_LEAD = 0.15     # seconds the score starts ducking before a voice, and stays down after it
+DUCK_RAMP = 0.3      # seconds a duck takes to go down, and to come back
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    loudness_lufs: float = Field(-16.0, ge=-40.0, le=-5.0, description="integrated loudness target "
+                                 "(EBU R128 measure; -16 for web video, -23 for broadcast)")
+    peak_dbfs: float = Field(-1.0, ge=-20.0, le=0.0, description="no sample goes above this")
+    score_db: float = Field(-8.0, ge=-40.0, le=6.0, description="the score's level against the voices")
+    duck_db: float = Field(-10.0, ge=-40.0, le=0.0, description="how far the score falls under speech")
+    bit_rate: int = Field(160_000, ge=32_000, le=512_000, description="AAC bits per second")
+
+
+class PyAVMix(Backend):
+    kind: ClassVar[str] = "mix"
+    name: ClassVar[str] = "pyav"
+    version: ClassVar[str] = "1"
+    suffix: ClassVar[str] = ".m4a"
+    Settings: ClassVar[type[BaseModel]] = Settings
+
+    def params(self, plan: StoryPlan, subject: None, output: OutputFormat) -> dict[str, Any]:
+        layout = FrameLayout.of(plan, output.fps)
+        return {**speech_params(plan, output), "film_frames": layout.total_frames,
+                "score": [{"node": scene.node, "start": scene.start} for scene in score_scenes(plan, layout)]}
+
+    def run(self, job: Job) -> dict[str, Any]:
+        p, s = job.params, self.settings
+        length = p["film_frames"] * RATE // p["fps"]
+        music = np.zeros((length, 2), np.float32)
+        for piece in p["score"]:
+            _lay(music, _audio(job.inputs[piece["node"]]), piece["start"])
+        voices = {said["node"]: _audio(job.inputs[said["node"]])[:, 0] for shot in p["speech"] for said in shot["said"]}
+        cues = speech_cues(p, {node: len(audio) / RATE for node, audio in voices.items()})
+        speech = np.zeros(length, np.float32)
+        for cue in cues:
+            _lay(speech, voices[cue["node"]], cue["start"])
+        mixed = music * (_decibels(s.score_db) * _ducking(cues, length, s.duck_db))[:, None] + speech[:, None]
+
+        meter = pyloudnorm.Meter(RATE)
+        measured = meter.integrated_loudness(mixed) if mixed.any() else -np.inf
+        peak = float(np.abs(mixed).max())
+        gain = 1.0
+        if np.isfinite(measured):
+            gain = min(_decibels(s.loudness_lufs - measured), _decibels(s.peak_dbfs) / peak)
+        mixed *= np.float32(gain)
+        write_aac(job.output, mixed, RATE, s.bit_rate)
+        return {"loudness_lufs": round(measured + 20 * np.log10(gain), 2) if np.isfinite(measured) else None,
+                "peak_dbfs": round(20 * np.log10(peak * gain), 2) if peak else None,
+                "speech_seconds": round(sum(c["end"] - c["start"] for c in cues), 3)}
+
+
+def _audio(path) -> np.ndarray:
+    samples, rate = read_wav(path)
+    return resample(samples, rate, RATE)
+
+
+def _lay(track: np.ndarray, audio: np.ndarray, start: float) -> None:
+    """Add `audio` into `track` from `start` seconds, cut at the track's end."""
+    at = round(start * RATE)
+    part = audio[:max(0, len(track) - at)]
+    track[at:at + len(part)] += part
+
+
+def _ducking(cues: list[dict[str, Any]], length: int, duck_db: float) -> np.ndarray:
+    """The score's gain per sample: 1, falling to `duck_db` around each utterance, over ramps."""
+    speaking = np.zeros(length, np.float32)
+    for cue in cues:
+        speaking[max(0, round((cue["start"] - DUCK_LEAD) * RATE)):round((cue["end"] + DUCK_LEAD) * RATE)] = 1.0
+    # A moving average turns each step into a ramp DUCK_RAMP long (a running sum: linear time).
+    width = round(DUCK_RAMP * RATE)
+    sums = np.concatenate([[0.0], np.cumsum(np.pad(speaking, (width // 2, width - width // 2)), dtype=np.float64)])
+    ramped = ((sums[width:] - sums[:-width]) / width)[:length].astype(np.float32)
+    return 1.0 - (1.0 - _decibels(duck_db)) * ramped
+
+
+def _decibels(db: float) -> float:
+    return 10 ** (db / 20)
