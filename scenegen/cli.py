@@ -58,6 +58,9 @@ BurnCaptions = Annotated[Optional[bool], typer.Option(
     "--burn-captions/--no-burn-captions",
     help="Also draw each caption into the frames, after the camera move (captions are always film.mp4's subtitle track and shots.srt).",
     show_default=False)]
+Sound = Annotated[Optional[bool], typer.Option(
+    "--sound/--no-sound", help="Give the film a sound track: the narration and lines voiced, the score under them (default: on).",
+    show_default=False)]
 Size = Annotated[Optional[str], typer.Option(help="Frame size WIDTHxHEIGHT, both even, e.g. 640x360.")]
 Seed = Annotated[int, typer.Option(min=0, help="Seed of the plan: the same sentence, shots and seed give the same film.")]
 Shots = Annotated[int, typer.Option(min=1, max=200, help="Number of shots, 1 to 200.")]
@@ -103,10 +106,12 @@ def _size(value: str | None) -> tuple[int, int] | None:
     return width, height
 
 
-def _change(fps: int | None, size: str | None, config: Path | None, backend: str | None, burn_captions: bool | None):
+def _change(fps: int | None, size: str | None, config: Path | None, backend: str | None, burn_captions: bool | None,
+            sound: bool | None):
     from scenegen.orchestrator.run import SettingsChange
 
-    return SettingsChange(fps=fps, size=_size(size), config=config, backend=backend, burn_captions=burn_captions)
+    return SettingsChange(fps=fps, size=_size(size), config=config, backend=backend, burn_captions=burn_captions,
+                          sound=sound)
 
 
 def _planner(name: str, **llm):
@@ -223,6 +228,7 @@ def story(
     fps: Fps = None,
     size: Size = None,
     burn_captions: BurnCaptions = None,
+    sound: Sound = None,
     config: Config = None,
     backend: Backend = None,
     planner: PlannerName = "auto",
@@ -241,7 +247,7 @@ def story(
     chosen = _planner(planner, base_url=llm_base_url, model=llm_model, api_key=llm_api_key, timeout=llm_timeout,
                       retries=llm_retries, mode=llm_mode)
     run, planned_by = Run.story(sentence, out, shots=shots, seed=seed, planner=chosen,
-                                change=_change(fps, size, config, backend, burn_captions), force=force)
+                                change=_change(fps, size, config, backend, burn_captions, sound), force=force)
     typer.echo(f"Planned {shots} shots with {planned_by}: {run.dir.plan}" if planned_by
                else f"{run.dir.plan} holds this story's plan already; rendering on")
     _render(run, jobs)
@@ -278,6 +284,7 @@ def render(
     fps: Fps = None,
     size: Size = None,
     burn_captions: BurnCaptions = None,
+    sound: Sound = None,
     config: Config = None,
     backend: Backend = None,
     jobs: Jobs = None,
@@ -288,7 +295,7 @@ def render(
     from scenegen.orchestrator.run import Run
 
     # Every option is checked before the plan is adopted or settings.json changes.
-    change = _change(fps, size, config, backend, burn_captions)
+    change = _change(fps, size, config, backend, burn_captions, sound)
     executor_cls = _executor(executor, address)
     if target.is_dir():
         run = Run(target)

@@ -101,6 +101,15 @@ def test_eval_on_an_animatic_run(small_run, tiny):
     check_metrics(metrics, 6)
     report = (small_run.root / "report.html").read_text()
     assert "<svg" in report and report.count("<tr>") > 6
+    # The sound track, per shot: speech heard under every line, ending before its shot does.
+    sound = metrics["sound"]
+    speaking = [s for s in sound["shots"] if s["said"]]
+    assert len(sound["shots"]) == 6 and speaking
+    assert all(s["speech_present"] and s["speech_ends_in_shot"] and s["speech_seconds"] <= s["shown_seconds"]
+               for s in speaking), speaking
+    assert all(s["speech_present"] is None for s in sound["shots"] if not s["said"])
+    assert sound["film"]["loudness_lufs"] == pytest.approx(-16, abs=1.5)
+    assert "<h2>Sound</h2>" in report
 
 
 def test_cross_shot_scores_read_the_frames_the_film_shows(small_run, tiny, monkeypatch):

@@ -6,7 +6,8 @@ many frames had no face. Per neighbouring pair, in film order: FC and SC across 
 cut (the last 8 frames the film shows of one clip, the first 8 of the next: a
 transition's overlap is the boundary's) and, for generated transitions,
 SEINE's criteria on the boundary frames. The film: the mean of each over shots or
-boundaries. Written to `metrics.json` and `report.html` in the run directory.
+boundaries. With a sound track, its facts per shot and for the film (`sound.py`).
+Written to `metrics.json` and `report.html` in the run directory.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from scenegen.evaluation.metrics import (
     CROSS_FRAMES, boundary_criteria, consecutive_psnr, cross, domain_scores, mean_or_none, within,
 )
 from scenegen.evaluation.models import Clip, EvalSettings
+from scenegen.evaluation.sound import sound_facts
 from scenegen.orchestrator.render import load_run, status
 from scenegen.orchestrator.store import RunDir
 from scenegen.prompts import render
@@ -110,7 +112,8 @@ def evaluate(run: RunDir, settings: EvalSettings) -> dict:
         "faces": ("measured" if faces and settings.face_detector else
                   "no face_detector configured: faces in frames cannot be found" if faces else "no face_model configured"),
     }
-    return {"run": str(run.root), "models": settings.model_dump(), "film": film, "shots": shots, "boundaries": boundaries}
+    return {"run": str(run.root), "models": settings.model_dump(), "film": film, "shots": shots, "boundaries": boundaries,
+            "sound": sound_facts(plan, render_settings.output, artifacts["film"], artifacts)}
 
 
 def write_report(run: RunDir, metrics: dict) -> None:

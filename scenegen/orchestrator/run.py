@@ -49,16 +49,18 @@ def slug(sentence: str) -> str:
 
 @dataclass(frozen=True)
 class SettingsChange:
-    """What `--config`, `--backend`, `--fps`, `--size` and `--burn-captions` ask of settings.json, applied in that order."""
+    """What `--config`, `--backend`, `--fps`, `--size`, `--burn-captions` and `--sound` ask of settings.json, applied in that order."""
 
     fps: int | None = None
     size: tuple[int, int] | None = None
     config: Path | None = None    # a TOML file or a preset name
     backend: str | None = None    # every generative stage's backend
     burn_captions: bool | None = None
+    sound: bool | None = None
 
     def __bool__(self) -> bool:
-        return any(value is not None for value in (self.fps, self.size, self.config, self.backend, self.burn_captions))
+        return any(value is not None for value in (self.fps, self.size, self.config, self.backend, self.burn_captions,
+                                                   self.sound))
 
     @property
     def options(self) -> str:
@@ -68,6 +70,8 @@ class SettingsChange:
         said = [f"{option} {value}" for option, value in given.items() if value is not None]
         if self.burn_captions is not None:
             said.append("--burn-captions" if self.burn_captions else "--no-burn-captions")
+        if self.sound is not None:
+            said.append("--sound" if self.sound else "--no-sound")
         return " ".join(said)
 
 
@@ -336,6 +340,8 @@ class Run:
             merged["output"]["width"], merged["output"]["height"] = change.size
         if change.burn_captions is not None:
             merged["output"]["burn_captions"] = change.burn_captions
+        if change.sound is not None:
+            merged["output"]["sound"] = change.sound
         updated = parse(type(settings), merged, Path(change.options or str(self.dir.settings)))
         try:
             _check_backends(updated)

@@ -10,12 +10,15 @@ timeline (captions, OTIO) sees the same numbers.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from scenegen.schemas.plan import ScoreChange, Shot, StoryPlan, TransitionType, voice_of
 
-# A natural speaking pace (150 words a minute), for plans checked before any voice exists.
+# A natural speaking pace (150 words a minute), and the breath taken at a comma or between
+# sentences, for plans checked before any voice exists.
 WORDS_PER_SECOND = 2.5
+PUNCTUATION_PAUSE = 0.25
 SPEECH_LEAD = 0.25    # seconds between a shot coming on screen and its first word, and after its last
 SPEECH_PAUSE = 0.3    # seconds between one speaker's line and the next
 
@@ -89,7 +92,18 @@ def utterances(plan: StoryPlan, shot: Shot) -> list[Utterance]:
 
 def spoken_seconds(text: str, pace: float) -> float:
     """How long `text` takes at a natural pace times `pace`: what the plan is checked against."""
-    return max(0.5, len(text.split()) / (WORDS_PER_SECOND * pace))
+    pauses = len(re.findall(r"[,;:.!?…]+(?=\s+\S)", text))
+    return max(0.5, len(text.split()) / (WORDS_PER_SECOND * pace) + pauses * PUNCTUATION_PAUSE)
+
+
+def seconds_to_say(said: list[tuple[str, float]], overlap_in: float, overlap_out: float) -> float:
+    """Seconds a shot must last for its words, each (text, pace), where it is on screen (half of
+    each transition's seconds belong to the neighbour): what a planner gives a shot that
+    speaks, a little to spare, rounded up to a quarter second."""
+    if not said:
+        return 0.0
+    seconds = 2 * SPEECH_LEAD + sum(spoken_seconds(text, pace) for text, pace in said) + SPEECH_PAUSE * (len(said) - 1)
+    return math.ceil((seconds + (overlap_in + overlap_out) / 2 + 0.1) * 4) / 4
 
 
 def speech_starts(shown_from: int, fps: int, seconds: list[float]) -> list[float]:

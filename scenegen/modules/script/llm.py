@@ -45,7 +45,8 @@ from scenegen.schemas import (
     TransitionType,
 )
 from scenegen.schemas.files import json_path
-from scenegen.schemas.plan import Slug, Text
+from scenegen.schemas.plan import NARRATOR, Score, ScoreChange, ScoreCue, Slug, Text, Voice, VoiceKind
+from scenegen.schemas.timing import seconds_to_say
 
 
 class PlanningError(UserError):
@@ -82,6 +83,8 @@ class CastMember(Answer):
     name: Text
     description: Text
     appearance: Text
+    # Sound fields have defaults: a model that leaves them out still gives a (silent) plan.
+    voice: VoiceKind | None = None
 
 
 class Act(Answer):
@@ -95,6 +98,7 @@ class Outline(Answer):
     style: Text
     characters: list[CastMember] = Field(min_length=1, max_length=6)
     acts: list[Act] = Field(min_length=1, max_length=5)
+    music: Mood | None = Field(None, description="the score's mood at the start; none for no music")
 
 
 # Numbers are asked for as choices, not ranges: grammar-constrained decoders (llama.cpp)
@@ -130,6 +134,10 @@ class TransitionChoice(Answer):
     duration: Overlap
 
 
+# What the music does as a shot begins.
+MusicChange = Literal["continue", "enter", "swell", "drop", "stop"]
+
+
 def _pre_shots_model(count: int) -> type[Answer]:
     return create_model("PreShots", __base__=Answer, sentences=(list[Text], Field(min_length=count, max_length=count)))
 
@@ -141,6 +149,10 @@ def _shot_batch_model(cast: list[str], count: int) -> type[Answer]:
         character=(Text, ...), background=(Text, ...), relation=(Text, ...),
         camera=(CameraChoice, ...), lighting=(LightingChoice, ...),
         duration=(Seconds, ...), transition=(TransitionChoice, ...),
+        narration=(Text | None, None),
+        dialogue=(list[create_model("LineSpec", __base__=Answer, speaker=(Literal[tuple(cast)], ...), text=(Text, ...))],
+                  Field([], max_length=3)),
+        music=(MusicChange, "continue"),
     )
     return create_model("ShotBatch", __base__=Answer, shots=(list[spec], Field(min_length=count, max_length=count)))
 
@@ -223,14 +235,22 @@ class LLMPlanner(ScriptBackend):
             specs.extend(batch.shots)
 
         width = max(2, len(str(request.shots)))
+        ids = [f"s{i + 1:0{width}d}" for i in range(len(specs))]
+        transitions = [_transition(spec, last=i == len(specs) - 1) for i, spec in enumerate(specs)]
+        cast = {m.id: Character(**{**m.model_dump(exclude={"voice"}),
+                                   "voice": Voice(kind=m.voice) if m.voice else None}) for m in outline.characters}
         return StoryPlan(
             title=outline.title, logline=outline.logline, style=outline.style, seed=request.seed,
-            characters=[Character(**m.model_dump()) for m in outline.characters],
+            characters=list(cast.values()),
             shots=[
-                Shot(id=f"s{i + 1:0{width}d}", index=i + 1, context=pre_shots[i],
-                     **{**spec.model_dump(), "transition": _transition(spec, last=i == len(specs) - 1)})
+                Shot(id=ids[i], index=i + 1, context=pre_shots[i],
+                     **{**spec.model_dump(exclude={"music", "duration"}), "transition": transitions[i],
+                        # A shot lasts at least as long as its words, so the plan always passes its checks.
+                        "duration": max(spec.duration, seconds_to_say(_said(spec, cast), transitions[i - 1]["duration"]
+                                                                      if i else 0.0, transitions[i]["duration"]))})
                 for i, spec in enumerate(specs)
             ],
+            score=_score(outline.music, [spec.music for spec in specs], ids),
         )
 
     # -- one structured call, with repair --------------------------------------------------
@@ -307,6 +327,26 @@ def _transition(spec, last: bool) -> dict:
 
 class _Truncated(Exception):
     """The answer hit the token limit."""
+
+
+def _said(spec, cast: dict[str, Character]) -> list[tuple[str, float]]:
+    """(text, pace) of what is said in a shot, narration first."""
+    said = [(spec.narration, NARRATOR.pace)] if spec.narration else []
+    return said + [(line.text, cast[line.speaker].voice.pace if cast[line.speaker].voice else 1.0) for line in spec.dialogue]
+
+
+def _score(mood: Mood | None, changes: list[str], ids: list[str]) -> Score | None:
+    """The score from the outline's mood and what the music does as each shot begins."""
+    if mood is None:
+        return None
+    cues, playing = [], True
+    for shot_id, change in zip(ids, changes):
+        # Drop what the score's rules would refuse: a swell while stopped, a stop while stopped.
+        if change == "continue" or (not playing and change != "enter") or (change == "enter" and shot_id == ids[0]):
+            continue
+        cues.append(ScoreCue(shot=shot_id, change=ScoreChange(change)))
+        playing = change != "stop"
+    return Score(mood=mood, cues=cues)
 
 
 def _rejects_json_schema(error) -> bool:

@@ -13,6 +13,10 @@
    reverse angles over the shoulder and close-ups, a pull-out to end long scenes.
 6. Light follows the story: dawn to golden hour through the first half, night at the
    crisis, warm light at the end; contrast rises toward the climax.
+7. Sound follows it too: each act opens on its narration, each beat's lines are said in
+   the shots where their speakers are in frame (a shot lasts as long as its words
+   need), and the score enters anew with each act, in its mood, swells into the climax
+   and drops after it.
 
 Every sentence comes from `prompts/offline/planner.j2` and the kinds' templates; words
 from `prompts/offline/` (vocabulary.toml, reading.toml, kinds/*.toml).
@@ -33,6 +37,8 @@ from scenegen.prompts import environment, sentence
 from scenegen.schemas import (
     CameraPose, Character, Lighting, Shot, StoryPlan, Transition, TransitionType,
 )
+from scenegen.schemas.plan import NARRATOR, Line, Score, ScoreChange, ScoreCue, Voice
+from scenegen.schemas.timing import seconds_to_say
 
 ACT_ORDER_FOR_FEW = {1: [1], 2: [0, 2]}
 KELVIN = {"dawn": 3800, "morning": 5200, "noon": 6000, "afternoon": 5600, "golden_hour": 3200, "dusk": 4200, "night": 7500}
@@ -44,6 +50,7 @@ SECONDS = {"extreme_wide": 4.0, "wide": 3.5, "full": 3.0, "medium": 3.0, "medium
 TIME_PASSES = 6   # in a scene longer than this, every sixth shot comes a while later
 FOV = {"extreme_wide": 80, "wide": 65, "full": 50, "medium": 45, "medium_close": 40, "close_up": 35, "extreme_close_up": 30}
 PRONOUNS = {"female": ("she", "her", "her"), "male": ("he", "him", "his"), "neutral": ("they", "them", "their")}
+VOICES = {"female": "feminine", "male": "masculine"}
 
 
 class OfflinePlanner(ScriptBackend):
@@ -80,9 +87,11 @@ class OfflinePlanner(ScriptBackend):
                 description=sentence(say(kind["hero"]["description"] if role == "hero" else kind["roles"][role]["description"],
                                          name=c["name"], word=c["word"], called=c["called"])),
                 appearance=sentence(macros.appearance(c["look"])),
+                voice=c["voice"],
             )
             for role, c in cast.items()
         ]
+        cues: list[ScoreCue] = []
         shots: list[Shot] = []
         total = request.shots
         indoor_beats = 0
@@ -106,6 +115,15 @@ class OfflinePlanner(ScriptBackend):
             where = _where(say(beat["location"]), beat["setting"], place, indoor_beats)
             indoor_beats += beat["setting"] == "indoor"
             moments = [say(m) for m in (beat["action"], *beat["moments"])]
+            lines = [(cast[line["by"]], say(line["say"])) for line in beat["lines"]]
+            opens_act = scene_no == 0 or scenes[scene_no - 1][0] is not act
+            first_id = _shot_id(len(shots) + 1, total)
+            if opens_act and scene_no > 0:
+                cues.append(ScoreCue(shot=first_id, change=ScoreChange.enter, mood=beat["mood"]))
+            elif climax and not any(c.change == ScoreChange.swell for c in cues):
+                cues.append(ScoreCue(shot=first_id, change=ScoreChange.swell))
+            elif position >= 0.86 and cues and cues[-1].change == ScoreChange.swell:
+                cues.append(ScoreCue(shot=first_id, change=ScoreChange.drop))
             for k, (size, angle, movement, framed) in enumerate(_coverage(rng, count, len(people), beat["mood"])):
                 index = len(shots) + 1
                 in_frame = [people[i] for i in framed]
@@ -113,8 +131,18 @@ class OfflinePlanner(ScriptBackend):
                 last_of_scene = k == count - 1
                 weather = premise.weather and reading.vocabulary()["weather"][premise.weather][
                     "indoors" if beat["setting"] == "indoor" else "outdoors"]
+                narration = say(act["narration"]) if opens_act and k == 0 else None
+                # The next line whose speaker is in frame is said here, one line a shot.
+                line = next(((who, text) for who, text in lines if who in in_frame), None) if not narration else None
+                if line:
+                    lines.remove(line)
+                dialogue = [Line(speaker=line[0]["id"], text=line[1])] if line else []
+                said = [(narration, NARRATOR.pace)] if narration else []
+                said += [(line[1], line[0]["voice"].pace)] if line else []
+                transition = _transition(scenes, scene_no, last_of_scene, k, count)
+                incoming = shots[-1].transition.duration if shots else 0.0
                 shots.append(Shot(
-                    id=f"s{index:0{max(2, len(str(total)))}d}",
+                    id=_shot_id(index, total),
                     index=index,
                     characters=[p["id"] for p in in_frame],
                     ages={p["id"]: age[p["id"]] for p in in_frame if age[p["id"]] != "adult"},
@@ -135,8 +163,11 @@ class OfflinePlanner(ScriptBackend):
                         say(beat["event"]), act["name"], k, moments[(k - 1) % len(moments)], hero["name"],
                         [p["name"] for p in in_frame], [p["name"] for p in people[1:]], size, angle,
                         later=k > 0 and k % TIME_PASSES == 0)),
-                    duration=SECONDS[size] + rng.choice([-0.5, -0.25, 0.0, 0.25, 0.5]),
-                    transition=_transition(scenes, scene_no, last_of_scene, k, count),
+                    duration=max(SECONDS[size] + rng.choice([-0.5, -0.25, 0.0, 0.25, 0.5]),
+                                 seconds_to_say(said, incoming, transition.duration)),
+                    transition=transition,
+                    narration=narration,
+                    dialogue=dialogue,
                 ))
         return StoryPlan(
             title=sentence(say(kind["title"])),
@@ -145,7 +176,12 @@ class OfflinePlanner(ScriptBackend):
             seed=request.seed,
             characters=characters,
             shots=shots,
+            score=Score(mood=scenes[0][1]["mood"], cues=cues),
         )
+
+
+def _shot_id(index: int, total: int) -> str:
+    return f"s{index:0{max(2, len(str(total)))}d}"
 
 
 def _scenes(arc: list[dict], shots: int) -> list[tuple[dict, dict, int]]:
@@ -203,6 +239,9 @@ def _cast(rng: random.Random, words: dict, kind: dict, premise: reading.Premise,
             "ages": kind.get("ages", {}).get(role) or [person.age or "adult"] * len(kind["acts"]),
             "short_look": f"{look['hair_colour']} hair, {look['garment_colour']} {look['garment']}",
         }
+        ages = cast[role]["ages"]
+        kind_of_voice = "childlike" if all(a == "child" for a in ages) else VOICES.get(gender) or rng.choice(list(VOICES.values()))
+        cast[role]["voice"] = Voice(kind=kind_of_voice, pitch=rng.choice([-0.4, -0.2, 0.0, 0.2, 0.4]))
     return cast
 
 

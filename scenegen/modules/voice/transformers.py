@@ -10,11 +10,12 @@ tokenizer phonemizes (`"phonemize": true` in tokenizer_config.json) also needs t
 
 How a voice maps onto the model, and what does not:
 - pace scales VITS's own `speaking_rate`: the duration predictor stretches every sound.
-- kind picks the speaker of a multi-speaker model, by a hash of the whole voice, so each
-  character keeps one speaker in every line and every run. A single-speaker model (all
-  of MMS-TTS) has one voice: there the kind changes nothing, and characters differ only
-  by their pitch.
-- pitch is a shift of up to PITCH_SEMITONES either way, done as a tape played faster or
+- the voice picks the speaker of a multi-speaker model by a hash of its kind, pitch and
+  pace, so each character keeps one speaker in every line and every run; nothing makes
+  a "feminine" voice land on a female speaker. A single-speaker model (all of MMS-TTS)
+  has one voice: there the kind changes nothing, and characters differ only by their
+  pitch and pace.
+- pitch is a shift of up to PITCH_SEMITONES (3) either way, done as a tape played faster or
   slower: the model speaks slower by the same factor, and the audio is resampled so
   that, played at the model's rate, it is that much higher and back to the length the
   pace gives (up to the rounding of each sound to the model's frames). Formants move
@@ -84,8 +85,13 @@ class TransformersVoice(VoiceBackend):
         source = Path(s.model).expanduser()
         location = str(source) if source.is_dir() else s.model
         try:
+            config = transformers.AutoConfig.from_pretrained(location, local_files_only=True)
+            # VitsModel loads any checkpoint, leaving what it lacks random: a voice of noise.
+            if config.model_type != "vits":
+                raise UserError(f"model {s.model!r} is a {config.model_type} model, not a VITS text-to-speech "
+                                "model (e.g. facebook/mms-tts-eng)")
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(location, local_files_only=True)
-            self.model = transformers.VitsModel.from_pretrained(location, dtype=getattr(torch, s.dtype),
+            self.model = transformers.VitsModel.from_pretrained(location, config=config, dtype=getattr(torch, s.dtype),
                                                                 local_files_only=True)
         except (OSError, ValueError) as e:
             raise UserError(f"model {s.model!r} could not be loaded as a VitsModel: {e}") from None
@@ -110,8 +116,8 @@ class TransformersVoice(VoiceBackend):
         text, voice = job.params["text"], job.params["voice"]
         ids = self.tokenizer(text, return_tensors="pt").input_ids
         if not ids.numel():
-            raise UserError(f"{job.node}: {self.settings.model} has no letters in its vocabulary for {text!r}; "
-                            "write the line in the alphabet of the model's language")
+            raise UserError(f"{job.node}: nothing in {text!r} is in the vocabulary of {self.settings.model}; "
+                            "give the line words in the alphabet of the model's language")
         shift = 2 ** (PITCH_SEMITONES * voice["pitch"] / 12)
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []), torch.no_grad():
             torch.manual_seed(job.seed)

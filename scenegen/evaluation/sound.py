@@ -1,0 +1,76 @@
+"""What the film's sound track does, per shot, measured from film.mp4 itself.
+
+Per shot: how many things are said, how long their voices last against the time the shot
+is on screen (and whether the last word ends before the shot does), the level where speech
+is laid and where it is not (RMS, dBFS), and the shot's loudness (EBU R128, LUFS). For the
+film: its integrated loudness and peak. Speech is "present" where the level under a line
+is above SPEECH_FLOOR and above the level around it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pyloudnorm
+
+from scenegen.media import wav_seconds
+from scenegen.modules.assembly import speech_cues, speech_params
+from scenegen.schemas import OutputFormat, StoryPlan
+from scenegen.schemas.timing import FrameLayout
+
+SPEECH_FLOOR = -40.0   # dBFS: quieter than this under a line, the line is not heard
+
+
+def sound_facts(plan: StoryPlan, output: OutputFormat, film: Path, artifacts: dict[str, Path]) -> dict | None:
+    """Per-shot and film-wide sound facts, or None for a film without a sound track."""
+    with av.open(str(film)) as container:
+        if not container.streams.audio:
+            return None
+        rate = container.streams.audio[0].sample_rate
+        audio = np.concatenate([f.to_ndarray() for f in container.decode(audio=0)], axis=1).T.astype(np.float64)
+    meter = pyloudnorm.Meter(rate)
+    params = speech_params(plan, output)
+    cues = speech_cues(params, {said["node"]: wav_seconds(artifacts[said["node"]])
+                                for shot in params["speech"] for said in shot["said"]})
+    speaking = np.zeros(len(audio), bool)
+    for cue in cues:
+        speaking[round(cue["start"] * rate):round(cue["end"] * rate)] = True
+
+    shots = []
+    for span in FrameLayout.of(plan, output.fps).spans:
+        start, end = (round(frame / output.fps * rate) for frame in span.shown)
+        said = [c for c in cues if c["shot"] == span.shot_id]
+        window, speech = audio[start:end], speaking[start:end]
+        under, around = _rms_db(window[speech]), _rms_db(window[~speech])
+        shots.append({
+            "shot": span.shot_id,
+            "said": len(said),
+            "speech_seconds": round(sum(c["end"] - c["start"] for c in said), 3),
+            "shown_seconds": round((span.shown[1] - span.shown[0]) / output.fps, 3),
+            "speech_ends_in_shot": all(c["end"] * output.fps <= span.shown[1] for c in said) if said else None,
+            "speech_rms_db": under,
+            "rest_rms_db": around,
+            "speech_present": (under is not None and under > SPEECH_FLOOR and (around is None or under > around))
+            if said else None,
+            "loudness_lufs": _loudness(meter, window, rate),
+        })
+    return {"shots": shots, "film": {"loudness_lufs": _loudness(meter, audio, rate),
+                                     "peak_dbfs": _db(np.abs(audio).max()) if audio.size else None}}
+
+
+def _rms_db(samples: np.ndarray) -> float | None:
+    return _db(np.sqrt(np.mean(np.square(samples)))) if samples.size else None
+
+
+def _db(value: float) -> float | None:
+    return round(float(20 * np.log10(value)), 2) if value > 0 else None
+
+
+def _loudness(meter: pyloudnorm.Meter, samples: np.ndarray, rate: int) -> float | None:
+    """Integrated loudness; None for silence or under one 400 ms gating block."""
+    if len(samples) < 0.4 * rate:
+        return None
+    loudness = meter.integrated_loudness(samples)
+    return round(float(loudness), 2) if np.isfinite(loudness) else None

@@ -1,0 +1,179 @@
+"""Sound: the plan's words and score, their nodes, the voices, the pad and the mix."""
+
+import hashlib
+import json
+import wave
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from scenegen.media import read_wav, write_wav
+from scenegen.modules.assembly.mix import RATE, PyAVMix
+from scenegen.modules.score.pad import PadScore
+from scenegen.modules.voice.espeak import EspeakVoice
+from scenegen.orchestrator.backend import Job
+from scenegen.orchestrator.render import status
+from scenegen.schemas.files import load_plan
+from scenegen.schemas.timing import FrameLayout, score_scenes
+
+from conftest import SMALL, edit_plan, rerender, scenegen
+
+
+def job(node: str, params: dict, output: Path, inputs: dict | None = None, seed: int = 1) -> Job:
+    return Job(node, params, inputs or {}, output, output.parent, seed, output.parent)
+
+
+def rms_db(samples: np.ndarray) -> float:
+    return 20 * np.log10(np.sqrt(np.mean(np.square(samples, dtype=np.float64))) + 1e-12)
+
+
+# -- the plan ---------------------------------------------------------------------------------
+
+
+def test_the_offline_plan_speaks_and_scores_every_act(small_run):
+    plan = load_plan(small_run.plan, 12)
+    assert any(shot.dialogue for shot in plan.shots) and plan.shots[0].narration
+    cast = {c.id for c in plan.characters}
+    assert all(line.speaker in cast for shot in plan.shots for line in shot.dialogue)
+    assert all(c.voice is not None for c in plan.characters)
+    assert plan.score is not None
+    assert len(score_scenes(plan, FrameLayout.of(plan, 12))) >= 2, "each act after the first enters a new piece"
+
+
+def test_a_line_that_does_not_fit_its_shot_says_how_long_the_shot_must_be(small_run):
+    plan = json.loads(small_run.plan.read_text())
+    k = next(i for i, s in enumerate(plan["shots"]) if s["dialogue"])
+    plan["shots"][k]["dialogue"][0]["text"] = " ".join(["word"] * 40)
+    small_run.plan.write_text(json.dumps(plan))
+    result = scenegen("render", str(small_run.root))
+    assert result.returncode == 2
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1 and "Traceback" not in message
+    assert f"shots[{k}].dialogue" in message and "make its duration at least" in message
+    needed = float(message.split("at least ")[1].split(" s")[0])
+    assert needed >= 40 / 2.5
+
+
+@pytest.mark.parametrize("change, where", [
+    (lambda p, k: p["shots"][k]["dialogue"][0].update(speaker="nobody"), "dialogue[0].speaker"),
+    (lambda p, k: p["score"]["cues"].append({"shot": "s99", "change": "swell"}), "score.cues"),
+    (lambda p, k: p["score"]["cues"].insert(0, {"shot": p["shots"][0]["id"], "change": "drop", "mood": "tense"}),
+     "score.cues[0].mood"),
+])
+def test_bad_words_and_cues_name_their_json_path(small_run, change, where):
+    plan = json.loads(small_run.plan.read_text())
+    change(plan, next(i for i, s in enumerate(plan["shots"]) if s["dialogue"]))
+    small_run.plan.write_text(json.dumps(plan))
+    result = scenegen("render", str(small_run.root))
+    assert result.returncode == 2 and where in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_a_stopped_score_needs_an_enter_before_it_swells():
+    from scenegen.schemas.plan import Score, ScoreCue, _score_errors
+
+    score = Score(mood="calm", cues=[ScoreCue(shot="a", change="stop"), ScoreCue(shot="b", change="swell"),
+                                     ScoreCue(shot="c", change="enter"), ScoreCue(shot="c", at=0.5, change="swell")])
+    assert _score_errors(score, ["a", "b", "c"]) == [
+        ("score.cues[1].change", "the music stopped at an earlier cue; put an enter before this swell")]
+
+
+# -- the nodes ----------------------------------------------------------------------------------
+
+
+def test_editing_one_line_re_renders_its_voice_and_the_mix_and_no_picture(small_run):
+    plan = load_plan(small_run.plan, 12)
+    k = next(i for i, s in enumerate(plan.shots) if s.dialogue)
+    edit_plan(small_run, lambda p: p["shots"][k]["dialogue"][0].update(text="Wait for me."))
+    pending = {s.node.id for s in status(small_run) if s.state != "done"}
+    report = rerender(small_run)
+    assert report.ok
+    # The film is remuxed with the new sound (no frame encoded); the documents show the new words.
+    expected = {f"voice:{plan.shots[k].id}.1", "mix", "film", "captions", "storyboard", "timeline"}
+    assert set(report.executed) == pending == expected
+
+
+def test_a_film_without_sound_has_no_audio_and_no_sound_nodes(tmp_path):
+    out = tmp_path / "silent"
+    result = scenegen("story", "a woman's life", "--shots", "3", "--out", str(out), "--no-sound", *SMALL)
+    assert result.returncode == 0, result.stderr
+    with av.open(str(out / "film.mp4")) as container:
+        assert not container.streams.audio
+    assert not any(kind in result.stdout for kind in ("voice", "score", "mix"))
+    assert json.loads((out / "settings.json").read_text())["output"]["sound"] is False
+
+
+# -- the voices -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def espeak():
+    backend = EspeakVoice()
+    backend.load()
+    yield backend
+    backend.release()
+
+
+def say(backend, path: Path, text: str, kind: str = "feminine", pitch: float = 0.0, pace: float = 1.0, seed: int = 1):
+    backend.run(job("voice:s01.1", {"text": text, "voice": {"kind": kind, "pitch": pitch, "pace": pace}}, path, seed=seed))
+    return path.read_bytes()
+
+
+def test_a_voice_is_the_same_bytes_whatever_was_said_before(espeak, tmp_path):
+    first = say(espeak, tmp_path / "a.wav", "The tide is coming in.")
+    say(espeak, tmp_path / "b.wav", "Something else entirely, said louder!", kind="masculine", pitch=0.8)
+    assert say(espeak, tmp_path / "c.wav", "The tide is coming in.") == first
+
+
+def test_each_voice_kind_and_pitch_sounds_different_and_pace_sets_the_length(espeak, tmp_path):
+    text = "I have waited for you all my life."
+    heard = {(kind, pitch): hashlib.sha256(say(espeak, tmp_path / "v.wav", text, kind, pitch)).hexdigest()
+             for kind in ("feminine", "masculine", "childlike") for pitch in (-0.5, 0.5)}
+    assert len(set(heard.values())) == 6
+
+    def seconds(pace):
+        say(espeak, tmp_path / "p.wav", text, pace=pace)
+        with wave.open(str(tmp_path / "p.wav")) as w:
+            return w.getnframes() / w.getframerate()
+    assert seconds(0.7) > seconds(1.0) * 1.2 > seconds(1.4) * 1.2
+
+
+def test_a_line_espeak_cannot_say_is_a_clear_error(espeak, tmp_path):
+    from scenegen.errors import UserError
+
+    with pytest.raises(UserError, match="voice:s01.1"):
+        say(espeak, tmp_path / "x.wav", "   ")
+
+
+# -- the pad and the mix ----------------------------------------------------------------------------
+
+
+def test_the_pad_swells_at_its_cue_and_fades_out_at_a_stop(tmp_path):
+    params = {"mood": "tense", "seconds": 12.0, "fades_out": True, "cues": [{"at": 4.0, "change": "swell"}]}
+    PadScore().run(job("score:s01", params, tmp_path / "pad.wav", seed=3))
+    music, rate = read_wav(tmp_path / "pad.wav")
+    assert music.shape == (12 * rate, 2)
+    before, after = music[2 * rate:4 * rate], music[6 * rate:8 * rate]
+    assert rms_db(after) > rms_db(before) + 3
+    assert rms_db(music[-rate // 10:]) < rms_db(before) - 25
+
+
+def test_the_mix_ducks_the_score_under_speech_and_meets_the_loudness_target(tmp_path):
+    import pyloudnorm
+
+    t = np.arange(10 * 24000) / 24000
+    write_wav(tmp_path / "score.wav", np.stack([0.2 * np.sin(2 * np.pi * 220 * t)] * 2, axis=1), 24000)
+    write_wav(tmp_path / "voice.wav", np.zeros((2 * 22050, 1)), 22050)   # silence: only the duck is heard
+    params = {"fps": 12, "film_frames": 120, "score": [{"node": "score:s01", "start": 0.0}],
+              "speech": [{"shot": "s01", "shown_from": 36, "said": [{"node": "voice:s01.1", "speaker": "Ana", "text": "…"}]}]}
+    facts = PyAVMix().run(job("mix", params, tmp_path / "mix.m4a",
+                              {"score:s01": tmp_path / "score.wav", "voice:s01.1": tmp_path / "voice.wav"}))
+    with av.open(str(tmp_path / "mix.m4a")) as container:
+        audio = np.concatenate([f.to_ndarray() for f in container.decode(audio=0)], axis=1).T
+    assert abs(len(audio) - 10 * RATE) <= 1024, "the sound lasts as long as the film, to one AAC frame"
+    # The voice is said from 3.25 s to 5.25 s; the score is 10 dB down under it.
+    under, clear = audio[round(3.6 * RATE):round(4.9 * RATE)], audio[round(7 * RATE):round(9 * RATE)]
+    assert rms_db(under) - rms_db(clear) == pytest.approx(-10, abs=0.5)
+    assert facts["loudness_lufs"] == pytest.approx(-16, abs=0.1)
+    assert pyloudnorm.Meter(RATE).integrated_loudness(audio) == pytest.approx(-16, abs=1.0)
