@@ -136,8 +136,11 @@ def concatenate(parts: list[Path], path: Path, fps: int, captions: list[tuple[fl
         for n, (start, end, text) in enumerate(captions):
             begin, until = (round(Fraction(seconds) / CAPTION_TICKS) for seconds in (start, end))
             # An ASS event's text: its fields are comma-separated, so the text is the last one;
-            # a line break is \N, and a brace would open an override block.
-            event = f"{n},0,Default,,0,0,0,,{text.replace(chr(10), chr(92) + 'N').replace('{', '(').replace('}', ')')}"
+            # a line break is \N, and a brace would open an override block; SubRip's italics
+            # (<i>...</i>, the narration) become ASS's, which mov_text keeps as a style.
+            escaped = text.replace("\n", "\\N").replace("{", "(").replace("}", ")")
+            escaped = escaped.replace("<i>", "{\\i1}").replace("</i>", "{\\i0}")
+            event = f"{n},0,Default,,0,0,0,,{escaped}"
             packet = subtitles.codec_context.encode_subtitle(SubtitleSet.create(event.encode(), 0, until - begin, pts=begin))
             packet.stream, packet.time_base = subtitles, CAPTION_TICKS
             joined.mux(packet)

@@ -93,26 +93,68 @@ def test_film_is_its_segments_joined_without_another_encode(life):
     assert all((a == b).all() for a, b in zip(film, segments)), "the film's frames differ from its segments'"
 
 
-def test_captions_cover_the_film_once_per_shot(life):
+def srt_cues(path: Path) -> list[tuple[float, float, str]]:
+    cues = re.findall(r"(\d+)\n(\d\d):(\d\d):(\d\d),(\d{3}) --> (\d\d):(\d\d):(\d\d),(\d{3})\n(.+)\n", path.read_text())
+    assert [int(c[0]) for c in cues] == list(range(1, len(cues) + 1))
+    seconds = [[int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000 for h, m, s, ms in (c[1:5], c[5:9])] for c in cues]
+    return [(start, end, c[9]) for (start, end), c in zip(seconds, cues)]
+
+
+def test_captions_cover_the_film_once_per_shot_and_carry_every_line_with_its_speaker(life):
     plan = load_plan(life / "plan.json", 24)
     total = FrameLayout.of(plan, 24).total_frames / 24
-    cues = re.findall(r"(\d+)\n(\d\d):(\d\d):(\d\d),(\d{3}) --> (\d\d):(\d\d):(\d\d),(\d{3})\n(.+)\n",
-                      (life / "shots.srt").read_text())
-    assert [int(c[0]) for c in cues] == list(range(1, 31))
-    seconds = [(int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000) for c in cues for h, m, s, ms in (c[1:5], c[5:9])]
-    starts, ends = seconds[0::2], seconds[1::2]
+    cues = srt_cues(life / "shots.srt")
+    contexts = [c for c in cues if c[2] in {s.context for s in plan.shots}]
+    starts, ends = [c[0] for c in contexts], [c[1] for c in contexts]
     assert starts[0] == 0 and abs(ends[-1] - total) < 0.002
     assert all(abs(e - s) < 0.002 for e, s in zip(ends, starts[1:])), "captions leave gaps or overlap"
-    assert [c[9] for c in cues] == [s.context for s in plan.shots]
+    assert [c[2] for c in contexts] == [s.context for s in plan.shots]
+    names = {c.id: c.name.upper() for c in plan.characters}
+    said = [f"<i>{s.narration}</i>" for s in plan.shots if s.narration]
+    said += [f"{names[line.speaker]}: {line.text}" for s in plan.shots for line in s.dialogue]
+    assert sorted(c[2] for c in cues if c not in contexts) == sorted(said) and said
 
 
 def test_film_carries_the_captions_as_a_subtitle_track_timed_as_the_srt(life):
-    plan = load_plan(life / "plan.json", 24)
-    srt = re.findall(r"(\d\d):(\d\d):(\d\d),(\d{3}) --> (\d\d):(\d\d):(\d\d),(\d{3})", (life / "shots.srt").read_text())
-    seconds = [[int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000 for h, m, s, ms in (c[:4], c[4:])] for c in srt]
+    from scenegen.modules.assembly import one_at_a_time
+
+    # MP4's text track shows one cue at a time: where a line is said over a shot's caption, one cue holds both.
+    srt = one_at_a_time(srt_cues(life / "shots.srt"))
     cues = subtitle_cues(life / "film.mp4")
-    assert [text for _, _, text in cues] == [shot.context for shot in plan.shots]
-    assert all(abs(a - c) < 0.002 and abs(b - d) < 0.002 for (a, b, _), (c, d) in zip(cues, seconds))
+    assert len(srt) > 30 and any("\n" in text for _, _, text in srt)
+    # The narration's italics: SubRip's <i> tags in the SRT, an ASS style in the film's track.
+    def plain(text):
+        return re.sub(r"</?i>|\{\\i[01]\}", "", text)
+
+    assert [plain(text) for _, _, text in cues] == [plain(text) for _, _, text in srt]
+    assert ["{\\i1}" in text for _, _, text in cues] == ["<i>" in text for _, _, text in srt]
+    assert all(abs(a - c) < 0.002 and abs(b - d) < 0.002 for (a, b, _), (c, d, _) in zip(cues, srt))
+
+
+def rms_db(samples: np.ndarray) -> float:
+    return 20 * np.log10(np.sqrt(np.mean(np.square(samples, dtype=np.float64))) + 1e-12)
+
+
+def test_the_film_sounds_as_long_as_it_shows_speaks_its_lines_and_has_the_score_under_them(life):
+    plan = load_plan(life / "plan.json", 24)
+    with av.open(str(life / "film.mp4")) as container:
+        video = container.streams.video[0]
+        shown = float(video.duration * video.time_base)
+        stream = container.streams.audio[0]
+        assert stream.codec_context.name == "aac" and stream.channels == 2
+        rate = stream.sample_rate
+        audio = np.concatenate([f.to_ndarray() for f in container.decode(stream)], axis=1).T
+    assert abs(len(audio) / rate - shown) <= 1024 / rate, "the sound lasts as long as the picture, to one AAC frame"
+    spoken = [c for c in srt_cues(life / "shots.srt") if c[2] not in {s.context for s in plan.shots}]
+    assert len(spoken) >= 15
+    speaking = np.zeros(len(audio), bool)
+    for start, end, _ in spoken:
+        speaking[round(start * rate):round(end * rate)] = True
+    for start, end, text in spoken:
+        assert rms_db(audio[round(start * rate):round(end * rate)]) > -30, f"not heard: {text}"
+    # The score plays where nobody speaks (the first act's opening bars aside), quieter than speech.
+    score = audio[~speaking][3 * rate:]
+    assert -50 < rms_db(score) < rms_db(audio[speaking]) - 6
 
 
 def test_timeline_has_a_clip_per_shot_and_the_films_duration(life):
@@ -133,13 +175,16 @@ def test_storyboard_links_every_keyframe_relatively(life):
         sources: list[str] = []
 
         def handle_starttag(self, tag, attrs):
-            if tag == "img":
+            if tag in ("img", "audio"):
                 self.sources.append(dict(attrs)["src"])
 
     parser = Images()
     parser.feed((life / "storyboard.html").read_text())
     keyframes = [s for s in parser.sources if "/keyframe/" in s]
     assert len(keyframes) == 30
+    plan = load_plan(life / "plan.json", 24)
+    said = sum(len(s.dialogue) + bool(s.narration) for s in plan.shots)
+    assert len([s for s in parser.sources if "/voice/" in s and s.endswith(".wav")]) == said > 0
     for source in parser.sources:
         assert not source.startswith(("/", "http")), source
         assert (life / source).is_file(), source
@@ -168,10 +213,15 @@ def test_storyboard_opens_from_a_moved_copy_in_chromium(life, tmp_path):
         # decode() rejects for an image that cannot load; lazy images are asked for now.
         widths = page.evaluate("Promise.all(Array.from(document.images).map(i => {"
                                " i.loading = 'eager'; return i.decode().then(() => i.naturalWidth); }))")
+        # Every line's player loads its voice (metadata read: the WAV is found and decodes).
+        voices = page.evaluate("Promise.all(Array.from(document.querySelectorAll('audio')).map(a => new Promise("
+                               "(ok, fail) => { a.preload = 'auto'; if (a.readyState >= 1) ok(a.duration);"
+                               " a.onloadedmetadata = () => ok(a.duration); a.onerror = () => fail(a.src); a.load(); })))")
         title = page.title()
         browser.close()
     plan = json.loads((life / "plan.json").read_text())
     assert len(widths) == 30 + len(plan["characters"]) and all(w > 0 for w in widths)
+    assert len(voices) == sum(len(s["dialogue"]) + bool(s["narration"]) for s in plan["shots"]) and all(d > 0.3 for d in voices)
     assert title == f"{plan['title']} · storyboard"
 
 
@@ -215,8 +265,10 @@ def test_burned_captions_sit_in_the_title_safe_band_and_change_when_the_subtitle
     drawn = np.array([np.abs(a - b) > 60 for a, b in zip(burned, clean)]).any(axis=0)
     rows, cols = np.nonzero(drawn)
     assert rows.min() >= 0.5 * 180 and rows.max() < 0.95 * 180 and cols.min() >= 0.05 * 320 and cols.max() < 0.95 * 320
-    # The glyphs (bright pixels on the dark band) change exactly where a subtitle cue starts.
+    # The glyphs (bright pixels on the dark band) change exactly where a shot's caption does in the
+    # subtitles (lines said are only subtitles: burned in, a re-voiced line would re-encode the picture).
     band = int(rows.min())
     glyphs = [frame[band:] > 200 for frame in burned]
     switches = [n for n in range(1, len(glyphs)) if (glyphs[n] ^ glyphs[n - 1]).mean() > 0.01]
-    assert switches == [round(start * 12) for start, _, _ in subtitle_cues(out / "film.mp4")][1:]
+    contexts = {shot.context for shot in load_plan(out / "plan.json", 12).shots}
+    assert switches == [round(start * 12) for start, _, text in srt_cues(out / "shots.srt") if text in contexts][1:]

@@ -335,21 +335,21 @@ def sana_wm(target: Path) -> None:
 
 def stable_audio(target: Path) -> None:
     """A Stable Audio Open-shaped text-to-music pipeline: T5 text encoder, seconds projection,
-    a 2-block DiT and an Oobleck VAE, at 512 samples a second, at most 4 s a generation
-    (256 latents, 8 samples each)."""
+    a 2-block DiT and an Oobleck VAE, at 512 samples a second, at most 48 s a generation
+    (384 latents of 64 samples: as long as Stable Audio Open's 47.55 s, so its defaults hold)."""
     import torch
     from diffusers import (AutoencoderOobleck, CosineDPMSolverMultistepScheduler, StableAudioDiTModel,
                            StableAudioPipeline, StableAudioProjectionModel)
 
     tokenizer, text_encoder = t5_parts(umt5=False)
-    tokenizer.model_max_length = 128  # as the real one: the pipeline pads every prompt to it
+    tokenizer.model_max_length = 256  # the pipeline pads every prompt to it; this one spells prompts letter by letter
     torch.manual_seed(0)
     # The DiT reads the projected text (conditioning_dim wide) and the start and end seconds side by side (twice that).
-    transformer = StableAudioDiTModel(sample_size=256, in_channels=4, out_channels=4, num_layers=2, attention_head_dim=8,
+    transformer = StableAudioDiTModel(sample_size=384, in_channels=4, out_channels=4, num_layers=2, attention_head_dim=8,
                                       num_attention_heads=2, num_key_value_attention_heads=1, cross_attention_dim=16,
                                       time_proj_dim=8, cross_attention_input_dim=8, global_states_input_dim=16)
     projection_model = StableAudioProjectionModel(text_encoder_dim=32, conditioning_dim=8, min_value=0, max_value=64)
-    vae = AutoencoderOobleck(encoder_hidden_size=6, downsampling_ratios=[2, 4], channel_multiples=[2, 4],
+    vae = AutoencoderOobleck(encoder_hidden_size=6, downsampling_ratios=[4, 4, 4], channel_multiples=[1, 2, 4],
                              decoder_channels=4, decoder_input_channels=4, audio_channels=2, sampling_rate=512)
     # Random weights come out near full scale; a quieter last layer leaves the headroom a real
     # model's output has, so a swell is not clipped away.
@@ -361,7 +361,33 @@ def stable_audio(target: Path) -> None:
                         transformer=transformer, scheduler=scheduler).save_pretrained(target)
 
 
-BUILDERS = {"wan-i2v": wan_i2v, "wan-i2v-lora": wan_i2v_lora, "wan-vace": wan_vace, "ltx": ltx, "sd15": sd15, "sdxl": sdxl, "clip": clip, "arcface": arcface, "face-detector": face_detector, "face-detector-blind": lambda target: face_detector(target, score=0.0), "sd15-faceid": sd15_faceid, "sana-wm": sana_wm, "stable-audio": stable_audio}
+def vits(target: Path, speakers: int = 1) -> None:
+    """A VITS text-to-speech model shaped like MMS-TTS (letters in, 16 kHz audio out, 256
+    samples a frame) at 16 channels with one layer or flow per part, and its tokenizer over
+    a lower-case alphabet; `speakers` > 1 gives it speaker embeddings, as multi-speaker
+    checkpoints have."""
+    import json
+
+    import torch
+    from transformers import VitsConfig, VitsModel, VitsTokenizer
+
+    letters = ["<pad>", "<unk>", *" abcdefghijklmnopqrstuvwxyz'"]  # id 0 is the blank VITS puts between letters
+    target.mkdir(parents=True)
+    (target / "vocab.json").write_text(json.dumps({letter: i for i, letter in enumerate(letters)}))
+    tokenizer = VitsTokenizer(vocab_file=str(target / "vocab.json"), phonemize=False)
+    torch.manual_seed(0)
+    model = VitsModel(VitsConfig(
+        vocab_size=len(letters), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, ffn_dim=32, flow_size=8,
+        spectrogram_bins=9, upsample_initial_channel=16, upsample_rates=[8, 8, 4], upsample_kernel_sizes=[16, 16, 8],
+        resblock_kernel_sizes=[3], resblock_dilation_sizes=[[1, 3]], depth_separable_num_layers=1,
+        duration_predictor_filter_channels=16, duration_predictor_num_flows=1, prior_encoder_num_flows=1,
+        prior_encoder_num_wavenet_layers=1, posterior_encoder_num_wavenet_layers=1, sampling_rate=16000,
+        num_speakers=speakers, speaker_embedding_size=8 if speakers > 1 else 0))
+    model.save_pretrained(target)
+    tokenizer.save_pretrained(target)
+
+
+BUILDERS = {"wan-i2v": wan_i2v, "wan-i2v-lora": wan_i2v_lora, "wan-vace": wan_vace, "ltx": ltx, "sd15": sd15, "sdxl": sdxl, "clip": clip, "arcface": arcface, "face-detector": face_detector, "face-detector-blind": lambda target: face_detector(target, score=0.0), "sd15-faceid": sd15_faceid, "sana-wm": sana_wm, "stable-audio": stable_audio, "vits": vits}
 
 
 def build(root: Path = ROOT) -> Path:

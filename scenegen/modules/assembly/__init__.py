@@ -81,3 +81,19 @@ def subtitles(params: dict[str, Any], voices: dict[str, Path]) -> list[tuple[flo
         cues.append((said["start"], said["end"],
                      f"{said['speaker'].upper()}: {said['text']}" if said["speaker"] else f"<i>{said['text']}</i>"))
     return sorted(cues, key=lambda cue: cue[0])
+
+
+def one_at_a_time(cues: list[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
+    """The same subtitles as cues that never overlap: where several show at once, one cue
+    holds their lines together, in order (MP4's text track shows one sample at a time)."""
+    edges = sorted({t for start, end, _ in cues for t in (start, end)})
+    flat: list[tuple[float, float, str]] = []
+    for start, end in zip(edges, edges[1:]):
+        text = "\n".join(t for a, b, t in cues if a <= start < b)
+        if not text:
+            continue
+        if flat and flat[-1][1] == start and flat[-1][2] == text:
+            flat[-1] = (flat[-1][0], end, text)
+        else:
+            flat.append((start, end, text))
+    return flat
