@@ -10,7 +10,11 @@ interpreter per command, as a user pays it):
              (recomputes the clip, its transitions, the segments showing them, film,
              timeline, storyboard);
   4. encode  the film's frames encoded again, as one stream, with the segments' encoder
-             settings (decoding excluded): what encoding this film costs.
+             settings (decoding excluded): what encoding this film costs;
+  5. silent  the same `story` with `--no-sound` into another empty directory: what the
+             sound track (voices, score, mix) costs;
+  6. line    one line of dialogue reworded in plan.json, then `scenegen render RUN`
+             (re-voices it, mixes again, remuxes the film).
 and writes the table of times and ratios to the given markdown file.
 """
 
@@ -66,6 +70,13 @@ def main() -> None:
         camera["movement_amount"] = 0.7  # a static shot has amount 0: it would not move
         (run / "plan.json").write_text(json.dumps(plan, indent=2))
         edit = timed("render", str(run))
+        plan = json.loads((run / "plan.json").read_text())
+        line = next(shot["dialogue"][0] for shot in plan["shots"][args.shots // 2:] if shot["dialogue"])
+        line["text"] = "Wait for me, I will not be long."
+        (run / "plan.json").write_text(json.dumps(plan, indent=2))
+        reworded = timed("render", str(run))
+        silent = timed("story", "a woman's life", "--shots", str(args.shots), "--out", str(Path(tmp) / "silent"),
+                       "--no-sound")
         encode = pure_encode(run / "film.mp4")
         with av.open(str(run / "film.mp4")) as container:
             frames = container.streams.video[0].frames
@@ -75,6 +86,8 @@ def main() -> None:
         ("no-op resume (`render` straight after)", noop, f"no-op / full = {noop / full:.2%}"),
         ("edit one shot's camera movement, `render`", edit, f"edit / full = {edit / full:.2f}"),
         ("pure encode of the film's frames", encode, f"full / encode = {full / encode:.1f}"),
+        ("full run without sound (`story --no-sound`)", silent, f"full / silent = {full / silent:.2f}"),
+        ("reword one line, `render`", reworded, f"line / full = {reworded / full:.2f}"),
     ]
     table = "\n".join(f"| {name} | {seconds:.2f} s | {ratio} |" for name, seconds, ratio in rows)
     section = f"""## The {args.shots}-shot animatic (`bench/story.py`)

@@ -82,7 +82,8 @@ def correct_answer(body: dict) -> dict:
     prompt = body["messages"][1]["content"]
     if stage == "Outline":
         return {"title": "The Sea at Last", "logline": "Mara leaves her bakery to find the sea.",
-                "style": "warm painterly film", "characters": CAST,
+                "style": "warm painterly film", "music": "hopeful",
+                "characters": [{**c, "voice": voice} for c, voice in zip(CAST, ("feminine", "masculine"))],
                 "acts": [{"name": n, "summary": f"The {n.lower()} of Mara's journey."} for n in ("Setup", "Journey", "Arrival")]}
     if stage == "PreShots":
         count = schema["properties"]["sentences"]["minItems"]
@@ -103,6 +104,10 @@ def correct_answer(body: dict) -> dict:
                          "contrast": "medium", "mood": "hopeful", "text": "warm low sun from the left"},
             "duration": 3.0,
             "transition": {"type": "dissolve", "duration": 0.5} if scene_end else {"type": "cut", "duration": 0.0},
+            # Words in some shots, more than 3 s can hold in the first: the planner must lengthen it.
+            "narration": "Mara had never seen the sea, and she had dreamed of it every night." if n == 1 else None,
+            "dialogue": [{"speaker": ids[0], "text": "Not far now."}] if n % 3 == 2 else [],
+            "music": "enter" if n % 4 == 1 and n > 1 else "swell" if n == total - 1 else "continue",
         })
     return {"shots": shots}
 

@@ -110,7 +110,7 @@ def test_captions_of_any_text_become_subtitle_cues(tmp_path):
     constant_clip(tmp_path / "b.mp4", 90)
     texts = ["Amélie, 一个女人", "two\nlines", "braces {are} an ASS override"]
     concatenate([tmp_path / "a.mp4", tmp_path / "b.mp4"], tmp_path / "joined.mp4", 12,
-                 captions=[(0, 3, texts[0]), (3, 6, texts[1]), (6, 12, texts[2])])
+                 captions=[(0, 0.25, texts[0]), (0.25, 0.5, texts[1]), (0.5, 1.0, texts[2])])
     cues = subtitle_cues(tmp_path / "joined.mp4")
     assert [(start, end) for start, end, _ in cues] == [(0, 0.25), (0.25, 0.5), (0.5, 1.0)]
     # mov_text is written from ASS events, where braces open an override: they show as parentheses.
@@ -131,8 +131,8 @@ def test_frame_layout_and_caption_times():
     layout = FrameLayout.of(plan, 10)
     assert [(s.frames, s.start, s.overlap_in, s.overlap_out) for s in layout.spans] == [(10, 0, 0, 4), (20, 6, 4, 0), (10, 26, 0, 0)]
     assert layout.total_frames == 36
-    assert _timestamp(36, 10) == "00:00:03,600"
-    assert _timestamp(24 * 3725 + 12, 24) == "01:02:05,500"
+    assert _timestamp(36 / 10) == "00:00:03,600"
+    assert _timestamp((24 * 3725 + 12) / 24) == "01:02:05,500"
 
 
 def test_keyframe_figures_wear_their_portraits_colours(small_run):

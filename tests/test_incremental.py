@@ -29,6 +29,20 @@ def segments(plan, k: int) -> set[str]:
     return found
 
 
+def music_moved(small_run, before) -> set[str]:
+    """The pieces of score whose own slice (length, cues) the edit changed, and the mix that
+    lays them: a piece lasts from its enter to the next, so a shot's new length reaches one."""
+    from scenegen.schemas.timing import FrameLayout, score_scenes
+
+    def pieces(plan):
+        return {p.node: (p.seconds, p.cues, p.fades_out) for p in score_scenes(plan, FrameLayout.of(plan, 12))}
+
+    old, new = pieces(before), pieces(load_plan(small_run.plan, 12))
+    changed = {node for node in new if old.get(node) != new[node]}
+    assert changed, "the edit moved no music: the test would not see a piece re-run"
+    return changed | {"mix"}
+
+
 def shot_with_transitions(plan) -> int:
     return next(k for k in range(len(plan.shots)) if neighbours(plan, k))
 
@@ -106,7 +120,7 @@ def test_transition_edit_touches_no_clip(small_run):
     executed, _ = edit_and_render(small_run, lambda p: p["shots"][k]["transition"].update(type="dissolve", duration=0.25))
     # A shorter or longer overlap moves where both shots' segments cut their clips.
     assert executed == {f"boundary:{shot.id}+{following.id}", f"segment:{shot.id}", f"segment:{following.id}",
-                        "film", "captions", "timeline", "storyboard"}
+                        "film", "captions", "timeline", "storyboard"} | music_moved(small_run, plan)
 
 
 def test_character_description_only_changes_the_storyboard(small_run):
@@ -132,7 +146,8 @@ def test_duration_edit_keeps_the_keyframe(small_run, field):
     k = shot_with_transitions(plan)
     shot = plan.shots[k]
     executed, _ = edit_and_render(small_run, lambda p: p["shots"][k].update(duration=shot.duration + 1.0))
-    assert executed == {f"clip:{shot.id}", "film", "captions", "timeline", "storyboard"} | neighbours(plan, k) | segments(plan, k)
+    assert executed == ({f"clip:{shot.id}", "film", "captions", "timeline", "storyboard"} | neighbours(plan, k)
+                        | segments(plan, k) | music_moved(small_run, plan))
 
 
 def test_nothing_recomputed_and_status_all_done_without_edits(small_run):

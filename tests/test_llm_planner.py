@@ -36,6 +36,14 @@ def test_valid_answers_make_a_plan_hierarchically(tmp_path):
     assert len(plan.shots) == 20 and reference_errors(plan, 24) == []
     assert [s.context for s in plan.shots] == [f"Mara takes step {i} toward the sea." for i in range(1, 21)]
     assert plan.shots[0].camera.movement == "dolly_in" and plan.shots[0].lighting.color_temperature_k == 3200
+    # The sound the model wrote: voices, narration, lines and the score's cues; a shot with
+    # more words than its 3 s hold is lengthened to fit them (the plan passes its checks above).
+    assert [c.voice.kind for c in plan.characters] == ["feminine", "masculine"]
+    assert plan.shots[0].narration and plan.shots[0].duration > 3.0 and plan.shots[2].duration == 3.0
+    assert [len(s.dialogue) for s in plan.shots[:6]] == [0, 1, 0, 0, 1, 0]
+    assert plan.score.mood == "hopeful"
+    assert [(c.shot, c.change) for c in plan.score.cues] == [("s05", "enter"), ("s09", "enter"), ("s13", "enter"),
+                                                             ("s17", "enter"), ("s19", "swell")]
     # The schema sent names the cast's ids as the only values a shot may reference.
     schema = llm.requests[2]["response_format"]["json_schema"]["schema"]
     assert schema["$defs"]["ShotSpec"]["properties"]["characters"]["items"]["enum"] == ["mara", "tomas"]

@@ -77,6 +77,9 @@ def test_a_stopped_score_needs_an_enter_before_it_swells():
                                      ScoreCue(shot="c", change="enter"), ScoreCue(shot="c", at=0.5, change="swell")])
     assert _score_errors(score, ["a", "b", "c"]) == [
         ("score.cues[1].change", "the music stopped at an earlier cue; put an enter before this swell")]
+    # The first piece is named by the first shot, and plays from its first frame.
+    assert [where for where, _ in _score_errors(Score(mood="calm", cues=[ScoreCue(shot="a", at=0.5, change="enter")]),
+                                                ["a", "b"])] == ["score.cues[0].at"]
 
 
 # -- the nodes ----------------------------------------------------------------------------------

@@ -330,6 +330,9 @@ def _score_errors(score: Score, shot_ids: list[str]) -> list[tuple[str, str]]:
         if cue.mood is not None and cue.change != ScoreChange.enter:
             errors.append((f"{at}.mood", f"only an enter sets a mood; this cue is a {cue.change}"))
         if cue.change == ScoreChange.enter:
+            if cue.shot == shot_ids[0] and cue.at:
+                errors.append((f"{at}.at", "the score already plays from the first frame; an enter in the first "
+                                           "shot must be at 0 (it sets the opening piece's mood)"))
             if cue.shot in entered:
                 errors.append((f"{at}.shot", f"a second enter in shot {cue.shot!r}; one piece may start per shot"))
             entered.add(cue.shot)

@@ -67,7 +67,6 @@ class FrameLayout:
         return cls(fps, tuple(spans))
 
 
-
 @dataclass(frozen=True)
 class Utterance:
     """One thing said in a shot: its narration (part "narration") or a line (part "1", "2", ...)."""
@@ -96,14 +95,21 @@ def spoken_seconds(text: str, pace: float) -> float:
     return max(0.5, len(text.split()) / (WORDS_PER_SECOND * pace) + pauses * PUNCTUATION_PAUSE)
 
 
-def seconds_to_say(said: list[tuple[str, float]], overlap_in: float, overlap_out: float) -> float:
-    """Seconds a shot must last for its words, each (text, pace), where it is on screen (half of
-    each transition's seconds belong to the neighbour): what a planner gives a shot that
-    speaks, a little to spare, rounded up to a quarter second."""
+def speaking_seconds(said: list[tuple[str, float]]) -> float:
+    """Seconds of screen a shot's words need, each (text, pace): the lead in and out, each
+    said at a natural pace, the pauses between them."""
     if not said:
         return 0.0
-    seconds = 2 * SPEECH_LEAD + sum(spoken_seconds(text, pace) for text, pace in said) + SPEECH_PAUSE * (len(said) - 1)
-    return math.ceil((seconds + (overlap_in + overlap_out) / 2 + 0.1) * 4) / 4
+    return 2 * SPEECH_LEAD + sum(spoken_seconds(text, pace) for text, pace in said) + SPEECH_PAUSE * (len(said) - 1)
+
+
+def seconds_to_say(said: list[tuple[str, float]], overlap_in: float, overlap_out: float) -> float:
+    """Seconds a shot must last for its words where it is on screen (half of each transition's
+    seconds belong to the neighbour): what a planner gives a shot that speaks, a little to
+    spare, rounded up to a quarter second."""
+    if not said:
+        return 0.0
+    return math.ceil((speaking_seconds(said) + (overlap_in + overlap_out) / 2 + 0.1) * 4) / 4
 
 
 def speech_starts(shown_from: int, fps: int, seconds: list[float]) -> list[float]:
@@ -119,11 +125,10 @@ def speech_starts(shown_from: int, fps: int, seconds: list[float]) -> list[float
 
 def speech_frames_needed(plan: StoryPlan, shot: Shot, span: ShotSpan, fps: int) -> int:
     """Frames the shot must last for its utterances to fit where it is shown, at a natural pace."""
-    said = [spoken_seconds(u.text, u.pace) for u in utterances(plan, shot)]
+    said = [(u.text, u.pace) for u in utterances(plan, shot)]
     if not said:
         return 0
-    seconds = 2 * SPEECH_LEAD + sum(said) + SPEECH_PAUSE * (len(said) - 1)
-    return math.ceil(seconds * fps) + (span.shown[0] - span.start) + (span.end - span.shown[1])
+    return math.ceil(speaking_seconds(said) * fps) + (span.shown[0] - span.start) + (span.end - span.shown[1])
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,8 @@ EDITS = {  # what a user changes, in plan.json or settings.json
         time_of_day=["dawn", "noon", "dusk", "night"][n % 4]),
     "story context": lambda plan, out, shot, n: plan["shots"][shot].update(context=f"the story so far, version {n}"),
     "appearance": lambda plan, out, shot, n: plan["characters"][0].update(appearance=f"a face, version {n}"),
-    "duration": lambda plan, out, shot, n: plan["shots"][shot].update(duration=[3.0, 4.0, 5.0][n % 3]),
+    # Each long enough for the shot's narration: a shorter one is an error the plan check names.
+    "duration": lambda plan, out, shot, n: plan["shots"][shot].update(duration=[6.0, 7.0, 8.0][n % 3]),
     "a cut": lambda plan, out, shot, n: plan["shots"][0].update(transition={"type": "cut", "duration": 0}),
     "a dissolve": lambda plan, out, shot, n: plan["shots"][0].update(transition={"type": "dissolve", "duration": 1.0}),
     "fps": lambda plan, out, shot, n: out.update(fps=[4, 6][n % 2]),

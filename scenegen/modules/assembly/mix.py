@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-import pyloudnorm
 from pydantic import BaseModel, ConfigDict, Field
 
 from scenegen.media import read_wav, resample, write_aac
@@ -57,6 +56,8 @@ class PyAVMix(Backend):
                 "score": [{"node": scene.node, "start": scene.start} for scene in score_scenes(plan, layout)]}
 
     def run(self, job: Job) -> dict[str, Any]:
+        import pyloudnorm  # imports scipy.signal (most of a second): only when a mix is made, not per render
+
         p, s = job.params, self.settings
         length = p["film_frames"] * RATE // p["fps"]
         music = np.zeros((length, 2), np.float32)

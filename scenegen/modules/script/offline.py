@@ -239,9 +239,11 @@ def _cast(rng: random.Random, words: dict, kind: dict, premise: reading.Premise,
             "ages": kind.get("ages", {}).get(role) or [person.age or "adult"] * len(kind["acts"]),
             "short_look": f"{look['hair_colour']} hair, {look['garment_colour']} {look['garment']}",
         }
-        ages = cast[role]["ages"]
-        kind_of_voice = "childlike" if all(a == "child" for a in ages) else VOICES.get(gender) or rng.choice(list(VOICES.values()))
-        cast[role]["voice"] = Voice(kind=kind_of_voice, pitch=rng.choice([-0.4, -0.2, 0.0, 0.2, 0.4]))
+        # The voice is drawn apart from the plan's other draws: it never changes anyone's looks.
+        voice_draw = random.Random(f"{name}\x00{gender}\x00voice")
+        kind_of_voice = ("childlike" if all(a == "child" for a in cast[role]["ages"])
+                         else VOICES.get(gender) or voice_draw.choice(list(VOICES.values())))
+        cast[role]["voice"] = Voice(kind=kind_of_voice, pitch=voice_draw.choice([-0.4, -0.2, 0.0, 0.2, 0.4]))
     return cast
 
 
