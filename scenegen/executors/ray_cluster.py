@@ -126,8 +126,10 @@ class RayExecutor(Executor):
     def _start(self, pool: Pool) -> None:
         """Start the pool's actors if need be and send them its waiting jobs, least busy actor first."""
         if not pool.actors:
-            worker = BackendWorker.options(**{"num_gpus" if pool.resource == "GPU" else "num_cpus": 1},
-                                           max_restarts=self.retries, max_task_retries=self.retries)
+            # A GPU actor asks for no CPU: Ray would otherwise want one to place it, and the CPU
+            # pools live beside it (voices, score) may hold them all, which `_fits` cannot see.
+            resources = {"num_gpus": 1, "num_cpus": 0} if pool.resource == "GPU" else {"num_cpus": 1}
+            worker = BackendWorker.options(**resources, max_restarts=self.retries, max_task_retries=self.retries)
             pool.actors = [worker.remote(pool.kind, pool.backend, pool.settings) for _ in range(pool.size)]
             pool.given = [[] for _ in pool.actors]
         pool.given = [[f for f in jobs if not f.done()] for jobs in pool.given]
