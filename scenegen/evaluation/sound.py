@@ -15,8 +15,7 @@ import av
 import numpy as np
 import pyloudnorm
 
-from scenegen.media import wav_seconds
-from scenegen.modules.assembly import speech_cues, speech_params
+from scenegen.modules.assembly import speech_cues, speech_params, voice_seconds
 from scenegen.schemas import OutputFormat, StoryPlan
 from scenegen.schemas.timing import FrameLayout
 
@@ -32,8 +31,7 @@ def sound_facts(plan: StoryPlan, output: OutputFormat, film: Path, artifacts: di
         audio = np.concatenate([f.to_ndarray() for f in container.decode(audio=0)], axis=1).T.astype(np.float64)
     meter = pyloudnorm.Meter(rate)
     params = speech_params(plan, output)
-    cues = speech_cues(params, {said["node"]: wav_seconds(artifacts[said["node"]])
-                                for shot in params["speech"] for said in shot["said"]})
+    cues = speech_cues(params, voice_seconds(params, artifacts))
     speaking = np.zeros(len(audio), bool)
     for cue in cues:
         speaking[round(cue["start"] * rate):round(cue["end"] * rate)] = True

@@ -21,7 +21,7 @@ def layout_params(plan: StoryPlan, output: OutputFormat) -> dict[str, Any]:
         "fps": output.fps,
         "spans": [
             {"shot": s.shot_id, "frames": s.frames, "start": s.start, "overlap_in": s.overlap_in,
-             "overlap_out": s.overlap_out, "transition": shot.transition.type.value}
+             "overlap_out": s.overlap_out, "shown": list(s.shown), "transition": shot.transition.type.value}
             for s, shot in zip(layout.spans, plan.shots)
         ],
     }
@@ -30,14 +30,10 @@ def layout_params(plan: StoryPlan, output: OutputFormat) -> dict[str, Any]:
 def caption_cues(params: dict[str, Any], texts: list[str]) -> list[tuple[int, int, str]]:
     """(first frame, end frame, text) of each shot's caption, from `layout_params`.
 
-    A caption changes halfway through each transition, where an editor would cut.
+    A caption shows while its shot is the one on screen (`ShotSpan.shown`): it changes
+    halfway through each transition, where an editor would cut.
     """
-    cues = []
-    for span, text in zip(params["spans"], texts):
-        start = span["start"] + span["overlap_in"] // 2
-        end = span["start"] + span["frames"] - (span["overlap_out"] - span["overlap_out"] // 2)
-        cues.append((start, end, text))
-    return cues
+    return [(*span["shown"], text) for span, text in zip(params["spans"], texts)]
 
 
 def speech_params(plan: StoryPlan, output: OutputFormat) -> dict[str, Any]:
@@ -50,6 +46,11 @@ def speech_params(plan: StoryPlan, output: OutputFormat) -> dict[str, Any]:
         if said:
             shots.append({"shot": shot.id, "shown_from": span.shown[0], "said": said})
     return {"fps": output.fps, "speech": shots}
+
+
+def voice_seconds(params: dict[str, Any], voices: dict[str, Path]) -> dict[str, float]:
+    """How long each voice of `speech_params` lasts, from its WAV (`voices`: node -> file)."""
+    return {said["node"]: wav_seconds(voices[said["node"]]) for shot in params["speech"] for said in shot["said"]}
 
 
 def speech_cues(params: dict[str, Any], seconds: dict[str, float]) -> list[dict[str, Any]]:
@@ -76,8 +77,7 @@ def subtitles(params: dict[str, Any], voices: dict[str, Path]) -> list[tuple[flo
     length of its voice (`voices`: voice node -> WAV); narration in italics."""
     fps = params["fps"]
     cues = [(start / fps, end / fps, text) for start, end, text in caption_cues(params, params["contexts"])]
-    for said in speech_cues(params, {node: wav_seconds(voices[node]) for s in params["speech"] for node in
-                                     (x["node"] for x in s["said"])}):
+    for said in speech_cues(params, voice_seconds(params, voices)):
         cues.append((said["start"], said["end"],
                      f"{said['speaker'].upper()}: {said['text']}" if said["speaker"] else f"<i>{said['text']}</i>"))
     return sorted(cues, key=lambda cue: cue[0])

@@ -14,8 +14,7 @@ from typing import Any, ClassVar
 
 import opentimelineio as otio
 
-from scenegen.media import wav_seconds
-from scenegen.modules.assembly import layout_params, speech_cues, speech_params
+from scenegen.modules.assembly import layout_params, speech_cues, speech_params, voice_seconds
 from scenegen.orchestrator.backend import Backend, Job
 from scenegen.schemas import OutputFormat, StoryPlan
 from scenegen.schemas.timing import FrameLayout, score_scenes
@@ -67,9 +66,8 @@ class OtioTimeline(Backend):
         timeline = otio.schema.Timeline(name=p["title"], global_start_time=frames(0))
         timeline.tracks.append(track)
         if "speech" in p:
-            voices = {node: wav_seconds(path) for node, path in job.inputs.items() if node.startswith("voice:")}
             lines = [(c["start"], c["end"] - c["start"], c["node"], {"speaker": c["speaker"], "text": c["text"]})
-                     for c in speech_cues(p, voices)]
+                     for c in speech_cues(p, voice_seconds(p, job.inputs))]
             pieces = [(s["start"], s["seconds"], s["node"], {"mood": s["mood"]}) for s in p["score"]]
             for name, items in (("dialogue", lines), ("score", pieces)):
                 timeline.tracks.append(self._audio_track(name, items, job, fps))
