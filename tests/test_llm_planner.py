@@ -50,6 +50,18 @@ def test_valid_answers_make_a_plan_hierarchically(tmp_path):
     assert schema["properties"]["shots"]["minItems"] == schema["properties"]["shots"]["maxItems"] == 8
 
 
+def test_every_request_carries_the_plans_seed_and_another_seed_asks_again(tmp_path):
+    # Servers that honour `seed` (llama.cpp, vLLM) then answer the same request the same way.
+    with FakeLLM() as llm:
+        planner = LLMPlanner({"base_url": llm.url, "model": "test-model", "retries": 1})
+        plan = planner.plan(ScriptRequest(sentence="a baker's journey to the sea", shots=3, seed=7, workdir=tmp_path))
+        assert plan.seed == 7 and {r["seed"] for r in llm.requests} == {7}
+        asked = len(llm.requests)
+        planner.plan(ScriptRequest(sentence="a baker's journey to the sea", shots=3, seed=8, workdir=tmp_path))
+    # The seed is part of what is asked, so the cached answers for seed 7 do not stand in for seed 8.
+    assert {r["seed"] for r in llm.requests[asked:]} == {8} and len(llm.requests) == 2 * asked
+
+
 def break_movement(answer):
     answer["shots"][2]["camera"]["movement"] = "zoomy"
 

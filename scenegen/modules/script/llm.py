@@ -208,6 +208,7 @@ class LLMPlanner(ScriptBackend):
         c = self.config
         self._client = OpenAI(base_url=c.base_url, api_key=c.api_key, timeout=c.timeout, max_retries=c.retries)
         self._cache = (request.workdir or Path(".")) / ".scenegen" / "llm"
+        self._seed = request.seed
         sentence = " ".join(request.sentence.split())
 
         outline = self._ask("outline", Outline, render("llm/outline.j2", sentence=sentence, shots=request.shots),
@@ -290,7 +291,10 @@ class LLMPlanner(ScriptBackend):
                 response_format = {"type": "json_object", "schema": schema}
             else:
                 response_format = {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
-            body = {"model": c.model, "messages": messages, "response_format": response_format, "temperature": c.temperature}
+            # The plan's seed goes to the sampler too: servers that honour it (llama.cpp, vLLM) then
+            # answer the same request the same way, so a plan is reproducible without the cache.
+            body = {"model": c.model, "messages": messages, "response_format": response_format,
+                    "temperature": c.temperature, "seed": self._seed}
             # Keyed on what the model is asked, not where it runs: a server restarted on
             # another port still owes the same answers.
             key = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
