@@ -237,14 +237,49 @@ def resample(samples: np.ndarray, rate: int, to_rate: int) -> np.ndarray:
     return np.concatenate(out, axis=1).T if out else np.zeros((0, samples.shape[1]), np.float32)
 
 
+SILENCE_LUFS = -70.0   # EBU R128's absolute gate: FFmpeg reports this when nothing is louder
+
+
+def loudness(samples: np.ndarray, rate: int) -> tuple[float | None, float]:
+    """The EBU R128 integrated loudness (LUFS) of (frames, channels) audio, and its true peak
+    (linear, over every channel), by FFmpeg's ebur128 filter.
+
+    The true peak is measured 4x oversampled, as R128 asks, so a ceiling set on it holds
+    between samples too. The loudness is None for silence, or for audio shorter than one
+    400 ms gating block.
+    """
+    if not len(samples):
+        return None, 0.0
+    layout = {1: "mono", 2: "stereo"}[samples.shape[1]]
+    graph = av.filter.Graph()
+    source = graph.add_abuffer(format="fltp", sample_rate=rate, layout=layout)
+    meter, sink = graph.add("ebur128", "metadata=1:peak=true"), graph.add("abuffersink")
+    source.link_to(meter)
+    meter.link_to(sink)
+    graph.configure()
+    frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples.T, dtype=np.float32), format="fltp", layout=layout)
+    frame.sample_rate, frame.pts = rate, 0
+    graph.push(frame)
+    graph.push(None)
+    facts: dict[str, str] = {}
+    while True:   # each frame out carries the measures so far; the last one's cover the whole
+        try:
+            facts = dict(graph.pull().metadata) or facts
+        except (av.BlockingIOError, av.EOFError):
+            break
+    integrated = float(facts.get("lavfi.r128.I", SILENCE_LUFS))
+    peak = max((float(v) for k, v in facts.items() if k.startswith("lavfi.r128.true_peaks_ch")), default=0.0)
+    return (integrated if integrated > SILENCE_LUFS else None), peak
+
+
 def write_aac(path: Path, samples: np.ndarray, rate: int, bit_rate: int) -> None:
     """Stereo `samples` (frames, 2) as AAC in an MP4 (.m4a) file, by FFmpeg's own encoder.
 
-    Its fast coder: the default two-loop search takes about three times as long, which for
-    a film's whole sound track is seconds, for a difference few hear at this bit rate.
+    Its default two-loop coder: on a film's mix (pads and speech) the "fast" coder was no
+    faster (2.2 s against 2.1 s for 115 s of sound), only on noise-like sound.
     """
     with av.open(str(path), "w", format="mp4") as container:
-        stream = container.add_stream("aac", rate=rate, options={"aac_coder": "fast"})
+        stream = container.add_stream("aac", rate=rate)
         stream.layout, stream.bit_rate = "stereo", bit_rate
         size = stream.codec_context.frame_size or 1024
         planar = np.ascontiguousarray(samples.T, dtype=np.float32)

@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from scenegen.media import read_wav, write_wav
+from scenegen.media import loudness, read_wav, write_wav
 from scenegen.modules.assembly.mix import RATE, PyAVMix
 from scenegen.modules.score.pad import PadScore
 from scenegen.modules.voice.espeak import EspeakVoice
@@ -180,3 +180,38 @@ def test_the_mix_ducks_the_score_under_speech_and_meets_the_loudness_target(tmp_
     assert rms_db(under) - rms_db(clear) == pytest.approx(-10, abs=0.5)
     assert facts["loudness_lufs"] == pytest.approx(-16, abs=0.1)
     assert pyloudnorm.Meter(RATE).integrated_loudness(audio) == pytest.approx(-16, abs=1.0)
+
+
+def decode(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        return np.concatenate([f.to_ndarray() for f in container.decode(audio=0)], axis=1).T
+
+
+def test_a_mix_whose_peaks_stand_out_stops_at_the_true_peak_ceiling_instead_of_the_target(tmp_path):
+    # A quiet hum with one loud knock: reaching -16 LUFS would push the knock far past full scale.
+    t = np.arange(10 * 24000) / 24000
+    music = 0.03 * np.sin(2 * np.pi * 220 * t)
+    music[120000:120240] = 0.95 * np.sin(2 * np.pi * 1000 * t[:240])
+    write_wav(tmp_path / "score.wav", np.stack([music] * 2, axis=1), 24000)
+    params = {"fps": 12, "film_frames": 120, "score": [{"node": "score:s01", "start": 0.0}], "speech": []}
+    facts = PyAVMix().run(job("mix", params, tmp_path / "mix.m4a", {"score:s01": tmp_path / "score.wav"}))
+    assert facts["true_peak_dbtp"] == pytest.approx(-1.0, abs=0.05)
+    assert facts["loudness_lufs"] < -20
+    audio = decode(tmp_path / "mix.m4a")
+    assert loudness(audio, RATE)[0] == pytest.approx(facts["loudness_lufs"], abs=0.3)
+    assert 20 * np.log10(np.abs(audio).max()) < -0.5
+
+
+def test_the_meter_reads_ebu_tech_3341s_tones_and_never_under_reads_a_peak_between_samples():
+    tone = lambda db, seconds: 10 ** (db / 20) * np.sin(2 * np.pi * 1000 * np.arange(round(seconds * RATE)) / RATE)
+    stereo = lambda signal: np.stack([signal, signal], axis=1)
+    # Tech 3341 cases 1, 2 and 4: steady tones, and a -23 LUFS tone between quieter ones that the gates drop.
+    assert loudness(stereo(tone(-23, 20)), RATE)[0] == pytest.approx(-23, abs=0.1)
+    assert loudness(stereo(tone(-33, 20)), RATE)[0] == pytest.approx(-33, abs=0.1)
+    gated = np.concatenate([tone(-72, 10), tone(-36, 10), tone(-23, 60), tone(-36, 10), tone(-72, 10)])
+    assert loudness(stereo(gated), RATE)[0] == pytest.approx(-23, abs=0.1)
+    assert loudness(np.zeros((RATE, 2)), RATE)[0] is None
+    # A tone at a quarter of the rate, 45 degrees off: its samples reach 0.354, the wave itself 0.5.
+    between = 0.5 * np.sin(np.pi / 2 * np.arange(RATE) + np.pi / 4)
+    assert 0.5 <= loudness(stereo(between), RATE)[1] < 0.5 * 10 ** (1 / 20)
+

@@ -3,8 +3,8 @@
 Per shot: how many things are said, how long their voices last against the time the shot
 is on screen (and whether the last word ends before the shot does), the level where speech
 is laid and where it is not (RMS, dBFS), and the shot's loudness (EBU R128, LUFS). For the
-film: its integrated loudness and peak. Speech is "present" where the level under a line
-is above SPEECH_FLOOR and above the level around it.
+film: its integrated loudness and true peak (dBTP). Speech is "present" where the level
+under a line is above SPEECH_FLOOR and above the level around it.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import av
 import numpy as np
-import pyloudnorm
 
+from scenegen.media import loudness
 from scenegen.modules.assembly import speech_cues, speech_params, voice_seconds
 from scenegen.schemas import OutputFormat, StoryPlan
 from scenegen.schemas.timing import FrameLayout
@@ -29,7 +29,6 @@ def sound_facts(plan: StoryPlan, output: OutputFormat, film: Path, artifacts: di
             return None
         rate = container.streams.audio[0].sample_rate
         audio = np.concatenate([f.to_ndarray() for f in container.decode(audio=0)], axis=1).T.astype(np.float64)
-    meter = pyloudnorm.Meter(rate)
     params = speech_params(plan, output)
     cues = speech_cues(params, voice_seconds(params, artifacts))
     speaking = np.zeros(len(audio), bool)
@@ -52,10 +51,10 @@ def sound_facts(plan: StoryPlan, output: OutputFormat, film: Path, artifacts: di
             "rest_rms_db": around,
             "speech_present": (under is not None and under > SPEECH_FLOOR and (around is None or under > around))
             if said else None,
-            "loudness_lufs": _loudness(meter, window, rate),
+            "loudness_lufs": loudness(window, rate)[0],
         })
-    return {"shots": shots, "film": {"loudness_lufs": _loudness(meter, audio, rate),
-                                     "peak_dbfs": _db(np.abs(audio).max()) if audio.size else None}}
+    film_loudness, true_peak = loudness(audio, rate)
+    return {"shots": shots, "film": {"loudness_lufs": film_loudness, "true_peak_dbtp": _db(true_peak)}}
 
 
 def _rms_db(samples: np.ndarray) -> float | None:
@@ -64,11 +63,3 @@ def _rms_db(samples: np.ndarray) -> float | None:
 
 def _db(value: float) -> float | None:
     return round(float(20 * np.log10(value)), 2) if value > 0 else None
-
-
-def _loudness(meter: pyloudnorm.Meter, samples: np.ndarray, rate: int) -> float | None:
-    """Integrated loudness; None for silence or under one 400 ms gating block."""
-    if len(samples) < 0.4 * rate:
-        return None
-    loudness = meter.integrated_loudness(samples)
-    return round(float(loudness), 2) if np.isfinite(loudness) else None

@@ -5,8 +5,8 @@
 2. The score ducks under speech: it falls by `duck_db` a little before a voice starts
    and comes back a little after it ends, over ramps, never in a step.
 3. The whole is brought to the loudness target (EBU R128 integrated loudness, measured by
-   pyloudnorm), unless that would push a peak over the ceiling; then the ceiling wins, and
-   the loudness it reached is what the node reports.
+   FFmpeg's ebur128 filter), unless that would push the true peak over the ceiling; then
+   the ceiling wins, and the loudness it reached is what the node reports.
 4. It is written as AAC in an .m4a as long as the film to the sample, which the film
    copies in packet for packet.
 
@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from scenegen.media import read_wav, resample, write_aac
+from scenegen.media import loudness, read_wav, resample, write_aac
 from scenegen.modules.assembly import speech_cues, speech_params
 from scenegen.orchestrator.backend import Backend, Job
 from scenegen.schemas import OutputFormat, StoryPlan
@@ -37,7 +37,8 @@ class Settings(BaseModel):
 
     loudness_lufs: float = Field(-16.0, ge=-40.0, le=-5.0, description="integrated loudness target "
                                  "(EBU R128 measure; -16 for web video, -23 for broadcast)")
-    peak_dbfs: float = Field(-1.0, ge=-20.0, le=0.0, description="no sample goes above this")
+    true_peak_dbtp: float = Field(-1.0, ge=-20.0, le=0.0, description="the ceiling for the true peak "
+                                  "(between samples too, measured 4x oversampled as EBU R128 asks)")
     score_db: float = Field(-8.0, ge=-40.0, le=6.0, description="the score's level against the voices")
     duck_db: float = Field(-10.0, ge=-40.0, le=0.0, description="how far the score falls under speech")
     bit_rate: int = Field(160_000, ge=32_000, le=512_000, description="AAC bits per second")
@@ -46,7 +47,7 @@ class Settings(BaseModel):
 class PyAVMix(Backend):
     kind: ClassVar[str] = "mix"
     name: ClassVar[str] = "pyav"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     suffix: ClassVar[str] = ".m4a"
     Settings: ClassVar[type[BaseModel]] = Settings
 
@@ -56,8 +57,6 @@ class PyAVMix(Backend):
                 "score": [{"node": scene.node, "start": scene.start} for scene in score_scenes(plan, layout)]}
 
     def run(self, job: Job) -> dict[str, Any]:
-        import pyloudnorm  # imports scipy.signal (most of a second): only when a mix is made, not per render
-
         p, s = job.params, self.settings
         length = p["film_frames"] * RATE // p["fps"]
         music = np.zeros((length, 2), np.float32)
@@ -70,16 +69,14 @@ class PyAVMix(Backend):
             _lay(speech, voices[cue["node"]], cue["start"])
         mixed = music * (_decibels(s.score_db) * _ducking(cues, length, s.duck_db))[:, None] + speech[:, None]
 
-        meter = pyloudnorm.Meter(RATE)
-        measured = meter.integrated_loudness(mixed) if mixed.any() else -np.inf
-        peak = float(np.abs(mixed).max())
+        measured, peak = loudness(mixed, RATE)
         gain = 1.0
-        if np.isfinite(measured):
-            gain = min(_decibels(s.loudness_lufs - measured), _decibels(s.peak_dbfs) / peak)
+        if measured is not None:
+            gain = min(_decibels(s.loudness_lufs - measured), _decibels(s.true_peak_dbtp) / peak)
         mixed *= np.float32(gain)
         write_aac(job.output, mixed, RATE, s.bit_rate)
-        return {"loudness_lufs": round(measured + 20 * np.log10(gain), 2) if np.isfinite(measured) else None,
-                "peak_dbfs": round(20 * np.log10(peak * gain), 2) if peak else None,
+        return {"loudness_lufs": round(measured + 20 * np.log10(gain), 2) if measured is not None else None,
+                "true_peak_dbtp": round(20 * np.log10(peak * gain), 2) if peak else None,
                 "speech_seconds": round(sum(c["end"] - c["start"] for c in cues), 3)}
 
 
