@@ -52,6 +52,7 @@ def test_a_line_that_does_not_fit_its_shot_says_how_long_the_shot_must_be(small_
     message = result.stderr.strip()
     assert len(message.splitlines()) == 1 and "Traceback" not in message
     assert f"shots[{k}].dialogue" in message and "make its duration at least" in message
+    assert "output.fps" not in message, "the words are the plan's fault, not the frame rate's"
     needed = float(message.split("at least ")[1].split(" s")[0])
     assert needed >= 40 / 2.5
 

@@ -274,7 +274,7 @@ def voice_of(plan: StoryPlan, speaker: str | None) -> Voice:
 
 def reference_errors(plan: StoryPlan, fps: int) -> list[tuple[str, str]]:
     """What the schema alone cannot see, as (JSON path, message) pairs."""
-    return structure_errors(plan) + timing_errors(plan, fps)
+    return structure_errors(plan) + timing_errors(plan, fps) + speech_errors(plan, fps)
 
 
 def structure_errors(plan: StoryPlan) -> list[tuple[str, str]]:
@@ -362,11 +362,10 @@ def timing_errors(plan: StoryPlan, fps: int) -> list[tuple[str, str]]:
                 f"are longer than the shot ({shot.duration:g} s); shorten them or lengthen the shot",
             ))
         incoming = outgoing
-    errors += _speech_errors(plan, fps)
     return errors
 
 
-def _speech_errors(plan: StoryPlan, fps: int) -> list[tuple[str, str]]:
+def speech_errors(plan: StoryPlan, fps: int) -> list[tuple[str, str]]:
     """Shots whose narration and lines do not fit the time they are on screen, at a natural pace."""
     from scenegen.schemas.timing import FrameLayout, speech_frames_needed  # timing imports this module
 
