@@ -378,7 +378,9 @@ def evaluate(
     face_detector: Annotated[Optional[Path], typer.Option(help="insightface detector ONNX file (buffalo_l/det_10g.onnx).")] = None,
     config: Config = None,
 ) -> None:
-    """Measure a run: per-domain CLIP, face and style consistency, PSNR, SEINE's transition criteria."""
+    """Measure a run: per-domain CLIP, face and style consistency, PSNR, SEINE's transition criteria, the sound.
+
+    Without --clip, what needs no model is still measured: PSNR, faces (with --face-model) and the sound."""
     from scenegen.evaluation.models import EvalSettings
     from scenegen.evaluation.run import evaluate as measure, write_report
     from scenegen.orchestrator.store import RunDir
@@ -386,8 +388,6 @@ def evaluate(
 
     values = read_config(config).get("eval", {}) if config else {}
     values |= {k: str(v) for k, v in {"clip": clip, "face_model": face_model, "face_detector": face_detector}.items() if v}
-    if "clip" not in values:
-        raise UserError("eval needs a CLIP model: --clip DIR, or clip under [eval] in a --config file")
     settings = parse(EvalSettings, values, config or Path("--clip/--face-model"))
     run = RunDir(run_dir)
     if not run.plan.exists():
@@ -399,6 +399,13 @@ def evaluate(
     for key in ("clip_character", "clip_background", "sc_within", "sc_cross", "fc_within", "fc_cross", "psnr_within"):
         value = film[key]
         typer.echo(f"  {key:<16} {'n/a' if value is None else f'{value:.4f}'}")
+    if not settings.clip:
+        typer.echo("  (no --clip: CLIP, style and SEINE scores not measured)")
+    if metrics["sound"]:
+        said = [shot for shot in metrics["sound"]["shots"] if shot["said"]]
+        loudness = metrics["sound"]["film"]["loudness_lufs"]
+        typer.echo(f"  speech heard in {sum(bool(shot['speech_present']) for shot in said)} of the {len(said)} shots "
+                   f"with words; {'n/a' if loudness is None else f'{loudness:.1f}'} LUFS")
 
 
 @app.command()

@@ -142,9 +142,24 @@ def test_eval_on_a_tiny_diffusion_run(tiny, tmp_path):
                   faces=True)
 
 
-def test_eval_needs_a_rendered_run_and_a_clip_model(small_run, tiny, tmp_path):
+def test_eval_without_models_measures_the_sound_and_psnr_and_says_what_it_left_out(small_run):
     result = scenegen("eval", str(small_run.root))
-    assert result.returncode == 2 and "--clip" in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert "no --clip" in result.stdout and "speech heard in" in result.stdout
+    metrics = json.loads((small_run.root / "metrics.json").read_text())
+    assert metrics["film"]["clip"].startswith("no CLIP model configured")
+    assert all(metrics["film"][f"clip_{d}"] is None for d in ("character", "background", "relation", "camera", "lighting"))
+    assert all(s["clip_frames"] is None and s["sc_within"] is None and 0 < s["psnr_within"] <= 100
+               for s in metrics["shots"])
+    assert all("seine" not in b and b["clip_cross"] is None for b in metrics["boundaries"])
+    speaking = [s for s in metrics["sound"]["shots"] if s["said"]]
+    assert speaking and all(s["speech_present"] for s in speaking)
+    report = (small_run.root / "report.html").read_text()
+    assert "<h2>Sound</h2>" in report and "<svg" not in report
+    assert any(b["transition"] != "cut" for b in metrics["boundaries"]) and "not measured: no CLIP model" in report
+
+
+def test_eval_needs_a_rendered_run_and_models_that_exist(small_run, tiny, tmp_path):
     result = scenegen("eval", str(small_run.root), "--clip", str(tmp_path / "nowhere"))
     assert result.returncode == 2 and "does not exist" in result.stderr
     plan = json.loads(small_run.plan.read_text())

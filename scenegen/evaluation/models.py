@@ -21,7 +21,8 @@ from scenegen.evaluation.metrics import gram_style, normalise
 class EvalSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    clip: str = Field(description="directory of a CLIP model (CLIPModel + CLIPProcessor files)")
+    clip: str | None = Field(None, description="directory of a CLIP model (CLIPModel + CLIPProcessor files); "
+                             "without one, the CLIP, style and SEINE scores are not measured")
     face_model: str | None = Field(None, description="insightface ArcFace ONNX file")
     face_detector: str | None = Field(None, description="insightface detector ONNX file; faces in frames need it")
     style_layer: float = Field(0.5, gt=0, le=1, description="depth of the CLIP vision layer whose Gram matrix is style")

@@ -7,6 +7,8 @@ cut (the last 8 frames the film shows of one clip, the first 8 of the next: a
 transition's overlap is the boundary's) and, for generated transitions,
 SEINE's criteria on the boundary frames. The film: the mean of each over shots or
 boundaries. With a sound track, its facts per shot and for the film (`sound.py`).
+Without a CLIP model, only what needs none is measured (PSNR, faces, sound); the
+rest is None, and the film says why, as it does for faces.
 Written to `metrics.json` and `report.html` in the run directory.
 """
 
@@ -48,7 +50,7 @@ def evaluate(run: RunDir, settings: EvalSettings) -> dict:
         raise UserError(f"{run.root}: {len(missing)} nodes are not rendered ({', '.join(missing[:4])}...); "
                         f"run `scenegen render {run.root}` first")
     artifacts = {s.node.id: run.root / s.record.artifact for s in states}
-    clip = Clip(settings.clip)
+    clip = Clip(settings.clip) if settings.clip else None
     faces = None
     if settings.face_model:
         from scenegen.faces import FaceEmbedder
@@ -59,23 +61,27 @@ def evaluate(run: RunDir, settings: EvalSettings) -> dict:
     shots, per_clip = [], []
     for shot, span in zip(plan.shots, layout.spans):
         frames = decode(artifacts[f"clip:{shot.id}"])
-        texts = clip.texts([shot.character, shot.background, shot.relation, shot.camera.text, shot.lighting.text])
-        domain_texts = dict(zip(DOMAINS, texts))
-        images = clip.images(frames)
         identities = [faces.embed(f) for f in frames] if faces else None
-        styles = clip.styles(frames, settings.style_layer)
+        images = styles = clip_keyframe = clip_frames = None
+        if clip:
+            texts = clip.texts([shot.character, shot.background, shot.relation, shot.camera.text, shot.lighting.text])
+            domain_texts = dict(zip(DOMAINS, texts))
+            images = clip.images(frames)
+            styles = clip.styles(frames, settings.style_layer)
+            keyframe = Image.open(artifacts[f"keyframe:{shot.id}"]).convert("RGB")
+            clip_keyframe = domain_scores(clip.images([keyframe])[0], domain_texts)
+            clip_frames = {d: float(np.mean([domain_scores(i, domain_texts)[d] for i in images])) for d in DOMAINS}
         # The frames of the clip the film shows: a transition's overlap is the boundary's.
         shown = slice(span.overlap_in, len(frames) - span.overlap_out)
         per_clip.append({"images": images, "faces": identities, "styles": styles, "frames": frames, "shown": shown})
         shots.append({
             "shot": shot.id,
             "frames": len(frames),
-            "clip_keyframe": domain_scores(clip.images([Image.open(artifacts[f"keyframe:{shot.id}"]).convert("RGB")])[0],
-                                           domain_texts),
-            "clip_frames": {d: float(np.mean([domain_scores(i, domain_texts)[d] for i in images])) for d in DOMAINS},
+            "clip_keyframe": clip_keyframe,
+            "clip_frames": clip_frames,
             "fc_within": within(identities) if identities is not None else None,
             "frames_without_face": sum(e is None for e in identities) if identities is not None else None,
-            "sc_within": within(styles),
+            "sc_within": within(styles) if styles is not None else None,
             "psnr_within": consecutive_psnr([np.asarray(f) for f in frames]),
         })
 
@@ -88,10 +94,10 @@ def evaluate(run: RunDir, settings: EvalSettings) -> dict:
         entry = {
             "from": a.id, "to": b.id, "transition": a.transition.type.value,
             "fc_cross": cross(on_film(before, "faces"), on_film(after, "faces")) if faces else None,
-            "sc_cross": cross(on_film(before, "styles"), on_film(after, "styles")),
-            "clip_cross": cross(on_film(before, "images"), on_film(after, "images")),
+            "sc_cross": cross(on_film(before, "styles"), on_film(after, "styles")) if clip else None,
+            "clip_cross": cross(on_film(before, "images"), on_film(after, "images")) if clip else None,
         }
-        if a.transition.type != "cut":
+        if clip and a.transition.type != "cut":
             overlap = layout.spans[i].overlap_out
             window = clip.images(decode(artifacts[f"boundary:{a.id}+{b.id}"]))
             # The context either side of the overlap, as the film shows it.
@@ -103,7 +109,7 @@ def evaluate(run: RunDir, settings: EvalSettings) -> dict:
         boundaries.append(entry)
 
     film = {
-        **{f"clip_{d}": mean_or_none([s["clip_frames"][d] for s in shots]) for d in DOMAINS},
+        **{f"clip_{d}": mean_or_none([s["clip_frames"][d] for s in shots]) if clip else None for d in DOMAINS},
         **{key: mean_or_none([s[key] for s in shots if s[key] is not None])
            for key in ("fc_within", "sc_within", "psnr_within")},
         **{key: mean_or_none([e[key] for e in boundaries if e[key] is not None])
@@ -111,6 +117,7 @@ def evaluate(run: RunDir, settings: EvalSettings) -> dict:
         "frames_without_face": sum(s["frames_without_face"] for s in shots) if faces else None,
         "faces": ("measured" if faces and settings.face_detector else
                   "no face_detector configured: faces in frames cannot be found" if faces else "no face_model configured"),
+        "clip": "measured" if clip else "no CLIP model configured: CLIP, style and SEINE scores are not measured",
     }
     return {"run": str(run.root), "models": settings.model_dump(), "film": film, "shots": shots, "boundaries": boundaries,
             "sound": sound_facts(plan, render_settings.output, artifacts["film"], artifacts)}
