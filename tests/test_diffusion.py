@@ -12,7 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import scenegen.modules.keyframe.diffusion as keyframe_diffusion
+import scenegen.modules.portrait.diffusion as portrait_diffusion
 import scenegen.modules.shot.diffusion as shot_diffusion
+import scenegen.modules.smoothing.diffusion as smoothing_diffusion
 from scenegen.modules.diffusion import PipelineSettings, load_pipeline
 from scenegen.modules.keyframe.diffusion import DiffusersKeyframe, regions
 from scenegen.orchestrator.backend import Job
@@ -95,7 +98,7 @@ def test_ltx_makes_the_clips_and_boundaries_too(tiny_models, tmp_path):
 def test_given_frames_survive_smoothing_exactly(tiny_models):
     backend = DiffusersSmoothing({"model": str(tiny_models / "wan-vace"), "dtype": "float32", "device": "cpu",
                                   "steps": 2, "guidance": 1.0, "max_sequence_length": 16})
-    backend.load()
+    pipe = load_pipeline("WanVACEPipeline", backend.settings, "wan_vace")
     rng = np.random.default_rng(0)
     before = [Image.fromarray(rng.integers(0, 255, (32, 48, 3), dtype=np.uint8)) for _ in range(3)]
     after = [Image.fromarray(rng.integers(0, 255, (32, 48, 3), dtype=np.uint8)) for _ in range(4)]
@@ -103,7 +106,7 @@ def test_given_frames_survive_smoothing_exactly(tiny_models):
 
     def generate(video, mask):
         calls.append((len(video), [m.getpixel((0, 0)) for m in mask]))
-        out = backend.pipe(video=video, mask=mask, prompt="a seamless transition", height=32, width=48,
+        out = pipe(video=video, mask=mask, prompt="a seamless transition", height=32, width=48,
                            num_frames=len(video), num_inference_steps=2, guidance_scale=1.0,
                            max_sequence_length=16, output_type="np").frames[0]
         return [Image.fromarray((f * 255).astype(np.uint8)) for f in out]
@@ -447,25 +450,24 @@ def test_stages_load_in_dag_order_once_each_and_one_pipeline_at_a_time(tiny_run,
     import gc
     import weakref
 
-    from scenegen.modules.portrait.diffusion import DiffusersPortrait
-    from scenegen.modules.shot.diffusion import DiffusersShot
-
     loaded: list[tuple[str, weakref.ref]] = []
     alive_at_load: list[list[str]] = []
 
-    def instrument(backend_class):
-        real_load = backend_class.load
+    def instrument(module, kind):
+        real = module.load_pipeline
 
-        def load(self):
+        def load_pipeline(*args, **kwargs):
             gc.collect()
             alive_at_load.append([kind for kind, pipe in loaded if pipe() is not None])
-            real_load(self)
-            loaded.append((self.kind, weakref.ref(self.pipe)))
+            pipe = real(*args, **kwargs)
+            loaded.append((kind, weakref.ref(pipe)))
+            return pipe
 
-        monkeypatch.setattr(backend_class, "load", load)
+        monkeypatch.setattr(module, "load_pipeline", load_pipeline)
 
-    for backend_class in (DiffusersPortrait, DiffusersKeyframe, DiffusersShot, DiffusersSmoothing):
-        instrument(backend_class)
+    for module, kind in ((portrait_diffusion, "portrait"), (keyframe_diffusion, "keyframe"), (shot_diffusion, "clip"),
+                         (smoothing_diffusion, "boundary")):
+        instrument(module, kind)
     run = RunDir(tmp_path / "run")
     run.root.mkdir()
     for name in ("plan.json", "settings.json"):
@@ -485,4 +487,17 @@ def test_stages_load_in_dag_order_once_each_and_one_pipeline_at_a_time(tiny_run,
     stale = {node.split(":")[0] for node in report.executed}
     assert [kind for kind, _ in loaded] == [k for k in ("portrait", "keyframe", "clip", "boundary") if k in stale]
     assert "portrait" not in stale and "keyframe" in stale
+
+
+def test_a_run_whose_boundaries_are_all_dissolves_never_loads_the_smoothing_model(tiny_run, tmp_path, monkeypatch):
+    loads = []
+    monkeypatch.setattr(smoothing_diffusion, "load_pipeline", lambda *args, **kwargs: loads.append(args[0]))
+    run = RunDir(tmp_path / "run")
+    run.root.mkdir()
+    for name in ("plan.json", "settings.json"):
+        shutil.copy(tiny_run.root / name, run.root / name)
+    edit_plan(run, lambda p: [s["transition"].update(type="dissolve") for s in p["shots"] if s["transition"]["type"] == "smooth"])
+    report = rerender(run)
+    assert report.ok and sum(node.startswith("boundary:") for node in report.executed) == 2
+    assert loads == []
 

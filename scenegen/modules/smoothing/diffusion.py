@@ -17,7 +17,8 @@ overlap are step*a + 1 and the generated run a whole number of steps
 (`window_layout`), so no latent holds both known and generated frames.
 
 A `dissolve` stays a dissolve: the two shots' own overlapping frames cross-fade, as
-in every backend, and the model is not run.
+in every backend, and the model is not run. It is not even loaded until the first
+`smooth` boundary comes: a run whose boundaries are all dissolves never pays for it.
 """
 
 from __future__ import annotations
@@ -72,11 +73,10 @@ class DiffusersSmoothing(SmoothingBackend):
         return self.settings.weight_files()
 
     def load(self) -> None:
-        pipeline, _, _, denoiser = FAMILIES[self.settings.family]
-        self.pipe = load_pipeline(pipeline, self.settings, denoiser)
+        self.pipe = None   # loaded by the first smooth boundary (see `run`)
 
     def release(self) -> None:
-        del self.pipe
+        self.pipe = None
         free_device_memory()
 
     def run(self, job: Job) -> None:
@@ -88,6 +88,9 @@ class DiffusersSmoothing(SmoothingBackend):
                 for frame in dissolve(*overlapping(before_clip, after_clip, window)):
                     out.write_yuv(frame)
             return
+        if self.pipe is None:
+            pipeline, _, _, denoiser = FAMILIES[s.family]
+            self.pipe = load_pipeline(pipeline, s, denoiser)
         known_before, generated, known_after = window_layout(s.context, window, FAMILIES[s.family][2])
         total = known_before + generated + known_after
         # Shot A's context ends where the overlap begins; the generated run starts there
