@@ -57,8 +57,20 @@ def test_a_line_that_does_not_fit_its_shot_says_how_long_the_shot_must_be(small_
     assert needed >= 40 / 2.5
 
 
+@pytest.mark.parametrize("text, words", [
+    ("I will. I promise.", 4), ("Don't go, Mara.", 3), ("well-known", 2), ("Hello—world—again", 3),
+    ("In 1987, 2,345,678 people came.", 23),   # one thousand nine hundred and eighty seven, two million ...
+    ("你好你好你好", 6), ("...", 0), ("—!?", 0),
+])
+def test_words_are_counted_as_they_are_said(text, words):
+    from scenegen.schemas.timing import spoken_words
+
+    assert spoken_words(text) == words
+
+
 @pytest.mark.parametrize("change, where", [
     (lambda p, k: p["shots"][k]["dialogue"][0].update(speaker="nobody"), "dialogue[0].speaker"),
+    (lambda p, k: p["shots"][k]["dialogue"][0].update(text="—!?"), "dialogue[0].text"),
     (lambda p, k: p["score"]["cues"].append({"shot": "s99", "change": "swell"}), "score.cues"),
     (lambda p, k: p["score"]["cues"].insert(0, {"shot": p["shots"][0]["id"], "change": "drop", "mood": "tense"}),
      "score.cues[0].mood"),

@@ -35,6 +35,7 @@ def _slug(value: str) -> str:
 # like llama.cpp's builds from it); _slug checks it, with a message that says what to do.
 Slug = Annotated[str, AfterValidator(_slug), Field(json_schema_extra={"pattern": "^[a-z0-9][a-z0-9_-]{0,39}$"})]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
+MAX_SHOT_SECONDS = 60.0
 
 
 class Model(BaseModel):
@@ -211,7 +212,7 @@ class Shot(Model):
     camera: CameraPose
     lighting: Lighting
     context: Text = Field(description="the story so far, just before this shot")
-    duration: float = Field(ge=0.5, le=60.0, description="seconds")
+    duration: float = Field(ge=0.5, le=MAX_SHOT_SECONDS, description="seconds")
     transition: Transition = Transition()
     narration: Text | None = Field(None, description="voice-over, spoken before the lines")
     dialogue: list[Line] = Field(default_factory=list, max_length=8, description="lines spoken in the shot, in order")
@@ -367,18 +368,24 @@ def timing_errors(plan: StoryPlan, fps: int) -> list[tuple[str, str]]:
 
 def speech_errors(plan: StoryPlan, fps: int) -> list[tuple[str, str]]:
     """Shots whose narration and lines do not fit the time they are on screen, at a natural pace."""
-    from scenegen.schemas.timing import FrameLayout, speech_frames_needed  # timing imports this module
+    from scenegen.schemas.timing import FrameLayout, speech_frames_needed, spoken_words  # timing imports this module
 
     errors = []
     known = {c.id for c in plan.characters}
     for i, (shot, span) in enumerate(zip(plan.shots, FrameLayout.of(plan, fps).spans)):
-        if any(line.speaker not in known for line in shot.dialogue):
-            continue  # reported by structure_errors
+        said = [("narration", shot.narration)] if shot.narration else []
+        said += [(f"dialogue[{j}].text", line.text) for j, line in enumerate(shot.dialogue)]
+        silent = [(f"shots[{i}].{field}", "has no word to say (no letter or digit); write the words, or remove it")
+                  for field, text in said if not spoken_words(text)]
+        errors += silent
+        if silent or any(line.speaker not in known for line in shot.dialogue):
+            continue  # an unknown speaker is reported by structure_errors
         needed = speech_frames_needed(plan, shot, span, fps)
         if needed > span.frames:
             field = "dialogue" if shot.dialogue else "narration"
             seconds = math.ceil(needed / fps * 10) / 10
+            fix = (f"make its duration at least {seconds:g} s, or shorten the words" if seconds <= MAX_SHOT_SECONDS else
+                   f"they need {seconds:g} s, over a shot's {MAX_SHOT_SECONDS:g} s: share them with the next shot")
             errors.append((f"shots[{i}].{field}",
-                           f"the shot's words take longer than its {shot.duration:g} s at a natural pace; "
-                           f"make its duration at least {seconds:g} s, or shorten the words"))
+                           f"the shot's words take longer than its {shot.duration:g} s at a natural pace; {fix}"))
     return errors

@@ -9,6 +9,7 @@ timeline (captions, OTIO) sees the same numbers.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -92,7 +93,31 @@ def utterances(plan: StoryPlan, shot: Shot) -> list[Utterance]:
 def spoken_seconds(text: str, pace: float) -> float:
     """How long `text` takes at a natural pace times `pace`: what the plan is checked against."""
     pauses = len(re.findall(r"[,;:.!?…]+(?=\s+\S)", text))
-    return max(0.5, len(text.split()) / (WORDS_PER_SECOND * pace) + pauses * PUNCTUATION_PAUSE)
+    return max(0.5, spoken_words(text) / (WORDS_PER_SECOND * pace) + pauses * PUNCTUATION_PAUSE)
+
+
+# Scripts written without spaces between words (CJK, kana, Thai) and Hangul: one syllable a
+# character, counted as a word; more than such text takes, on the safe side.
+SYLLABIC = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+def spoken_words(text: str) -> int:
+    """The words `text` is said in: a dash or slash parts words, a number is the words it is
+    read as ("2,345,678" is thirteen), each syllabic character is one."""
+    words = 0
+    for token in re.findall(r"\d[\d,.]*\d|\d|[^\W\d_]+(?:['’][^\W\d_]+)*", text):
+        if token[0].isdigit():
+            words += len(re.findall(r"[a-z]+", _numbers().number_to_words(token.replace(",", ""))))
+        else:
+            words += len(SYLLABIC.findall(token)) or 1
+    return words
+
+
+@functools.cache
+def _numbers():
+    import inflect  # only for text with numbers in it
+
+    return inflect.engine()
 
 
 def speaking_seconds(said: list[tuple[str, float]]) -> float:
