@@ -44,6 +44,8 @@ def test_valid_answers_make_a_plan_hierarchically(tmp_path):
     assert plan.score.mood == "hopeful"
     assert [(c.shot, c.change) for c in plan.score.cues] == [("s05", "enter"), ("s09", "enter"), ("s13", "enter"),
                                                              ("s17", "enter"), ("s19", "swell")]
+    # A new piece takes the mood of the shot it enters in; other cues carry none.
+    assert all((c.mood is not None) == (c.change == "enter") for c in plan.score.cues)
     # The schema sent names the cast's ids as the only values a shot may reference.
     schema = llm.requests[2]["response_format"]["json_schema"]["schema"]
     assert schema["$defs"]["ShotSpec"]["properties"]["characters"]["items"]["enum"] == ["mara", "tomas"]
@@ -74,6 +76,19 @@ def test_invalid_then_valid_sends_the_error_back(tmp_path):
     assert len(repair) == 1 and "shots[2].camera.movement" in repair[0] and "zoomy" not in plan.model_dump_json()
     # The model sees its own broken answer before the correction request.
     assert '"zoomy"' in llm.requests[3]["messages"][2]["content"]
+
+
+def test_words_no_shot_could_hold_or_with_nothing_to_say_are_repaired(tmp_path):
+    def overlong(answer):
+        answer["shots"][1]["narration"] = " ".join(["word"] * 160)
+        answer["shots"][2]["dialogue"] = [{"speaker": answer["shots"][2]["characters"][0], "text": "..."}]
+
+    with FakeLLM([Fault("ShotBatch", mutate=overlong)]) as llm:
+        plan = plan_with(llm, tmp_path, shots=6)
+    repair = repair_messages(llm.requests[-1])[0]
+    assert "shots[1].dialogue: the words take longer than a shot may last" in repair
+    assert "shots[2].dialogue[0].text: has no word to say" in repair
+    assert all(shot.duration <= 60 for shot in plan.shots)
 
 
 def test_unknown_character_id_is_repaired(tmp_path):

@@ -35,6 +35,7 @@ def _slug(value: str) -> str:
 # like llama.cpp's builds from it); _slug checks it, with a message that says what to do.
 Slug = Annotated[str, AfterValidator(_slug), Field(json_schema_extra={"pattern": "^[a-z0-9][a-z0-9_-]{0,39}$"})]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
+LineText = Annotated[str, Field(min_length=1, max_length=400)]
 MAX_SHOT_SECONDS = 60.0
 
 
@@ -198,7 +199,7 @@ class Character(Model):
 
 class Line(Model):
     speaker: Slug = Field(description="the id of the character who says it")
-    text: Annotated[str, Field(min_length=1, max_length=400)]
+    text: LineText
 
 
 class Shot(Model):

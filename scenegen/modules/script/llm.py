@@ -45,8 +45,10 @@ from scenegen.schemas import (
     TransitionType,
 )
 from scenegen.schemas.files import json_path
-from scenegen.schemas.plan import NARRATOR, Score, ScoreChange, ScoreCue, Slug, Text, Voice, VoiceKind
-from scenegen.schemas.timing import seconds_to_say
+from scenegen.schemas.plan import (
+    MAX_SHOT_SECONDS, NARRATOR, LineText, Score, ScoreChange, ScoreCue, Slug, Text, Voice, VoiceKind,
+)
+from scenegen.schemas.timing import seconds_to_say, speaking_seconds, spoken_words
 
 
 class PlanningError(UserError):
@@ -150,7 +152,7 @@ def _shot_batch_model(cast: list[str], count: int) -> type[Answer]:
         camera=(CameraChoice, ...), lighting=(LightingChoice, ...),
         duration=(Seconds, ...), transition=(TransitionChoice, ...),
         narration=(Text | None, None),
-        dialogue=(list[create_model("LineSpec", __base__=Answer, speaker=(Literal[tuple(cast)], ...), text=(Text, ...))],
+        dialogue=(list[create_model("LineSpec", __base__=Answer, speaker=(Literal[tuple(cast)], ...), text=(LineText, ...))],
                   Field([], max_length=3)),
         music=(MusicChange, "continue"),
     )
@@ -251,7 +253,7 @@ class LLMPlanner(ScriptBackend):
                                                                       if i else 0.0, transitions[i]["duration"]))})
                 for i, spec in enumerate(specs)
             ],
-            score=_score(outline.music, [spec.music for spec in specs], ids),
+            score=_score(outline.music, [(spec.music, spec.lighting.mood) for spec in specs], ids),
         )
 
     # -- one structured call, with repair --------------------------------------------------
@@ -339,16 +341,17 @@ def _said(spec, cast: dict[str, Character]) -> list[tuple[str, float]]:
     return said + [(line.text, cast[line.speaker].voice.pace if cast[line.speaker].voice else 1.0) for line in spec.dialogue]
 
 
-def _score(mood: Mood | None, changes: list[str], ids: list[str]) -> Score | None:
-    """The score from the outline's mood and what the music does as each shot begins."""
+def _score(mood: Mood | None, changes: list[tuple[str, Mood]], ids: list[str]) -> Score | None:
+    """The score from the outline's mood and what the music does as each shot begins; a new
+    piece takes the mood of the shot it enters in."""
     if mood is None:
         return None
     cues, playing = [], True
-    for shot_id, change in zip(ids, changes):
+    for shot_id, (change, shot_mood) in zip(ids, changes):
         # Drop what the score's rules would refuse: a swell while stopped, a stop while stopped.
         if change == "continue" or (not playing and change != "enter") or (change == "enter" and shot_id == ids[0]):
             continue
-        cues.append(ScoreCue(shot=shot_id, change=ScoreChange(change)))
+        cues.append(ScoreCue(shot=shot_id, change=ScoreChange(change), mood=shot_mood if change == "enter" else None))
         playing = change != "stop"
     return Score(mood=mood, cues=cues)
 
@@ -412,6 +415,13 @@ def _check_batch(batch, outline: Outline) -> list[str]:
             problems.append(f"{at}.transition.duration: at most half the shot's duration ({shot.duration / 2:g} s)")
         if shot.transition.type != "cut" and shot.transition.duration <= 0:
             problems.append(f"{at}.transition.duration: a {shot.transition.type} needs a duration above 0")
+        said = [("narration", shot.narration)] if shot.narration else []
+        said += [(f"dialogue[{j}].text", line.text) for j, line in enumerate(shot.dialogue)]
+        problems += [f"{at}.{field}: has no word to say; write words or leave it out"
+                     for field, text in said if not spoken_words(text)]
+        # The shot is lengthened to its words, but no shot may pass MAX_SHOT_SECONDS.
+        if speaking_seconds([(text, 1.0) for _, text in said]) > MAX_SHOT_SECONDS - 1:
+            problems.append(f"{at}.dialogue: the words take longer than a shot may last ({MAX_SHOT_SECONDS:g} s); say less")
     if len(batch.shots) >= 4 and len({s.camera.shot_size for s in batch.shots}) == 1:
         problems.append("camera.shot_size: every shot has the same size; vary wide, medium and close-up")
     return problems
