@@ -175,6 +175,19 @@ def test_the_pad_swells_at_its_cue_and_fades_out_at_a_stop(tmp_path):
     assert rms_db(music[-rate // 10:]) < rms_db(before) - 25
 
 
+@pytest.mark.parametrize("cues", [
+    [{"at": 0.3, "change": "swell"}],                                        # during the fade in
+    [{"at": 5.0, "change": "swell"}, {"at": 5.5, "change": "drop"}],         # a drop mid-swell
+    [{"at": 5.0, "change": "drop"}, {"at": 5.2, "change": "swell"}],
+])
+def test_a_cue_during_a_ramp_moves_the_gain_from_where_it_stands_never_in_a_step(cues):
+    from scenegen.modules.score import dynamics
+
+    rate = 1000
+    gain = dynamics({"seconds": 10.0, "fades_out": True, "cues": cues}, rate)
+    assert np.abs(np.diff(gain)).max() < 0.01
+
+
 def test_the_mix_ducks_the_score_under_speech_and_meets_the_loudness_target(tmp_path):
     import pyloudnorm
 

@@ -42,12 +42,14 @@ def dynamics(params: dict[str, Any], rate: int) -> np.ndarray:
     count = round(params["seconds"] * rate)
     t = np.arange(count) / rate
     gain = np.minimum(1.0, t / RAMPS["enter"]) * LEVELS["enter"]
-    level = LEVELS["enter"]
     for cue in params["cues"]:
         target, ramp = LEVELS[cue["change"]], RAMPS[cue["change"]]
         after = t >= cue["at"]
-        gain[after] = level + (target - level) * np.minimum(1.0, (t[after] - cue["at"]) / ramp)
-        level = target
+        if not after.any():
+            continue
+        # From wherever the gain stands when the cue comes (a ramp may be half way): never a step.
+        reached = gain[after][0]
+        gain[after] = reached + (target - reached) * np.minimum(1.0, (t[after] - cue["at"]) / ramp)
     tail = min(FADE_OUT if params["fades_out"] else HANDOVER, params["seconds"] / 2)
     gain *= np.clip((params["seconds"] - t) / tail, 0.0, 1.0)
     return gain.astype(np.float32)

@@ -53,7 +53,7 @@ class Settings(PipelineSettings):
 
 class DiffusersScore(ScoreBackend):
     name: ClassVar[str] = "diffusers"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     Settings: ClassVar[type[BaseModel]] = Settings
     thread_safe: ClassVar[bool] = False
     uses_gpu: ClassVar[bool] = True

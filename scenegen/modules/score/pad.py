@@ -42,7 +42,7 @@ MOODS: dict[str, dict[str, Any]] = {
 
 class PadScore(ScoreBackend):
     name: ClassVar[str] = "pad"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
 
     def run(self, job: Job) -> dict[str, Any]:
         mood = MOODS[job.params["mood"]]
