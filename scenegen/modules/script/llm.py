@@ -48,7 +48,7 @@ from scenegen.schemas.files import json_path
 from scenegen.schemas.plan import (
     MAX_SHOT_SECONDS, NARRATOR, LineText, Score, ScoreChange, ScoreCue, Slug, Text, Voice, VoiceKind,
 )
-from scenegen.schemas.timing import seconds_to_say, speaking_seconds, spoken_words
+from scenegen.schemas.timing import seconds_to_say, spoken_words
 
 
 class PlanningError(UserError):
@@ -419,8 +419,10 @@ def _check_batch(batch, outline: Outline) -> list[str]:
         said += [(f"dialogue[{j}].text", line.text) for j, line in enumerate(shot.dialogue)]
         problems += [f"{at}.{field}: has no word to say; write words or leave it out"
                      for field, text in said if not spoken_words(text)]
-        # The shot is lengthened to its words, but no shot may pass MAX_SHOT_SECONDS.
-        if speaking_seconds([(text, 1.0) for _, text in said]) > MAX_SHOT_SECONDS - 1:
+        # The shot is lengthened to its words (the cast's voices speak at pace 1, the narrator's
+        # at its own), with the longest transition in, but no shot may pass MAX_SHOT_SECONDS.
+        paced = [(text, NARRATOR.pace if field == "narration" else 1.0) for field, text in said]
+        if seconds_to_say(paced, 1.0, shot.transition.duration) > MAX_SHOT_SECONDS:
             problems.append(f"{at}.dialogue: the words take longer than a shot may last ({MAX_SHOT_SECONDS:g} s); say less")
     if len(batch.shots) >= 4 and len({s.camera.shot_size for s in batch.shots}) == 1:
         problems.append("camera.shot_size: every shot has the same size; vary wide, medium and close-up")
