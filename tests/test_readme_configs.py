@@ -32,6 +32,7 @@ for kind, choice in config.get("backends", {}).items():
     backend = backend_class(kind, choice["name"])(settings)
     backend.check(output)
     backend.load()
+    getattr(backend, "pipe", None)   # the smoothing stage loads its model at first use
     backend.release()
     print("loaded", kind)
 """

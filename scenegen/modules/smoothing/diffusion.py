@@ -73,10 +73,18 @@ class DiffusersSmoothing(SmoothingBackend):
         return self.settings.weight_files()
 
     def load(self) -> None:
-        self.pipe = None   # loaded by the first smooth boundary (see `run`)
+        self._pipe = None   # loaded by the first smooth boundary: see `pipe`
+
+    @property
+    def pipe(self):
+        """The model, loaded when a boundary first needs it."""
+        if self._pipe is None:
+            pipeline, _, _, denoiser = FAMILIES[self.settings.family]
+            self._pipe = load_pipeline(pipeline, self.settings, denoiser)
+        return self._pipe
 
     def release(self) -> None:
-        self.pipe = None
+        self._pipe = None
         free_device_memory()
 
     def run(self, job: Job) -> None:
@@ -88,9 +96,6 @@ class DiffusersSmoothing(SmoothingBackend):
                 for frame in dissolve(*overlapping(before_clip, after_clip, window)):
                     out.write_yuv(frame)
             return
-        if self.pipe is None:
-            pipeline, _, _, denoiser = FAMILIES[s.family]
-            self.pipe = load_pipeline(pipeline, s, denoiser)
         known_before, generated, known_after = window_layout(s.context, window, FAMILIES[s.family][2])
         total = known_before + generated + known_after
         # Shot A's context ends where the overlap begins; the generated run starts there
