@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from fractions import Fraction
+import heapq
 import wave
 from pathlib import Path
 
@@ -104,46 +105,63 @@ def concatenate(parts: list[Path], path: Path, fps: int, captions: list[tuple[fl
         # Every stream is added before the first packet: the muxer writes its header then.
         with av.open(str(parts[0])) as first:
             stream = joined.add_stream_from_template(first.streams.video[0])
+        sources = [_video_packets(parts, stream, fps)]
         if sound is not None:
             with av.open(str(sound)) as container:
                 audio = joined.add_stream_from_template(container.streams.audio[0])
+            sources.append(_audio_packets(sound, audio))
         if captions:
             subtitles = joined.add_stream("mov_text")
             subtitles.codec_context.subtitle_header = ASS_HEADER
-        offset = 0
-        for part in parts:
-            with av.open(str(part)) as container:
-                source = container.streams.video[0]
-                if source.codec_context.extradata != stream.codec_context.extradata:
-                    raise ValueError(f"{part} was encoded with other settings than {parts[0]}; they cannot be joined")
-                frame_ticks = round(1 / (fps * source.time_base))
-                frames = 0
-                for packet in container.demux(source):
-                    if packet.dts is None:  # the demuxer's empty end-of-stream packet
-                        continue
-                    packet.pts += offset
-                    packet.dts += offset
-                    packet.stream = stream
-                    joined.mux(packet)
-                    frames += 1
-                offset += frames * frame_ticks
-        if sound is not None:
-            with av.open(str(sound)) as container:
-                for packet in container.demux(container.streams.audio[0]):
-                    if packet.dts is not None:
-                        packet.stream = audio
-                        joined.mux(packet)
-        for n, (start, end, text) in enumerate(captions):
-            begin, until = (round(Fraction(seconds) / CAPTION_TICKS) for seconds in (start, end))
-            # An ASS event's text: its fields are comma-separated, so the text is the last one;
-            # a line break is \N, and a brace would open an override block; SubRip's italics
-            # (<i>...</i>, the narration) become ASS's, which mov_text keeps as a style.
-            escaped = text.replace("\n", "\\N").replace("{", "(").replace("}", ")")
-            escaped = escaped.replace("<i>", "{\\i1}").replace("</i>", "{\\i0}")
-            event = f"{n},0,Default,,0,0,0,,{escaped}"
-            packet = subtitles.codec_context.encode_subtitle(SubtitleSet.create(event.encode(), 0, until - begin, pts=begin))
-            packet.stream, packet.time_base = subtitles, CAPTION_TICKS
+            sources.append(_caption_packets(captions, subtitles))
+        # In time order across streams, so a player reading the file front to back gets the
+        # sound with its pictures (the muxer only interleaves within a 10 s window).
+        for packet in heapq.merge(*sources, key=lambda packet: packet.dts * packet.time_base):
             joined.mux(packet)
+
+
+def _video_packets(parts: list[Path], stream, fps: int) -> Iterator[av.Packet]:
+    """The parts' packets, in order, each shifted by the frames before its part."""
+    offset = 0
+    for part in parts:
+        with av.open(str(part)) as container:
+            source = container.streams.video[0]
+            if source.codec_context.extradata != stream.codec_context.extradata:
+                raise ValueError(f"{part} was encoded with other settings than {parts[0]}; they cannot be joined")
+            frame_ticks = round(1 / (fps * source.time_base))
+            frames = 0
+            for packet in container.demux(source):
+                if packet.dts is None:  # the demuxer's empty end-of-stream packet
+                    continue
+                packet.pts += offset
+                packet.dts += offset
+                packet.stream = stream
+                yield packet
+                frames += 1
+            offset += frames * frame_ticks
+
+
+def _audio_packets(sound: Path, stream) -> Iterator[av.Packet]:
+    with av.open(str(sound)) as container:
+        for packet in container.demux(container.streams.audio[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                yield packet
+
+
+def _caption_packets(captions: list[tuple[float, float, str]], stream) -> Iterator[av.Packet]:
+    for n, (start, end, text) in enumerate(captions):
+        begin, until = (round(Fraction(seconds) / CAPTION_TICKS) for seconds in (start, end))
+        # An ASS event's text: its fields are comma-separated, so the text is the last one;
+        # a line break is \N, and a brace would open an override block; SubRip's italics
+        # (<i>...</i>, the narration) become ASS's, which mov_text keeps as a style.
+        escaped = text.replace("\n", "\\N").replace("{", "(").replace("}", ")")
+        escaped = escaped.replace("<i>", "{\\i1}").replace("</i>", "{\\i0}")
+        event = f"{n},0,Default,,0,0,0,,{escaped}"
+        packet = stream.codec_context.encode_subtitle(SubtitleSet.create(event.encode(), 0, until - begin, pts=begin))
+        packet.stream, packet.time_base = stream, CAPTION_TICKS
+        packet.dts = begin
+        yield packet
 
 
 def yuv_frames(path: Path, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:

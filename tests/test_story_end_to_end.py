@@ -157,6 +157,16 @@ def test_the_film_sounds_as_long_as_it_shows_speaks_its_lines_and_has_the_score_
     assert -50 < rms_db(score) < rms_db(audio[speaking]) - 6
 
 
+def test_the_film_holds_its_sound_beside_its_pictures_for_a_player_reading_it_in_order(life):
+    with av.open(str(life / "film.mp4")) as container:
+        packets = sorted((p.pos, p.stream.type, float(p.dts * p.time_base)) for p in container.demux() if p.dts is not None)
+    seen = {}
+    for _, kind, seconds in packets:   # in the order of their bytes in the file
+        seen[kind] = seconds
+        if {"video", "audio"} <= seen.keys():
+            assert abs(seen["video"] - seen["audio"]) < 1.0, f"at {seconds:.1f} s: {seen}"
+
+
 def test_timeline_has_a_clip_per_shot_and_the_films_duration(life):
     plan = load_plan(life / "plan.json", 24)
     timeline = otio.adapters.read_from_file(str(life / "timeline.otio"))
