@@ -110,6 +110,16 @@ def test_editing_one_line_re_renders_its_voice_and_the_mix_and_no_picture(small_
     assert set(report.executed) == pending == expected
 
 
+def test_renaming_a_speaker_changes_the_words_shown_and_mixes_nothing_again(small_run):
+    plan = load_plan(small_run.plan, 12)
+    speaker = next(line.speaker for shot in plan.shots for line in shot.dialogue)
+    k = next(i for i, c in enumerate(plan.characters) if c.id == speaker)
+    edit_plan(small_run, lambda p: p["characters"][k].update(name="Zora"))
+    report = rerender(small_run)
+    assert report.ok and "mix" not in report.executed and not any(n.startswith("voice:") for n in report.executed)
+    assert "ZORA:" in (small_run.root / "shots.srt").read_text()
+
+
 def test_a_film_without_sound_has_no_audio_and_no_sound_nodes(tmp_path):
     out = tmp_path / "silent"
     result = scenegen("story", "a woman's life", "--shots", "3", "--out", str(out), "--no-sound", *SMALL)

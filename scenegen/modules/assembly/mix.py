@@ -53,7 +53,12 @@ class PyAVMix(Backend):
 
     def params(self, plan: StoryPlan, subject: None, output: OutputFormat) -> dict[str, Any]:
         layout = FrameLayout.of(plan, output.fps)
-        return {**speech_params(plan, output), "film_frames": layout.total_frames,
+        speech = speech_params(plan, output)
+        # Where each voice lands, not who says what: a renamed speaker or a reworded line
+        # reaches the mix through its voice node's bytes alone, if at all.
+        speech["speech"] = [{**shot, "said": [{"node": said["node"]} for said in shot["said"]]}
+                            for shot in speech["speech"]]
+        return {**speech, "film_frames": layout.total_frames,
                 "score": [{"node": scene.node, "start": scene.start} for scene in score_scenes(plan, layout)]}
 
     def run(self, job: Job) -> dict[str, Any]:
