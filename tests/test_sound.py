@@ -16,6 +16,7 @@ from scenegen.modules.voice.espeak import EspeakVoice
 from scenegen.orchestrator.backend import Job
 from scenegen.orchestrator.render import status
 from scenegen.schemas.files import load_plan
+from scenegen.schemas.plan import Score, ScoreCue
 from scenegen.schemas.timing import FrameLayout, score_scenes
 
 from conftest import SMALL, edit_plan, rerender, scenegen
@@ -81,6 +82,20 @@ def test_bad_words_and_cues_name_their_json_path(small_run, change, where):
     small_run.plan.write_text(json.dumps(plan))
     result = scenegen("render", str(small_run.root))
     assert result.returncode == 2 and where in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_cues_in_shot_order_stay_in_film_order_across_a_transition(small_run):
+    plan = load_plan(small_run.plan, 12)
+    k = next(i for i, s in enumerate(plan.shots[:-1]) if s.transition.type != "cut")
+    a, b = plan.shots[k].id, plan.shots[k + 1].id
+    cues = [ScoreCue(shot=a, at=0.95, change="swell"), ScoreCue(shot=b, at=0.0, change="drop")]
+    plan = plan.model_copy(update={"score": Score(mood="calm", cues=cues)})
+    layout = FrameLayout.of(plan, 12)
+    (scene,) = [s for s in score_scenes(plan, layout) if s.cues]
+    (swell, _), (drop, _) = scene.cues
+    assert swell < drop
+    # `at` 0 is when the shot comes on screen: halfway through the transition into it.
+    assert scene.start + drop == pytest.approx(layout.spans[k + 1].shown[0] / 12)
 
 
 def test_a_stopped_score_needs_an_enter_before_it_swells():

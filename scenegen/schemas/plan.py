@@ -229,7 +229,8 @@ class ScoreChange(StrEnum):
 
 class ScoreCue(Model):
     shot: Slug
-    at: float = Field(0.0, ge=0.0, le=1.0, description="when, as a share of the shot: 0 = its first frame")
+    at: float = Field(0.0, ge=0.0, le=1.0, description="when, as a share of the time the shot is on screen "
+                      "(from halfway through the transition into it to halfway through the one out): 0 = when it comes on")
     change: ScoreChange
     mood: Mood | None = Field(None, description="for an enter: the new piece's mood")
 

@@ -180,8 +180,10 @@ def score_scenes(plan: StoryPlan, layout: FrameLayout) -> list[ScoreScene]:
     fps = layout.fps
 
     def time(shot_id: str, at: float) -> float:
-        span = spans[shot_id]
-        return round((span.start + at * span.frames) / fps, 6)
+        # A share of the time the shot is the one on screen: shots follow one another there
+        # without overlap, so cues in (shot, at) order are in film order too.
+        first, end = spans[shot_id].shown
+        return round((first + at * (end - first)) / fps, 6)
 
     film_end = layout.total_frames / fps
     scenes: list[dict] = []
