@@ -266,3 +266,26 @@ def test_the_meter_reads_ebu_tech_3341s_tones_and_never_under_reads_a_peak_betwe
     between = 0.5 * np.sin(np.pi / 2 * np.arange(RATE) + np.pi / 4)
     assert 0.5 <= loudness(stereo(between), RATE)[1] < 0.5 * 10 ** (1 / 20)
 
+
+
+def test_the_timeline_lays_a_line_that_runs_on_beside_the_next_one_where_the_mix_does(tmp_path):
+    import opentimelineio as otio
+
+    from scenegen.modules.assembly.timeline import OtioTimeline
+
+    write_wav(tmp_path / "long.wav", np.full((3 * 8000, 1), 0.1), 8000)    # 3 s: past its 1 s shot
+    write_wav(tmp_path / "short.wav", np.full((8000, 1), 0.1), 8000)
+    spans = [{"shot": shot, "frames": 12, "start": start, "overlap_in": 0, "overlap_out": 0, "shown": [start, start + 12],
+              "transition": "cut"} for shot, start in (("s01", 0), ("s02", 12), ("s03", 24))]
+    said = lambda shot, n: {"shot": shot, "shown_from": n, "said": [{"node": f"voice:{shot}.1", "speaker": "Ana", "text": "…"}]}
+    params = {"fps": 12, "spans": spans, "contexts": ["a", "b", "c"], "title": "t", "score": [],
+              "speech": [said("s01", 0), said("s02", 12), said("s03", 24)]}
+    inputs = {"voice:s01.1": tmp_path / "long.wav", "voice:s02.1": tmp_path / "short.wav",
+              "voice:s03.1": tmp_path / "short.wav", **{f"clip:{s}": tmp_path / f"{s}.mp4" for s in ("s01", "s02", "s03")}}
+    OtioTimeline().run(job("timeline", params, tmp_path / "timeline.otio", inputs))
+    timeline = otio.adapters.read_from_file(str(tmp_path / "timeline.otio"))
+    laid = {clip.name: (track.name, clip.range_in_parent().start_time.to_seconds())
+            for track in timeline.audio_tracks() for clip in track.find_clips()}
+    # Each line starts 0.25 s after its shot comes on; s01's plays until 3.25 s, so s02's and
+    # then s03's (once s02's has ended) go beside it.
+    assert laid == {"s01.1": ("dialogue", 0.25), "s02.1": ("dialogue 2", 1.25), "s03.1": ("dialogue 2", 2.25)}

@@ -3,8 +3,10 @@
 One clip per shot, pointing at the shot's clip in the run directory, cut where the
 captions change; each dissolve or smooth transition is an OTIO transition whose
 offsets use the clips' overlapping frames as handles. The track lasts exactly as
-long as the film. With sound, two audio tracks lie under it: "dialogue", each line's
-voice where the mix lays it, and "score", each piece of music from where it enters.
+long as the film. With sound, audio tracks lie under it: "dialogue", each line's voice
+where the mix lays it, and "score", each piece of music from where it enters. Where two
+overlap (a line running on into the next shot's), the later goes on a second track,
+"dialogue 2", as an editor would lay it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from scenegen.schemas.timing import FrameLayout, score_scenes
 class OtioTimeline(Backend):
     kind: ClassVar[str] = "timeline"
     name: ClassVar[str] = "otio"
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"
     suffix: ClassVar[str] = ".otio"
 
     def params(self, plan: StoryPlan, subject: None, output: OutputFormat) -> dict[str, Any]:
@@ -70,18 +72,26 @@ class OtioTimeline(Backend):
                      for c in speech_cues(p, voice_seconds(p, job.inputs))]
             pieces = [(s["start"], s["seconds"], s["node"], {"mood": s["mood"]}) for s in p["score"]]
             for name, items in (("dialogue", lines), ("score", pieces)):
-                timeline.tracks.append(self._audio_track(name, items, job, fps))
+                timeline.tracks.extend(self._audio_tracks(name, items, job, fps))
         job.output.write_text(otio.adapters.write_to_string(timeline, "otio_json"), encoding="utf-8")
 
     @staticmethod
-    def _audio_track(name: str, items: list[tuple[float, float, str, dict]], job: Job, fps: int) -> otio.schema.Track:
-        """An audio track of (start, seconds, node, metadata) clips in time order, gaps between."""
+    def _audio_tracks(name: str, items: list[tuple[float, float, str, dict]], job: Job,
+                      fps: int) -> list[otio.schema.Track]:
+        """Audio tracks of (start, seconds, node, metadata) clips in time order, gaps between:
+        each clip on the first track free at its start, a new track when none is."""
         def seconds(value: float) -> otio.opentime.RationalTime:
             return otio.opentime.RationalTime.from_seconds(value, fps)
 
-        track = otio.schema.Track(name=name, kind=otio.schema.TrackKind.Audio)
-        at = 0.0
-        for start, length, node, metadata in items:
+        tracks: list[otio.schema.Track] = []
+        ends: list[float] = []   # where each track's last clip ends
+        for start, length, node, metadata in sorted(items, key=lambda item: item[0]):
+            lane = next((n for n, end in enumerate(ends) if end <= start), len(tracks))
+            if lane == len(tracks):
+                label = name if not tracks else f"{name} {lane + 1}"
+                tracks.append(otio.schema.Track(name=label, kind=otio.schema.TrackKind.Audio))
+                ends.append(0.0)
+            track, at = tracks[lane], ends[lane]
             if start > at:
                 track.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(seconds(0), seconds(start - at))))
             track.append(otio.schema.Clip(
@@ -92,5 +102,5 @@ class OtioTimeline(Backend):
                 source_range=otio.opentime.TimeRange(seconds(0), seconds(length)),
                 metadata={"scenegen": metadata},
             ))
-            at = max(at, start + length)
-        return track
+            ends[lane] = start + length
+        return tracks
