@@ -28,8 +28,10 @@ from scenegen.schemas import OutputFormat, StoryPlan
 from scenegen.schemas.timing import FrameLayout, score_scenes
 
 RATE = 48000
-DUCK_LEAD = 0.15     # seconds the score starts ducking before a voice, and stays down after it
-DUCK_RAMP = 0.3      # seconds a duck takes to go down, and to come back
+# A duck is a step DUCK_LEAD outside each voice, smoothed into a DUCK_RAMP ramp centred on
+# it: the score is fully down by the first word and starts back up at the last.
+DUCK_LEAD = 0.15
+DUCK_RAMP = 0.3
 
 
 class Settings(BaseModel):
