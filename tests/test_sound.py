@@ -135,6 +135,16 @@ def test_renaming_a_speaker_changes_the_words_shown_and_mixes_nothing_again(smal
     assert "ZORA:" in (small_run.root / "shots.srt").read_text()
 
 
+def test_a_language_espeak_does_not_have_is_refused_before_anything_is_made(tmp_path):
+    config = tmp_path / "voices.toml"
+    config.write_text('[backends.voice]\nname = "espeak"\nsettings = { language = "xx" }\n')
+    result = scenegen("story", "a woman's life", "--shots", "3", "--out", str(tmp_path / "run"), "--config", str(config),
+                      *SMALL)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "language 'xx' is not an eSpeak NG language" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_film_without_sound_has_no_audio_and_no_sound_nodes(tmp_path):
     out = tmp_path / "silent"
     result = scenegen("story", "a woman's life", "--shots", "3", "--out", str(out), "--no-sound", *SMALL)

@@ -57,14 +57,18 @@ class EspeakVoice(VoiceBackend):
     Settings: ClassVar[type[BaseModel]] = Settings
     thread_safe: ClassVar[bool] = False
 
+    def check(self, output) -> None:
+        # Each language is a file under espeak-ng-data/lang/<family>/: refused before any node runs.
+        languages = {path.name.lower() for path in Path(espeakng_loader.get_data_path(), "lang").rglob("*")}
+        if self.settings.language.lower() not in languages:
+            raise UserError(f"settings for voice backend 'espeak': language {self.settings.language!r} is not an "
+                            "eSpeak NG language; try en, en-us, fr, de, es "
+                            "(settings.json, or [backends.voice.settings] in a --config file)")
+
     def load(self) -> None:
         self._copy = tempfile.TemporaryDirectory(prefix="scenegen-espeak-")
         self._library_path = Path(self._copy.name) / "libespeak-ng.so"
         shutil.copyfile(espeakng_loader.get_library_path(), self._library_path)
-        with self._fresh_library() as (library, _):
-            if library.espeak_SetVoiceByName(f"{self.settings.language}+f2".encode()) != 0:
-                raise UserError(f"settings for voice backend 'espeak': language {self.settings.language!r} "
-                                "is not an eSpeak NG language; try en, en-us, fr, de, es")
 
     def release(self) -> None:
         self._copy.cleanup()
