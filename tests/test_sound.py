@@ -171,6 +171,28 @@ def say(backend, path: Path, text: str, kind: str = "feminine", pitch: float = 0
     return path.read_bytes()
 
 
+def test_another_espeak_makes_the_voices_stale_and_no_picture(small_run, tmp_path, monkeypatch):
+    import shutil
+
+    import espeakng_loader
+
+    data = tmp_path / "espeak-ng-data"
+    shutil.copytree(espeakng_loader.get_data_path(), data)
+    monkeypatch.setattr(espeakng_loader, "get_data_path", lambda: str(data))
+    small_run.clear_stamp()   # it lists the files the last render read, and the copy is not one of them
+    assert rerender(small_run).ok   # the data's path is in the key too: voiced again from the copy
+    assert [s.node.id for s in status(small_run) if s.state != "done"] == []
+    with open(data / "en_dict", "ab") as dictionary:   # as an upgrade of espeakng-loader would
+        dictionary.write(b"\0")
+    states = {s.node.id: s.state for s in status(small_run)}
+    assert all(state != "done" for node, state in states.items() if node.startswith("voice:"))
+    pictures = ("portrait", "keyframe", "clip", "boundary", "segment")
+    assert all(state == "done" for node, state in states.items() if node.split(":")[0] in pictures)
+    report = rerender(small_run)
+    assert report.ok and any(node.startswith("voice:") for node in report.executed)
+    assert not any(node.split(":")[0] in pictures for node in report.executed)
+
+
 def test_a_voice_is_the_same_bytes_whatever_was_said_before(espeak, tmp_path):
     first = say(espeak, tmp_path / "a.wav", "The tide is coming in.")
     say(espeak, tmp_path / "b.wav", "Something else entirely, said louder!", kind="masculine", pitch=0.8)
