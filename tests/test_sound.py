@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 import wave
 from pathlib import Path
 
@@ -123,6 +124,16 @@ def test_editing_one_line_re_renders_its_voice_and_the_mix_and_no_picture(small_
     # The film is remuxed with the new sound (no frame encoded); the documents show the new words.
     expected = {f"voice:{plan.shots[k].id}.1", "mix", "film", "captions", "storyboard", "timeline"}
     assert set(report.executed) == pending == expected
+
+
+def test_a_blank_line_inside_words_does_not_end_their_subtitle(small_run):
+    plan = load_plan(small_run.plan, 12)
+    k = next(i for i, s in enumerate(plan.shots) if s.narration)
+    edit_plan(small_run, lambda p: p["shots"][k].update(narration="She left at dawn.\n\nShe did not look back."))
+    assert rerender(small_run).ok
+    blocks = (small_run.root / "shots.srt").read_text().strip().split("\n\n")
+    assert all(re.match(r"\d+\n[\d:,]+ --> [\d:,]+\n\S", block) for block in blocks)
+    assert "<i>She left at dawn.\nShe did not look back.</i>" in blocks[[b.count("dawn") for b in blocks].index(1)]
 
 
 def test_renaming_a_speaker_changes_the_words_shown_and_mixes_nothing_again(small_run):

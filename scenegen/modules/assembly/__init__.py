@@ -76,11 +76,16 @@ def subtitles(params: dict[str, Any], voices: dict[str, Path]) -> list[tuple[flo
     (`caption_cues`), and each line while it is said, after who says it, timed from the
     length of its voice (`voices`: voice node -> WAV); narration in italics."""
     fps = params["fps"]
-    cues = [(start / fps, end / fps, text) for start, end, text in caption_cues(params, params["contexts"])]
+    cues = [(start / fps, end / fps, _one_block(text)) for start, end, text in caption_cues(params, params["contexts"])]
     for said in speech_cues(params, voice_seconds(params, voices)):
-        cues.append((said["start"], said["end"],
-                     f"{said['speaker'].upper()}: {said['text']}" if said["speaker"] else f"<i>{said['text']}</i>"))
+        text = _one_block(said["text"])
+        cues.append((said["start"], said["end"], f"{said['speaker'].upper()}: {text}" if said["speaker"] else f"<i>{text}</i>"))
     return sorted(cues, key=lambda cue: cue[0])
+
+
+def _one_block(text: str) -> str:
+    """`text` without blank lines: in SubRip a blank line ends the cue, and the rest would be lost."""
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def one_at_a_time(cues: list[tuple[float, float, str]]) -> list[tuple[float, float, str]]:

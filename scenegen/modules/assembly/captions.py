@@ -16,7 +16,7 @@ from scenegen.schemas import OutputFormat, StoryPlan
 class SrtCaptions(Backend):
     kind: ClassVar[str] = "captions"
     name: ClassVar[str] = "srt"
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"
     suffix: ClassVar[str] = ".srt"
 
     def params(self, plan: StoryPlan, subject: None, output: OutputFormat) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from scenegen.schemas import OutputFormat, StoryPlan
 class PyAVFilm(Backend):
     kind: ClassVar[str] = "film"
     name: ClassVar[str] = "pyav"
-    version: ClassVar[str] = "5"
+    version: ClassVar[str] = "6"
     suffix: ClassVar[str] = ".mp4"
 
     def params(self, plan: StoryPlan, subject: None, output: OutputFormat) -> dict[str, Any]:
