@@ -268,6 +268,10 @@ def loudness(samples: np.ndarray, rate: int) -> tuple[float | None, float]:
     """
     if not len(samples):
         return None, 0.0
+    # The filter reports at the end of each 100 ms block, so a last, shorter one would go
+    # unmeasured: silence brings it to a whole block. That raises no peak, and moves the
+    # loudness by hundredths of a LU at most (the blocks it enters are gated or diluted).
+    samples = np.pad(samples, ((0, -len(samples) % (rate // 10)), (0, 0)))
     layout = {1: "mono", 2: "stereo"}[samples.shape[1]]
     graph = av.filter.Graph()
     source = graph.add_abuffer(format="fltp", sample_rate=rate, layout=layout)
