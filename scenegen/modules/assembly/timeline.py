@@ -86,7 +86,8 @@ class OtioTimeline(Backend):
         tracks: list[otio.schema.Track] = []
         ends: list[float] = []   # where each track's last clip ends
         for start, length, node, metadata in sorted(items, key=lambda item: item[0]):
-            lane = next((n for n, end in enumerate(ends) if end <= start), len(tracks))
+            # Within half a frame is back to back: starts and lengths are rounded seconds.
+            lane = next((n for n, end in enumerate(ends) if end <= start + 0.5 / fps), len(tracks))
             if lane == len(tracks):
                 label = name if not tracks else f"{name} {lane + 1}"
                 tracks.append(otio.schema.Track(name=label, kind=otio.schema.TrackKind.Audio))
