@@ -66,11 +66,10 @@ class EspeakVoice(VoiceBackend):
                             "(settings.json, or [backends.voice.settings] in a --config file)")
 
     def files(self) -> list[Path]:
-        # The library and the data it speaks from (phonemes, dictionaries, voice variants):
+        # The library and the data it speaks from (phonemes, dictionaries, languages, variants):
         # a new espeakng-loader may say the same words otherwise, so its voices are made again.
         data = Path(espeakng_loader.get_data_path())
-        return [Path(espeakng_loader.get_library_path()), *(p for p in data.iterdir() if p.is_file()),
-                *(p for p in (data / "voices").rglob("*") if p.is_file())]
+        return [Path(espeakng_loader.get_library_path()), *(p for p in data.rglob("*") if p.is_file())]
 
     def load(self) -> None:
         self._copy = tempfile.TemporaryDirectory(prefix="scenegen-espeak-")
