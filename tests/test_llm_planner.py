@@ -86,7 +86,7 @@ def test_words_no_shot_could_hold_or_with_nothing_to_say_are_repaired(tmp_path):
     with FakeLLM([Fault("ShotBatch", mutate=overlong)]) as llm:
         plan = plan_with(llm, tmp_path, shots=6)
     repair = repair_messages(llm.requests[-1])[0]
-    assert "shots[1].dialogue: the words take longer than a shot may last" in repair
+    assert "shots[1].narration: the words take longer than a shot may last" in repair
     assert "shots[2].dialogue[0].text: has no word to say" in repair
     assert all(shot.duration <= 60 for shot in plan.shots)
 

@@ -63,6 +63,8 @@ def test_a_line_that_does_not_fit_its_shot_says_how_long_the_shot_must_be(small_
     ("I will. I promise.", 4), ("Don't go, Mara.", 3), ("well-known", 2), ("Hello—world—again", 3),
     ("In 1987, 2,345,678 people came.", 23),   # one thousand nine hundred and eighty seven, two million ...
     ("你好你好你好", 6), ("...", 0), ("—!?", 0),
+    ("नमस्ते दुनिया, आप कैसे हैं", 5), ("שָׁלוֹם עוֹלָם", 2), ("e\u0301te\u0301", 1),   # marks stay in their word
+    ("9" * 40, 40),   # past what inflect can name: a word a digit
 ])
 def test_words_are_counted_as_they_are_said(text, words):
     from scenegen.schemas.timing import spoken_words
@@ -308,6 +310,10 @@ def test_the_meter_reads_ebu_tech_3341s_tones_and_never_under_reads_a_peak_betwe
     # A tone at a quarter of the rate, 45 degrees off: its samples reach 0.354, the wave itself 0.5.
     between = 0.5 * np.sin(np.pi / 2 * np.arange(RATE) + np.pi / 4)
     assert 0.5 <= loudness(stereo(between), RATE)[1] < 0.5 * 10 ** (1 / 20)
+    # A peak in the last, shorter-than-a-block stretch counts too.
+    knocked = stereo(tone(-20, 5.05))
+    knocked[-100:] = 0.9
+    assert loudness(knocked, RATE)[1] >= 0.9
 
 
 
@@ -332,3 +338,13 @@ def test_the_timeline_lays_a_line_that_runs_on_beside_the_next_one_where_the_mix
     # Each line starts 0.25 s after its shot comes on; s01's plays until 3.25 s, so s02's and
     # then s03's (once s02's has ended) go beside it.
     assert laid == {"s01.1": ("dialogue", 0.25), "s02.1": ("dialogue 2", 1.25), "s03.1": ("dialogue 2", 2.25)}
+
+
+def test_pieces_back_to_back_share_one_score_track_whatever_their_rounding(tmp_path):
+    from scenegen.modules.assembly.timeline import OtioTimeline
+
+    # 10.48 + 3.528 is 14.008000000000001 in floating point: still back to back.
+    pieces = [(10.48, 3.528, "score:s02", {}), (14.008, 2.0, "score:s03", {})]
+    inputs = {"score:s02": tmp_path / "a.wav", "score:s03": tmp_path / "b.wav"}
+    tracks = OtioTimeline._audio_tracks("score", pieces, job("timeline", {}, tmp_path / "t.otio", inputs), 25)
+    assert [track.name for track in tracks] == ["score"]

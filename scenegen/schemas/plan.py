@@ -384,7 +384,7 @@ def speech_errors(plan: StoryPlan, fps: int) -> list[tuple[str, str]]:
             continue  # an unknown speaker is reported by structure_errors
         needed = speech_frames_needed(plan, shot, span, fps)
         if needed > span.frames:
-            field = "dialogue" if shot.dialogue else "narration"
+            field = max(said, key=lambda item: spoken_words(item[1]))[0]   # the longest is the one to cut
             seconds = math.ceil(needed / fps * 10) / 10
             fix = (f"make its duration at least {seconds:g} s, or shorten the words" if seconds <= MAX_SHOT_SECONDS else
                    f"they need {seconds:g} s, over a shot's {MAX_SHOT_SECONDS:g} s: share them with the next shot")

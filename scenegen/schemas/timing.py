@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from scenegen.schemas.plan import ScoreChange, Shot, StoryPlan, TransitionType, voice_of
@@ -103,19 +104,32 @@ SYLLABIC = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\ua
 
 def spoken_words(text: str) -> int:
     """The words `text` is said in: a dash or slash parts words, a number is the words it is
-    read as ("2,345,678" is thirteen), each syllabic character is one."""
+    read as ("2,345,678" is thirteen; one too long to name, a word a digit), each syllabic
+    character is one."""
+    # Combining marks (Devanagari's vowel signs, Arabic's and Hebrew's points, a decomposed
+    # accent) belong to the letter before them: without them a word's letters run on.
+    letters = "".join(ch for ch in text if not unicodedata.category(ch).startswith("M"))
     words = 0
-    for token in re.findall(r"\d[\d,.]*\d|\d|[^\W\d_]+(?:['’][^\W\d_]+)*", text):
+    for token in re.findall(r"\d[\d,.]*\d|\d|[^\W\d_]+(?:['’][^\W\d_]+)*", letters):
         if token[0].isdigit():
-            words += len(re.findall(r"[a-z]+", _numbers().number_to_words(token.replace(",", ""))))
+            words += _number_words(token.replace(",", ""))
         else:
             words += len(SYLLABIC.findall(token)) or 1
     return words
 
 
-@functools.cache
-def _numbers():
+def _number_words(number: str) -> int:
     import inflect  # only for text with numbers in it
+
+    try:
+        return len(re.findall(r"[a-z]+", _english().number_to_words(number)))
+    except inflect.NumOutOfRangeError:
+        return sum(ch.isdigit() for ch in number)
+
+
+@functools.cache
+def _english():
+    import inflect
 
     return inflect.engine()
 

@@ -423,7 +423,8 @@ def _check_batch(batch, outline: Outline) -> list[str]:
         # at its own), with the longest transition in, but no shot may pass MAX_SHOT_SECONDS.
         paced = [(text, NARRATOR.pace if field == "narration" else 1.0) for field, text in said]
         if seconds_to_say(paced, 1.0, shot.transition.duration) > MAX_SHOT_SECONDS:
-            problems.append(f"{at}.dialogue: the words take longer than a shot may last ({MAX_SHOT_SECONDS:g} s); say less")
+            field = max(said, key=lambda item: spoken_words(item[1]))[0]   # the longest is the one to cut
+            problems.append(f"{at}.{field}: the words take longer than a shot may last ({MAX_SHOT_SECONDS:g} s); say less")
     if len(batch.shots) >= 4 and len({s.camera.shot_size for s in batch.shots}) == 1:
         problems.append("camera.shot_size: every shot has the same size; vary wide, medium and close-up")
     return problems
