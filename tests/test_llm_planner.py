@@ -59,8 +59,9 @@ def test_every_request_carries_the_plans_seed_and_another_seed_asks_again(tmp_pa
         plan = planner.plan(ScriptRequest(sentence="a baker's journey to the sea", shots=3, seed=7, workdir=tmp_path))
         assert plan.seed == 7 and {r["seed"] for r in llm.requests} == {7}
         asked = len(llm.requests)
-        planner.plan(ScriptRequest(sentence="a baker's journey to the sea", shots=3, seed=8, workdir=tmp_path))
-    # The seed is part of what is asked, so the cached answers for seed 7 do not stand in for seed 8.
+        planner.plan(ScriptRequest(sentence="a baker's journey to the sea", shots=3, seed=2**40 + 8, workdir=tmp_path))
+    # The seed is part of what is asked, so the cached answers for seed 7 do not stand in for
+    # another; a seed past 32 bits is sent as its low 32 bits, which every server takes.
     assert {r["seed"] for r in llm.requests[asked:]} == {8} and len(llm.requests) == 2 * asked
 
 

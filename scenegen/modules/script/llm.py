@@ -210,7 +210,9 @@ class LLMPlanner(ScriptBackend):
         c = self.config
         self._client = OpenAI(base_url=c.base_url, api_key=c.api_key, timeout=c.timeout, max_retries=c.retries)
         self._cache = (request.workdir or Path(".")) / ".scenegen" / "llm"
-        self._seed = request.seed
+        # llama.cpp's sampler keeps only a seed's low 32 bits; sending just those keeps a seed of
+        # any size (--seed takes thousands of digits) within what every server's parser takes.
+        self._seed = request.seed % 2**32
         sentence = " ".join(request.sentence.split())
 
         outline = self._ask("outline", Outline, render("llm/outline.j2", sentence=sentence, shots=request.shots),
