@@ -381,7 +381,7 @@ def speech_errors(plan: StoryPlan, fps: int) -> list[tuple[str, str]]:
                   for field, text in said if not spoken_words(text)]
         errors += silent
         if silent or any(line.speaker not in known for line in shot.dialogue):
-            continue  # an unknown speaker is reported by structure_errors
+            continue  # words to say first; an unknown speaker is reported by structure_errors
         needed = speech_frames_needed(plan, shot, span, fps)
         if needed > span.frames:
             field = max(said, key=lambda item: spoken_words(item[1]))[0]   # the longest is the one to cut
