@@ -156,6 +156,12 @@ def test_a_language_espeak_does_not_have_is_refused_before_anything_is_made(tmp_
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "language 'xx' is not an eSpeak NG language" in result.stderr
     assert not (tmp_path / "run").exists()
+    # A silent film runs no voice stage, so its settings refuse nothing; asking for sound does.
+    result = scenegen("story", "a woman's life", "--shots", "3", "--out", str(tmp_path / "run"), "--config", str(config),
+                      "--no-sound", *SMALL)
+    assert result.returncode == 0, result.stderr
+    result = scenegen("render", str(tmp_path / "run"), "--sound")
+    assert result.returncode == 2 and result.stderr.startswith("error: --sound: ") and "language 'xx'" in result.stderr
 
 
 def test_a_film_without_sound_has_no_audio_and_no_sound_nodes(tmp_path):

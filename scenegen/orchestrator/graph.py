@@ -56,15 +56,24 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+SOUND_KINDS = ("voice", "score", "mix")
+
+
+def checked_backends(settings: RenderSettings) -> dict[str, Any]:
+    """The backends a render with `settings` runs, by kind, built and checked (`check`): the
+    sound stages' only when the film has sound, so a silent film is never refused for them."""
+    backends = {kind: backend_class(kind, choice.name)(choice.settings) for kind, choice in settings.backends.items()
+                if settings.output.sound or kind not in SOUND_KINDS}
+    for backend in backends.values():
+        backend.check(settings.output)
+    return backends
+
+
 class RenderGraph:
     def __init__(self, plan: StoryPlan, settings: RenderSettings):
         self.plan = plan
         self.settings = settings
-        self.backends = {
-            kind: backend_class(kind, choice.name)(choice.settings) for kind, choice in settings.backends.items()
-        }
-        for backend in self.backends.values():
-            backend.check(settings.output)
+        self.backends = checked_backends(settings)
         # Files outside the run each backend reads; hashed only when a key needs them.
         self.files = {kind: backend.files() for kind, backend in self.backends.items()}
         self._files_digests: dict[str, str] = {}

@@ -472,10 +472,9 @@ class Run:
 
 
 def _check_backends(settings: RenderSettings) -> None:
-    from scenegen.orchestrator.registry import backend_class
+    from scenegen.orchestrator.graph import checked_backends
 
-    for kind, choice in settings.backends.items():
-        backend_class(kind, choice.name)(choice.settings).check(settings.output)
+    checked_backends(settings)
 
 
 def _backend_error(settings: RenderSettings) -> str | None:
