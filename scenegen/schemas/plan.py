@@ -368,6 +368,13 @@ def timing_errors(plan: StoryPlan, fps: int) -> list[tuple[str, str]]:
     return errors
 
 
+def said_fields(shot) -> list[tuple[str, str]]:
+    """(field, text) of everything `shot` says, narration first: for a plan's shot and for the
+    LLM planner's answer alike (both have `narration` and `dialogue`)."""
+    said = [("narration", shot.narration)] if shot.narration else []
+    return said + [(f"dialogue[{j}].text", line.text) for j, line in enumerate(shot.dialogue)]
+
+
 def speech_errors(plan: StoryPlan, fps: int) -> list[tuple[str, str]]:
     """Shots whose narration and lines do not fit the time they are on screen, at a natural pace."""
     from scenegen.schemas.timing import FrameLayout, speech_frames_needed, spoken_words  # timing imports this module
@@ -375,8 +382,7 @@ def speech_errors(plan: StoryPlan, fps: int) -> list[tuple[str, str]]:
     errors = []
     known = {c.id for c in plan.characters}
     for i, (shot, span) in enumerate(zip(plan.shots, FrameLayout.of(plan, fps).spans)):
-        said = [("narration", shot.narration)] if shot.narration else []
-        said += [(f"dialogue[{j}].text", line.text) for j, line in enumerate(shot.dialogue)]
+        said = said_fields(shot)
         silent = [(f"shots[{i}].{field}", "has no word to say (no letter or digit); write the words, or remove it")
                   for field, text in said if not spoken_words(text)]
         errors += silent

@@ -46,7 +46,7 @@ from scenegen.schemas import (
 )
 from scenegen.schemas.files import json_path
 from scenegen.schemas.plan import (
-    MAX_SHOT_SECONDS, NARRATOR, LineText, Score, ScoreChange, ScoreCue, Slug, Text, Voice, VoiceKind,
+    MAX_SHOT_SECONDS, NARRATOR, LineText, Score, ScoreChange, ScoreCue, Slug, Text, Voice, VoiceKind, said_fields,
 )
 from scenegen.schemas.timing import seconds_to_say, spoken_words
 
@@ -417,8 +417,7 @@ def _check_batch(batch, outline: Outline) -> list[str]:
             problems.append(f"{at}.transition.duration: at most half the shot's duration ({shot.duration / 2:g} s)")
         if shot.transition.type != "cut" and shot.transition.duration <= 0:
             problems.append(f"{at}.transition.duration: a {shot.transition.type} needs a duration above 0")
-        said = [("narration", shot.narration)] if shot.narration else []
-        said += [(f"dialogue[{j}].text", line.text) for j, line in enumerate(shot.dialogue)]
+        said = said_fields(shot)
         problems += [f"{at}.{field}: has no word to say; write words or leave it out"
                      for field, text in said if not spoken_words(text)]
         # The shot is lengthened to its words (the cast's voices speak at pace 1, the narrator's
