@@ -241,12 +241,12 @@ def test_what_the_reader_finds_in_a_sentence():
     assert [(p.name, p.word, p.gender, p.kin) for p in premise.people] == [("Nora", None, "female", False),
                                                                          (None, "brother", "male", True)]
     premise = reading.read("two thieves flee through rainy Buenos Aires in 1920s")
-    assert [p.word for p in premise.people] == ["thief", "thief"] and premise.place.text == "Buenos Aires"
+    assert [p.word for p in premise.people] == ["thief", "thief"] and premise.setting.text == "Buenos Aires"
     assert premise.weather == "rain" and premise.kind == "chase"
-    assert reading.read("a small fishing village").place.text == "the small fishing village"
-    assert reading.read("two sisters run a bakery").place.text == "the bakery"
-    assert reading.read("the Alps in winter").place.category == "mountains"
-    assert reading.read("a boy's life at sea").place.text == "the sea"
+    assert reading.read("a small fishing village").setting.text == "the small fishing village"
+    assert reading.read("two sisters run a bakery").setting.text == "the bakery"
+    assert reading.read("the Alps in winter").setting.world == "mountains"
+    assert reading.read("a boy's life at sea").setting.text == "the sea"
     assert reading.read("a knight in medieval times").era == "in medieval times"
     # A name at the head of the sentence is a name; a word that starts sentences is not.
     assert [p.name for p in reading.read("Kofi finds a map").people] == ["Kofi"]
@@ -271,7 +271,7 @@ def test_sentences_that_once_misread(sentence, names, words, place):
     premise = reading.read(sentence)
     assert [p.name for p in premise.people if p.name] == names
     assert [p.word for p in premise.people if p.word] == words
-    assert (premise.place.text if premise.place else None) == place
+    assert (premise.setting.text if premise.setting else None) == place
     story = plan(sentence, 12, 0)
     assert not [s.id for s in story.shots if "Victorian times" in s.background and "Victorian London" in s.background]
 
@@ -304,14 +304,19 @@ def test_each_kind_is_whole_and_drawable(kind):
     assert all(used[role] >= 2 for role in story["roles"]), used
 
 
-def test_every_room_and_weather_the_reader_knows_is_drawn_and_said():
+def test_every_room_place_and_weather_the_reader_knows_is_drawn_and_said():
     from scenegen.modules.keyframe.animatic import _scenery
 
     words = reading.vocabulary()
-    for building, rooms in words["buildings"].items():
-        for room in rooms:
-            assert _scenery(room).__getitem__(0).startswith("interior"), (building, room)
+    rooms = [*words["buildings"].items(), *((name, w["rooms"]) for name, w in words["worlds"].items() if "rooms" in w)]
+    for building, names in rooms:
+        for room in names:
+            assert _scenery(room)[0].startswith("interior"), (building, room)
     for name, weather in words["weather"].items():
         assert name in weather["outdoors"] and name in weather["indoors"]
-    for category, table in words["places"].items():
-        assert {"clause", "indoor", "town", "water", "wild"} <= set(table), category
+    for name, world in words["worlds"].items():
+        assert {"at", "indoor", "town", "water", "wild", "locations"} <= set(world), name
+        for setting, places in world["locations"].items():
+            for place in places:
+                scenery = _scenery(place)
+                assert scenery != _scenery("") and scenery[0].startswith("interior") == (setting == "indoor"), place

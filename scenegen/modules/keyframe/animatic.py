@@ -70,8 +70,17 @@ SCENERY = {  # place word -> (scenery, ground colour)
     "lake": ("water", (90, 120, 80)), "river": ("water", (90, 120, 80)), "harbor": ("water", (110, 100, 95)),
     "harbour": ("water", (110, 100, 95)), "shore": ("water", (210, 195, 150)), "pier": ("water", (120, 100, 80)),
     "dock": ("water", (110, 100, 90)), "deck": ("water", (130, 100, 70)), "boat": ("water", (130, 100, 70)),
-    "island": ("water", (210, 195, 150)),
+    "island": ("water", (210, 195, 150)), "quay": ("water", (110, 100, 95)), "port": ("water", (110, 100, 95)),
+    "canal": ("water", (100, 100, 100)), "stream": ("water", (90, 120, 80)), "waterfall": ("water", (100, 110, 100)),
+    "pond": ("water", (90, 120, 80)), "millpond": ("water", (90, 120, 80)), "well": ("water", (200, 170, 120)),
+    "pool": ("water", (200, 170, 120)), "riverbed": ("desert", (200, 160, 110)), "water": ("water", (120, 130, 140)),
+    "swell": ("water", (120, 130, 140)), "wake": ("water", (120, 130, 140)), "coastline": ("water", (200, 190, 150)),
+    "headland": ("hills", (120, 150, 90)), "lane": ("hills", (120, 150, 90)), "clearing": ("forest", (70, 110, 55)),
+    "thicket": ("forest", (50, 90, 45)), "ravine": ("forest", (60, 90, 55)), "trees": ("forest", (56, 96, 50)),
     "desert": ("desert", (220, 180, 120)), "dunes": ("desert", (220, 180, 120)), "canyon": ("desert", (190, 120, 80)),
+    "salt": ("desert", (235, 230, 220)),
+    # Snow and ice: the desert's open ground, white.
+    **dict.fromkeys(("snow", "snowfield", "ice", "iceberg", "plain", "tundra", "glacier"), ("desert", (232, 238, 244))),
     **{room: ("interior", colour) for room, colour in {
         "room": (120, 90, 70), "kitchen": (150, 120, 90), "bakery": (160, 125, 90), "home": (130, 100, 80),
         "house": (130, 100, 80), "apartment": (120, 100, 90), "office": (100, 100, 110), "study": (110, 90, 80),
@@ -81,7 +90,10 @@ SCENERY = {  # place word -> (scenery, ground colour)
         "library": (110, 80, 60), "attic": (120, 95, 70), "bedroom": (140, 110, 100), "hall": (130, 110, 90),
         "ballroom": (150, 120, 90), "gym": (160, 130, 90), "workshop": (110, 90, 70), "cellar": (80, 70, 60),
         "warehouse": (100, 95, 90), "storeroom": (110, 100, 90), "bookshop": (110, 80, 60), "cabin": (120, 85, 60),
-        "tent": (150, 140, 100), "barracks": (110, 105, 90),
+        "tent": (150, 140, 100), "barracks": (110, 105, 90), "carriage": (120, 95, 75), "compartment": (120, 95, 75),
+        "corridor": (120, 105, 90), "wheelhouse": (110, 100, 90), "stairwell": (110, 100, 95), "barn": (130, 100, 70),
+        "hayloft": (150, 120, 70), "hut": (120, 90, 65), "cave": (90, 95, 105), "pub": (90, 60, 45),
+        "cloakroom": (120, 100, 90), "stable": (130, 100, 70), "flat": (130, 110, 100), "post": (140, 110, 80),
         "church": (140, 130, 120), "chapel": (140, 130, 120), "theatre": (100, 40, 50)}.items()},
 }
 # What a character holds when the shot's action names it: word -> prop.
@@ -121,7 +133,7 @@ SPACING = [  # relation words -> gap between neighbouring figures, as a share of
 
 class AnimaticKeyframe(KeyframeBackend):
     name: ClassVar[str] = "animatic"
-    version: ClassVar[str] = "5"
+    version: ClassVar[str] = "6"
 
     def run(self, job: Job) -> None:
         p = job.params

@@ -1,14 +1,18 @@
 """Offline planner: a deterministic story plan from (sentence, shots, seed), no model needed.
 
 1. The sentence is read (`reading.py`): the kind of story (a life, a quest, a chase, a
-   romance, ...), the people it names and what they are, the place, weather and era.
+   romance, ...), the people it names and what they are, the places and their world,
+   weather and era.
 2. The kind's acts share the shots (25% / 50% / 25%); each act's beats become scenes,
    so 1 shot or 200 both get a beginning, a middle and an end.
 3. A cast is drawn once, with appearances that never change: the protagonist, then the
    kind's roles the chosen beats call for, filled in the order the sentence names
-   people ("a detective chases a thief": the thief is the one chased).
-4. Each beat happens in the named place, framed by its setting ("a rooftop in Tokyo",
-   "the lamp room of the lighthouse"), in the named weather.
+   people ("a detective chases a thief": the thief is the one chased), one named at the
+   protagonist's side in a role at their side. A shot's text says each one as the
+   picture shows them at their age there ("an old woman with silver hair").
+4. Each beat happens in the places named, kept to their world ("a rooftop in Tokyo",
+   "the lamp room of the lighthouse"; a beach in a mountain story becomes a mountain
+   lake), in the named weather, which the light says too.
 5. Each scene is covered with camera grammar: an establishing wide, a two-shot, then
    reverse angles over the shoulder and close-ups, a pull-out to end long scenes.
 6. Light follows the story: dawn to golden hour through the first half, night at the
@@ -27,12 +31,14 @@ from __future__ import annotations
 import random
 import re
 import tomllib
+from collections import Counter
 from importlib.resources import files
 from typing import ClassVar
 
 from jinja2 import meta
 
 from scenegen.modules.script import ScriptBackend, ScriptRequest, reading
+from scenegen.modules.script.grammar import tag
 from scenegen.prompts import environment, sentence
 from scenegen.schemas import (
     CameraPose, Character, Lighting, Shot, StoryPlan, Transition, TransitionType,
@@ -51,6 +57,12 @@ TIME_PASSES = 6   # in a scene longer than this, every sixth shot comes a while 
 FOV = {"extreme_wide": 80, "wide": 65, "full": 50, "medium": 45, "medium_close": 40, "close_up": 35, "extreme_close_up": 30}
 PRONOUNS = {"female": ("she", "her", "her"), "male": ("he", "him", "his"), "neutral": ("they", "them", "their")}
 VOICES = {"female": "feminine", "male": "masculine"}
+# Roles that stand beside the protagonist, for someone the sentence puts there ("Nora and her brother").
+COMPANIONS = ("companion", "ally", "friend", "partner", "teammate", "comrade", "sibling")
+# What someone is, by age and gender, as a shot's text says it.
+AGE_NOUNS = {"child": {"female": "girl", "male": "boy", "neutral": "child"},
+             "adult": {"female": "woman", "male": "man", "neutral": "person"},
+             "elder": {"female": "old woman", "male": "old man", "neutral": "old person"}}
 
 
 class OfflinePlanner(ScriptBackend):
@@ -72,11 +84,10 @@ class OfflinePlanner(ScriptBackend):
         cast = _cast(rng, words, kind, premise, [*(role for _, beat, _ in scenes for role in beat["roles"]),
                                                  *(role for role in kind["roles"] if {role, f"{role}_word"} & named_in_title)])
         hero = cast["hero"]
-        place = premise.place
         names = {"hero": hero["name"], "hero_word": hero["word"], "hero_called": hero["called"],
                  **dict(zip(("subj", "obj", "poss"), PRONOUNS[hero["gender"]])),
                  **{role: c["name"] for role, c in cast.items()}, **{f"{role}_word": c["word"] for role, c in cast.items()},
-                 "place_clause": _place_clause(premise)}
+                 "place_clause": _place_clause(premise), "disaster": premise.event or "the disaster"}
 
         def say(text: str, **more: str) -> str:
             return environment().from_string(text).render(**names, **more)
@@ -94,7 +105,7 @@ class OfflinePlanner(ScriptBackend):
         cues: list[ScoreCue] = []
         shots: list[Shot] = []
         total = request.shots
-        indoor_beats = 0
+        turns: Counter[str] = Counter()   # rooms and a world's own locations are taken in turn
         for scene_no, (act, beat, count) in enumerate(scenes):
             position = len(shots) / total
             # A beat whose place has its own hour (a rooftop at night) keeps it; the others follow the day.
@@ -102,18 +113,20 @@ class OfflinePlanner(ScriptBackend):
             roles = ["hero", *beat["roles"]]
             people = [cast[r] for r in roles]
             act_no = [a["name"] for a in arc].index(act["name"])
-            age = {cast[r]["id"]: cast[r]["ages"][act_no] for r in roles}
+            # A beat may set its own ages: a story remembered cuts between the old hero and the young one.
+            age = {cast[r]["id"]: beat.get("ages", {}).get(r) or cast[r]["ages"][act_no] for r in roles}
             climax = 0.6 <= position < 0.86
             # The fields first, then the words from them: the text can never say another hour or kelvin.
             key_light = _key_light(time_of_day, scene_no)
             kelvin = KELVIN[time_of_day] + rng.choice([-200, 0, 200])
             contrast = "high" if climax or time_of_day == "night" else ("low" if position < 0.25 else "medium")
+            weather = premise.weather and reading.vocabulary()["weather"][premise.weather]
             lighting = Lighting(
                 time_of_day=time_of_day, key_light=key_light, color_temperature_k=kelvin, contrast=contrast,
-                mood=beat["mood"], text=sentence(macros.lighting(time_of_day, key_light, kelvin, contrast, beat["mood"])),
+                mood=beat["mood"], text=sentence(macros.lighting(time_of_day, key_light, kelvin, contrast, beat["mood"],
+                                                                 weather and weather["light"])),
             )
-            where = _where(say(beat["location"]), beat["setting"], place, indoor_beats)
-            indoor_beats += beat["setting"] == "indoor"
+            where = _where(say(beat["location"]), beat["setting"], premise, kind, scene_no, act_no, turns)
             moments = [say(m) for m in (beat["action"], *beat["moments"])]
             lines = [(cast[line["by"]], say(line["say"])) for line in beat["lines"]]
             opens_act = scene_no == 0 or scenes[scene_no - 1][0] is not act
@@ -129,8 +142,6 @@ class OfflinePlanner(ScriptBackend):
                 in_frame = [people[i] for i in framed]
                 subject = " and ".join(p["name"] for p in in_frame) or where
                 last_of_scene = k == count - 1
-                weather = premise.weather and reading.vocabulary()["weather"][premise.weather][
-                    "indoors" if beat["setting"] == "indoor" else "outdoors"]
                 narration = say(act["narration"]) if opens_act and k == 0 else None
                 # The next line whose speaker is in frame is said here, one line a shot.
                 line = next(((who, text) for who, text in lines if who in in_frame), None) if not narration else None
@@ -146,10 +157,11 @@ class OfflinePlanner(ScriptBackend):
                     index=index,
                     characters=[p["id"] for p in in_frame],
                     ages={p["id"]: age[p["id"]] for p in in_frame if age[p["id"]] != "adult"},
-                    character=sentence(macros.character(in_frame, hero["name"], say(beat["action"]),
-                                                   act["name"] if premise.kind == "life" else "")),
+                    character=sentence(macros.character([_as_seen(p, age[p["id"]]) for p in in_frame], hero["name"],
+                                                        say(beat["action"]))),
                     background=sentence(macros.background(
-                        where, time_of_day, weather or rng.choice(words["phrases"]["scenery_details"]), premise.era)),
+                        where, time_of_day, weather and weather["indoors" if beat["setting"] == "indoor" else "outdoors"]
+                        or rng.choice(words["phrases"]["scenery_details"]), premise.era)),
                     relation=sentence(macros.relation([p["name"] for p in in_frame],
                                                  words["layouts"][beat["mood"]] if len(in_frame) > 1
                                                  else rng.choice(words["phrases"]["solo_layouts"]))),
@@ -172,7 +184,7 @@ class OfflinePlanner(ScriptBackend):
         return StoryPlan(
             title=sentence(say(kind["title"])),
             logline=sentence(say(kind["logline"])),
-            style="cinematic storybook animatic",
+            style=_style(premise),
             seed=request.seed,
             characters=characters,
             shots=shots,
@@ -213,9 +225,9 @@ def _share(total: int, weights: list[float]) -> list[int]:
 
 def _cast(rng: random.Random, words: dict, kind: dict, premise: reading.Premise, roles: list[str]) -> dict[str, dict]:
     """The protagonist and each role the beats call for, as the sentence names them where it does."""
-    looks = words["appearance"]
     named = _named_roles(kind, premise.people)
     genders = {w: g for g in ("female", "male") for w in reading.vocabulary()["people"][g]}
+    kin_words = reading.vocabulary()["people"]["kin"]
     taken: set[str] = set()
     cast: dict[str, dict] = {}
     for role in ["hero", *dict.fromkeys(roles)]:
@@ -223,21 +235,19 @@ def _cast(rng: random.Random, words: dict, kind: dict, premise: reading.Premise,
         default = kind["hero"] if role == "hero" else kind["roles"][role]
         word = person.word or default["word"]
         # A protagonist of no known gender is "they"; others are drawn, unless their word says.
-        gender = person.gender or genders.get(word) or ("neutral" if role == "hero" else rng.choice(["female", "male", "neutral"]))
-        name = person.name or rng.choice([n for n in words["names"][gender] if n not in taken])
+        gender = person.gender or genders.get(word) or \
+            ("neutral" if role == "hero" or person.creature else rng.choice(["female", "male", "neutral"]))
+        pool = words["names"]["creature" if person.creature else gender]
+        name = person.name or rng.choice([n for n in pool if n not in taken])
         taken.add(name)
-        look = {
-            "hair_colour": rng.choice(looks["hair_colours"]), "hair_style": rng.choice(looks["hair_styles"]),
-            "eyes": rng.choice(looks["eyes"]), "skin": rng.choice(looks["skins"]),
-            "garment": rng.choice(looks["garments"]), "garment_colour": rng.choice(looks["garment_colours"]),
-            "extra": rng.choice(looks["extras"]),
-        }
         cast[role] = {
-            "id": _identifier(name, cast), "name": name, "look": look, "word": word, "gender": gender,
-            "called": f"{cast['hero']['name']}'s {word}" if person.kin else reading.english().a(word),
+            "id": _identifier(name, cast), "name": name, "look": _look(rng, words["appearance"], person, word, gender),
+            "word": word, "gender": gender, "creature": person.creature,
+            # A relative by the sentence's word, or by the role's own when the sentence names no one for it.
+            "called": f"{cast['hero']['name']}'s {word}" if person.kin or role not in named and word in kin_words
+            else reading.english().a(word),
             # The kind says how a role ages act by act (a life); else the sentence ("an old fisherman").
             "ages": kind.get("ages", {}).get(role) or [person.age or "adult"] * len(kind["acts"]),
-            "short_look": f"{look['hair_colour']} hair, {look['garment_colour']} {look['garment']}",
         }
         # The voice is drawn apart from the plan's other draws: it never changes anyone's looks.
         voice_draw = random.Random(f"{name}\x00{gender}\x00voice")
@@ -247,13 +257,46 @@ def _cast(rng: random.Random, words: dict, kind: dict, premise: reading.Premise,
     return cast
 
 
+def _look(rng: random.Random, looks: dict, person: reading.Person, word: str, gender: str) -> dict:
+    """How someone looks, for good: a person's hair, eyes, skin and clothes; a creature's coat or a
+    machine's plating, its eyes and what it wears."""
+    if person.creature:
+        table = looks["machine" if word in looks["machine"]["words"] else "creature"]
+        return {"coat": rng.choice(table["coats"]), "eyes": rng.choice(table["eyes"]),
+                "garment": rng.choice(table["garments"]), "garment_colour": rng.choice(looks["garment_colours"])}
+    return {
+        "hair_colour": rng.choice(looks["hair_colours"]), "hair_style": rng.choice(looks["hair_styles"]),
+        "eyes": rng.choice(looks["eyes"]), "skin": rng.choice(looks["skins"]),
+        "garment": rng.choice([g for g in looks["garments"] if gender != "male" or g not in looks["womenswear"]]),
+        "garment_colour": rng.choice(looks["garment_colours"]), "extra": rng.choice(looks["extras"]),
+    }
+
+
+def _as_seen(person: dict, age: str) -> dict:
+    """Someone as a shot's text shows them: what they are at this age and how they look then, the
+    hair grey in late years as the animatic draws it ("an old woman with silver hair and a green scarf")."""
+    look = person["look"]
+    if person["creature"]:
+        what = {"child": "young ", "elder": "old "}.get(age, "") + person["word"]
+        looks = f"{look['coat']} and {reading.english().a(look['garment_colour'])} {look['garment']}"
+    else:
+        what = AGE_NOUNS[age][person["gender"]]
+        hair = "silver" if age == "elder" else look["hair_colour"]
+        looks = f"{hair} hair and {reading.english().a(look['garment_colour'])} {look['garment']}"
+    return {"name": person["name"], "seen": f"{reading.english().a(what)} with {looks}"}
+
+
 def _named_roles(kind: dict, people: list[reading.Person]) -> dict[str, reading.Person]:
     """Who the sentence names, by role: the first is the protagonist; a person called what a
-    role is called takes it ("her coach" is the coach), the others the roles in the kind's order."""
+    role is called takes it ("her coach" is the coach), one at the protagonist's side from the
+    first words a role at their side ("a girl and a robot": the robot is no quarry), the others
+    the roles in the kind's order."""
     named = dict(zip(["hero"], people))
     rest = list(people[1:])
     for person in list(rest):
         role = next((r for r, table in kind["roles"].items() if table["word"] == person.word and r not in named), None)
+        if role is None and person.companion:
+            role = next((r for r in kind["roles"] if r in COMPANIONS and r not in named), None)
         if role:
             named[role] = person
             rest.remove(person)
@@ -269,20 +312,55 @@ def _identifier(name: str, cast: dict[str, dict]) -> str:
     return next(i for i in (base, *(f"{base}-{n}" for n in range(2, 99))) if i not in taken)
 
 
-def _where(location: str, setting: str, place: reading.Place | None, indoor_beats: int) -> str:
-    """The beat's location inside the place the sentence names, framed by its setting."""
+def _where(location: str, setting: str, premise: reading.Premise, kind: dict, scene_no: int, act_no: int,
+           turns: Counter[str]) -> str:
+    """The beat's location in the places the sentence names, kept to their world.
+
+    Indoors a building's or a vehicle's rooms are taken in turn; a beat whose location names
+    what the world has not ("a wide beach" in the mountains) takes the world's own location for
+    its setting instead, and a vehicle's story never leaves it. A story that leaves a place
+    opens there: for the whole first act in a kind about leaving, else in its first scene.
+    """
+    at_origin = premise.origin is not None and (act_no == 0 if kind.get("origin") == "act" else scene_no == 0)
+    place = premise.origin if at_origin else premise.setting
     if place is None:
-        return location
+        # Nowhere named but the place left: the story goes on elsewhere, and says from where.
+        return f"{location}, far from {premise.origin.text}" if premise.origin else location
     words = reading.vocabulary()
-    rooms = words["buildings"].get(place.noun, [location])
-    return words["places"][place.category][setting].format(
-        location=location, place=place.text, room=rooms[indoor_beats % len(rooms)])
+    world = words["worlds"].get(place.world or "", {})
+    inside = place.inside
+    if inside is not None and setting == "indoor":
+        return f"{_in_turn(reading.rooms(inside), turns, 'rooms')} of {place.text}"
+    if world.get("aboard") or _foreign(location, world):
+        location = _in_turn(world["locations"][setting], turns, setting)
+    if inside is not None and not world.get("aboard"):
+        return f"{location} near {place.text}"
+    if not world:
+        return f"{location} in {place.text}"
+    return world[setting].format(location=location, place=place.text, at=reading.preposition(place.places[0][1]))
+
+
+def _in_turn(choices: list[str], turns: Counter[str], key: str) -> str:
+    choice = choices[turns[key] % len(choices)]
+    turns[key] += 1
+    return choice
+
+
+def _foreign(location: str, world: dict) -> bool:
+    """Whether a location names something its world has not: a beach in the mountains."""
+    said = {t.lemma for t in tag(location)} | set(location.lower().split())
+    return bool(said & set(world.get("foreign", [])))
 
 
 def _place_clause(premise: reading.Premise) -> str:
-    where = "" if premise.place is None else reading.vocabulary()["places"][premise.place.category]["clause"].format(
-        place=premise.place.text)
+    place = premise.setting or premise.origin
+    where = "" if place is None else f" {reading.preposition(place.places[0][1])} {place.text}"
     return where + (f" {premise.era}" if premise.era else "")
+
+
+def _style(premise: reading.Premise) -> str:
+    """The film's look, for every model that draws it: a live-action film, of its era where one is named."""
+    return "cinematic film still, 35mm, natural colour" + (f", period detail {premise.era}" if premise.era else "")
 
 
 def _coverage(rng: random.Random, count: int, people: int, mood: str) -> list[tuple[str, str, str, list[int]]]:
