@@ -464,6 +464,11 @@ STYLE = "cinematic film still, 35mm, natural colour"
 PROMPT = (f"{STYLE}. Mara and Ivo stand side by side on a windswept pier at dusk, waves breaking below; medium shot, "
           "eye level, the camera slowly pushes in; warm low sun from the left, cool fill")
 SEAM = f"{STYLE}. A windswept pier at dusk gives way to a lamplit harbour street"
+# The same shot as the keyframe backend gets it: its domains in phrases, fitted to CLIP's window there.
+DOMAINS = {"subject": ["a woman with long auburn hair and a man with short grey hair", "stand side by side"],
+           "place": ["a windswept pier at dusk", "waves breaking below"], "light": ["warm low sun from the left", "cool fill"],
+           "camera": ["medium shot", "eye level angle", "dolly in"], "relation": ["side by side"],
+           "style": ["cinematic film still", "35mm", "natural colour"]}
 
 
 def lever_sets(names: list[str] | None) -> dict[str, dict]:
@@ -509,7 +514,7 @@ def make_job(stage: str, scale: Scale, frames: int, made: dict[str, Path], folde
         inputs = {}
     elif stage == "keyframe":
         portrait = made.get("portrait") or still(folder / "stand-in-portrait.png", scale.portrait, scale.portrait)
-        params = {"characters": list(CAST), "relation": "side by side", "prompt": PROMPT, **size}
+        params = {"characters": list(CAST), "relation": "side by side", "domains": DOMAINS, **size}
         inputs = {f"portrait:{who}": portrait for who in CAST}
     elif stage == "clip":
         params = {"prompt": PROMPT, "frames": frames, "fps": scale.fps, **size}

@@ -280,7 +280,7 @@ def keyframe_backend(tiny_models, scale: float, faceid: bool = False, guidance: 
 def keyframe_with(tiny_models, tmp_path, portrait: Image.Image, scale: float, **kind) -> bytes:
     backend = keyframe_backend(tiny_models, scale, **kind)
     portrait.save(tmp_path / "portrait.png")
-    job = Job(node="keyframe:s01", params={"characters": ["mara"], "relation": "alone", "prompt": "a woman",
+    job = Job(node="keyframe:s01", params={"characters": ["mara"], "relation": "alone", "domains": {"subject": ["a woman"]},
                                            "width": 64, "height": 64},
               inputs={"portrait:mara": tmp_path / "portrait.png"}, output=tmp_path / "out.png", root=tmp_path, keep=tmp_path / "kept", seed=3)
     backend.run(job)
@@ -313,21 +313,21 @@ def test_faceid_embeds_the_portraits_face_with_insightface(tiny_models, tmp_path
 
 def test_faceid_keyframes_render_with_nobody_in_them_and_with_a_portrait_without_a_face(tiny_models, tmp_path):
     backend = keyframe_backend(tiny_models, 0.8, faceid=True)
-    nobody = Job(node="keyframe:s01", params={"characters": [], "relation": "an empty street", "prompt": "a street",
+    nobody = Job(node="keyframe:s01", params={"characters": [], "relation": "an empty street", "domains": {"place": ["a street"]},
                                               "width": 64, "height": 64},
                  inputs={}, output=tmp_path / "nobody.png", root=tmp_path, keep=tmp_path / "kept", seed=3)
-    assert backend.run(nobody) == {} and Image.open(tmp_path / "nobody.png").size == (64, 64)
-    assert keyframe_backend(tiny_models, 0.8).run(nobody) == {}, "the image adapter takes an empty shot too"
+    assert backend.run(nobody) == {"prompt": "a street."} and Image.open(tmp_path / "nobody.png").size == (64, 64)
+    assert keyframe_backend(tiny_models, 0.8).run(nobody) == {"prompt": "a street."}, "the image adapter takes an empty shot too"
 
     # A detector that finds no face: that character keeps no identity (scale 0) instead of failing the shot.
     blind = DiffusersKeyframe({**backend.settings.model_dump(), "face_detector": str(tiny_models / "face-detector-blind" / "detector.onnx")})
     blind.load()
     Image.new("RGB", (64, 64), (220, 30, 30)).save(tmp_path / "portrait.png")
-    job = Job(node="keyframe:s02", params={"characters": ["mara"], "relation": "alone", "prompt": "a woman",
+    job = Job(node="keyframe:s02", params={"characters": ["mara"], "relation": "alone", "domains": {"subject": ["a woman"]},
                                            "width": 64, "height": 64},
               inputs={"portrait:mara": tmp_path / "portrait.png"}, output=tmp_path / "faceless.png", root=tmp_path,
               keep=tmp_path / "kept", seed=3)
-    assert blind.run(job) == {"faces_not_found": ["mara"]}
+    assert blind.run(job) == {"faces_not_found": ["mara"], "prompt": "a woman."}
     assert Image.open(tmp_path / "faceless.png").size == (64, 64)
 
 
@@ -440,7 +440,7 @@ def test_sdxl_portraits_and_keyframes(tiny_models, tmp_path):
     assert Image.open(tmp_path / "mara.png").size == (64, 64)
     keyframe = DiffusersKeyframe({**common, "ip_adapter": str(tiny_models / "sdxl" / "ip-adapter")})
     keyframe.load()
-    keyframe.run(Job(node="keyframe:s01", params={"characters": ["mara"], "relation": "alone", "prompt": "a woman",
+    keyframe.run(Job(node="keyframe:s01", params={"characters": ["mara"], "relation": "alone", "domains": {"subject": ["a woman"]},
                                                   "width": 96, "height": 64},
                      inputs={"portrait:mara": tmp_path / "mara.png"}, output=tmp_path / "k.png", root=tmp_path, keep=tmp_path / "kept", seed=1))
     assert Image.open(tmp_path / "k.png").size == (96, 64)

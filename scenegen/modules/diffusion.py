@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from scenegen.errors import UserError
 from scenegen.media import EncoderSettings
 from scenegen.modules.levers import CACHES, Denoiser, Lora, apply, refusal
-from scenegen.prompts import render
 
 
 class PipelineSettings(BaseModel):
@@ -130,12 +129,6 @@ def load_pipeline(pipeline_class: str, settings: PipelineSettings, denoiser: Den
 
 class VideoSettings(PipelineSettings, EncoderSettings):
     max_sequence_length: int = Field(512, ge=8, description="prompt tokens the text encoder reads")
-
-
-def shot_prompt(plan, shot) -> str:
-    """One prompt from a shot's five domains, for image and video models alike."""
-    return render("diffusion/shot.j2", style=plan.style, character=shot.character, background=shot.background,
-                  relation=shot.relation, camera=shot.camera.text, lighting=shot.lighting.text).strip()
 
 
 def valid_length(frames: int, step: int) -> int:

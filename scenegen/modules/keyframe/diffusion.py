@@ -32,10 +32,11 @@ from pydantic import BaseModel, Field, model_validator
 
 from scenegen.faces import FaceEmbedder
 from scenegen.modules.diffusion import (
-    PipelineSettings, generator, load_pipeline, require_levers, require_size, shot_prompt, weight_files,
+    PipelineSettings, generator, load_pipeline, require_levers, require_size, weight_files,
 )
 from scenegen.modules.levers import device_memory_advice, free_device_memory
 from scenegen.modules.keyframe import KeyframeBackend
+from scenegen.modules.shot_prompts import fit, prompt_domains, within
 from scenegen.orchestrator.backend import Job
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
 
@@ -89,7 +90,7 @@ class Settings(PipelineSettings):
 
 class DiffusersKeyframe(KeyframeBackend):
     name: ClassVar[str] = "diffusers"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     Settings: ClassVar[type[BaseModel]] = Settings
     thread_safe: ClassVar[bool] = False
     uses_gpu: ClassVar[bool] = True
@@ -101,7 +102,8 @@ class DiffusersKeyframe(KeyframeBackend):
     def params(self, plan: StoryPlan, shot: Shot, output: OutputFormat) -> dict[str, Any]:
         return {
             **super().params(plan, shot, output),
-            "prompt": shot_prompt(plan, shot),
+            # The text encoder is CLIP: the prompt is fitted to its 77 tokens when the model's tokenizer counts them.
+            "domains": prompt_domains(plan, shot),
         }
 
     def files(self) -> list[Path]:
@@ -164,9 +166,10 @@ class DiffusersKeyframe(KeyframeBackend):
             extra["ip_adapter_image_embeds"] = [self._face_embeds(faces)]
         else:
             extra["ip_adapter_image"] = [portraits] if len(portraits) > 1 else portraits[0]
+        facts["prompt"] = fit(p["domains"], within(self.pipe.tokenizer))
         with device_memory_advice(self.kind, s):
             image = self.pipe(
-                prompt=p["prompt"], negative_prompt=s.negative_prompt or None,
+                prompt=facts["prompt"], negative_prompt=s.negative_prompt or None,
                 height=height, width=width, num_inference_steps=s.steps, guidance_scale=s.guidance,
                 generator=generator(job.seed), **extra,
             ).images[0]

@@ -26,7 +26,8 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scenegen.evaluation.metrics import cosine
-from scenegen.modules.diffusion import shot_prompt, weight_files
+from scenegen.modules.diffusion import weight_files
+from scenegen.modules.shot_prompts import fit, prompt_domains, within
 from scenegen.modules.keyframe import KeyframeBackend
 from scenegen.orchestrator.backend import Job
 from scenegen.orchestrator.registry import backend_class
@@ -56,7 +57,7 @@ class Settings(BaseModel):
 
 class GatedKeyframe(KeyframeBackend):
     name: ClassVar[str] = "gated"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     Settings: ClassVar[type[BaseModel]] = Settings
 
     def __init__(self, settings: dict[str, Any] | None = None):
@@ -69,7 +70,7 @@ class GatedKeyframe(KeyframeBackend):
         self.inner.check(output)
 
     def params(self, plan: StoryPlan, shot: Shot, output: OutputFormat) -> dict[str, Any]:
-        return {"inner": self.inner.params(plan, shot, output), "gate_prompt": shot_prompt(plan, shot)}
+        return {"inner": self.inner.params(plan, shot, output), "gate_domains": prompt_domains(plan, shot)}
 
     def files(self) -> list[Path]:
         return self.inner.files() + weight_files(self.settings.clip, self.settings.face_model, self.settings.face_detector)
@@ -112,7 +113,9 @@ class GatedKeyframe(KeyframeBackend):
     def _scores(self, image: Image.Image, job: Job) -> dict[str, float | None]:
         scores: dict[str, float | None] = {"clip": None, "face": None}
         if self.clip is not None:
-            scores["clip"] = cosine(self.clip.images([image])[0], self.clip.texts([job.params["gate_prompt"]])[0])
+            # The shot's prompt as CLIP reads it: the key words of every domain within its 77 tokens.
+            prompt = fit(job.params["gate_domains"], within(self.clip.processor.tokenizer))
+            scores["clip"] = cosine(self.clip.images([image])[0], self.clip.texts([prompt])[0])
         if self.faces is not None:
             found = self.faces.embed(image)
             portraits = [self.faces.embed(Image.open(path).convert("RGB"), centred_if_undetected=True)

@@ -1,8 +1,9 @@
 """Diffusion portrait: the character's identity reference, by text-to-image (SD 1.5, SDXL, ...).
 
 `AutoPipelineForText2Image` picks the pipeline from the model's own files, so any
-Stable Diffusion family checkpoint works. The prompt is the appearance alone
-(prompts/diffusion/portrait.j2): the face every keyframe will keep.
+Stable Diffusion family checkpoint works. The prompt is the appearance, framed as a
+portrait, fitted to the model's CLIP window (`shot_prompts.portrait_prompt`): the face
+every keyframe will keep.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from pydantic import BaseModel, Field
 from scenegen.modules.diffusion import PipelineSettings, generator, load_pipeline, require_levers
 from scenegen.modules.levers import device_memory_advice, free_device_memory
 from scenegen.modules.portrait import PortraitBackend
+from scenegen.modules.shot_prompts import portrait_prompt, within
 from scenegen.orchestrator.backend import Job
-from scenegen.prompts import render
 
 
 class Settings(PipelineSettings):
@@ -25,7 +26,7 @@ class Settings(PipelineSettings):
 
 class DiffusersPortrait(PortraitBackend):
     name: ClassVar[str] = "diffusers"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     Settings: ClassVar[type[BaseModel]] = Settings
     thread_safe: ClassVar[bool] = False
     uses_gpu: ClassVar[bool] = True
@@ -43,12 +44,12 @@ class DiffusersPortrait(PortraitBackend):
         del self.pipe
         free_device_memory()
 
-    def run(self, job: Job) -> None:
+    def run(self, job: Job) -> dict:
         s, character = self.settings, job.params["character"]
-        prompt = render("diffusion/portrait.j2", style=job.params["style"], name=character["name"],
-                        appearance=character["appearance"]).strip()
+        prompt = portrait_prompt(job.params["style"], character["appearance"], within(self.pipe.tokenizer))
         with device_memory_advice(self.kind, s):
             image = self.pipe(prompt=prompt, negative_prompt=s.negative_prompt or None, height=s.size, width=s.size,
                               num_inference_steps=s.steps, guidance_scale=s.guidance,
                               generator=generator(job.seed)).images[0]
         image.save(job.output, format="PNG")
+        return {"prompt": prompt}

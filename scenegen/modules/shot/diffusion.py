@@ -37,10 +37,11 @@ from pydantic import BaseModel, Field
 from scenegen.camera import Trajectory, trajectory
 from scenegen.media import frames_to_cover, retime, rgb_to_yuv
 from scenegen.modules.diffusion import (
-    VideoSettings, generator, load_pipeline, require_levers, require_size, shot_prompt, valid_length,
+    VideoSettings, generator, load_pipeline, require_levers, require_size, valid_length,
 )
 from scenegen.modules.levers import device_memory_advice, free_device_memory
 from scenegen.modules.shot import ShotBackend
+from scenegen.modules.shot_prompts import full_prompt
 from scenegen.orchestrator.backend import Job
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
 
@@ -76,7 +77,8 @@ class DiffusersShot(ShotBackend):
     uses_gpu: ClassVar[bool] = True
 
     def params(self, plan: StoryPlan, shot: Shot, output: OutputFormat) -> dict[str, Any]:
-        return {**super().params(plan, shot, output), "prompt": shot_prompt(plan, shot)}
+        # Wan and LTX read the prompt with a T5 encoder (512 tokens): every domain, whole.
+        return {**super().params(plan, shot, output), "prompt": full_prompt(plan, shot)}
 
     def check(self, output: OutputFormat) -> None:
         family = FAMILIES[self.settings.family]

@@ -34,6 +34,7 @@ from pydantic import BaseModel, Field
 from scenegen.media import rgb_to_yuv, yuv_frames, yuv_to_rgb
 from scenegen.modules.diffusion import VideoSettings, generator, load_pipeline, require_levers, require_size
 from scenegen.modules.levers import device_memory_advice, free_device_memory
+from scenegen.modules.shot_prompts import look
 from scenegen.modules.smoothing import SmoothingBackend, dissolve, overlapping
 from scenegen.orchestrator.backend import Job
 from scenegen.prompts import render
@@ -60,7 +61,7 @@ class DiffusersSmoothing(SmoothingBackend):
         before, after = pair
         return {
             **super().params(plan, pair, output),
-            "prompt": render("diffusion/boundary.j2", style=plan.style, before=before.background,
+            "prompt": render("diffusion/boundary.j2", style=look(plan.style), before=before.background,
                              after=after.background).strip(),
         }
 
