@@ -22,6 +22,7 @@ tilt and push in over it; the frame's own area is centred.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import re
@@ -93,9 +94,14 @@ SCENERY = {  # place word -> (scenery, ground colour)
         "tent": (150, 140, 100), "barracks": (110, 105, 90), "carriage": (120, 95, 75), "compartment": (120, 95, 75),
         "corridor": (120, 105, 90), "wheelhouse": (110, 100, 90), "stairwell": (110, 100, 95), "barn": (130, 100, 70),
         "hayloft": (150, 120, 70), "hut": (120, 90, 65), "cave": (90, 95, 105), "pub": (90, 60, 45),
-        "cloakroom": (120, 100, 90), "stable": (130, 100, 70), "flat": (130, 110, 100), "post": (140, 110, 80),
+        "cloakroom": (120, 100, 90), "stable": (130, 100, 70), "post": (140, 110, 80),
         "church": (140, 130, 120), "chapel": (140, 130, 120), "theatre": (100, 40, 50)}.items()},
 }
+# Words that end a background's first phrase: "a kitchen | in a small house".
+PREPOSITIONS = {"in", "on", "at", "by", "near", "of", "above", "below", "under", "over", "beside", "behind", "beyond",
+                "inside", "outside", "along", "across", "through", "with", "where", "seen", "past", "high", "deep", "far"}
+# Outdoors, peaks named anywhere stand behind whatever else is drawn: a village below the Alps.
+PEAKS = ("mountain", "mountains", "peak", "peaks", "alps", "highlands", "summit", "ridge", "himalayas", "andes")
 # What a character holds when the shot's action names it: word -> prop.
 PROPS = {
     **dict.fromkeys(("bread", "dough", "loaf", "loaves"), "loaf"),
@@ -155,6 +161,8 @@ class AnimaticKeyframe(KeyframeBackend):
             for _ in range(60):
                 x, y = rng.randrange(width), rng.randrange(max(1, horizon))
                 draw.point((x, y), fill=(230, 230, 255))
+        if not scenery.startswith("interior") and horizon > 8 and set(re.findall(r"[a-z]+", p["background"].lower())) & set(PEAKS):
+            _peaks(draw, rng, width, horizon, night)
         draw.rectangle((0, max(0, horizon), width, height), fill=ground)
         _draw_scenery(draw, scenery, rng, width, height, horizon, ground, night)
 
@@ -179,16 +187,23 @@ def _even(x: float) -> int:
 
 
 def _scenery(background: str) -> tuple[str, tuple[int, int, int]]:
-    """(scenery, ground colour) of the first place word in the background; an interior names its room.
+    """(scenery, ground colour) of the place the background opens with; an interior names its room.
 
+    The last place word of its first phrase, before a preposition, is the place ("a village
+    school *classroom* high in the mountains"); with none there, the first place word after.
     Whole words, a plural as its singular: a barefoot walk is no bar, "mountains" a mountain.
     """
-    for word in re.findall(r"[a-z]+", background.lower()):
-        place = word if word in SCENERY else word[:-1] if word.endswith("s") and word[:-1] in SCENERY else None
-        if place:
-            scenery, ground = SCENERY[place]
-            return (f"interior:{ROOMS.get(place, 'room')}" if scenery == "interior" else scenery), ground
-    return "hills", (110, 140, 90)
+    words = re.findall(r"[a-z]+", background.lower())
+    first = list(itertools.takewhile(lambda w: w not in PREPOSITIONS, words))
+    places = [p for p in (_place_word(w) for w in first) if p] or [p for p in map(_place_word, words) if p][:1]
+    if not places:
+        return "hills", (110, 140, 90)
+    scenery, ground = SCENERY[places[-1]]
+    return (f"interior:{ROOMS.get(places[-1], 'room')}" if scenery == "interior" else scenery), ground
+
+
+def _place_word(word: str) -> str | None:
+    return word if word in SCENERY else word[:-1] if word.endswith("s") and word[:-1] in SCENERY else None
 
 
 def _weather(background: str) -> str | None:
@@ -211,6 +226,20 @@ def _sun(draw: ImageDraw.ImageDraw, width: int, horizon: int, light: dict, night
     r = max(8, width // 30)
     colour = (235, 235, 215) if night else (255, 240, 190)
     draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
+
+
+def _peaks(draw: ImageDraw.ImageDraw, rng: random.Random, width: int, horizon: int, night: bool) -> None:
+    """A far range of snow-capped peaks on the horizon, pale with distance."""
+    rock, snow = ((40, 44, 70), (120, 124, 150)) if night else ((120, 128, 150), (236, 240, 246))
+    x, points = 0, [(0, horizon)]
+    while x < width:
+        top = horizon - rng.randint(max(4, int(horizon * 0.35)), max(5, int(horizon * 0.7)))
+        points += [(x + rng.randint(width // 16, width // 8), top), (x + rng.randint(width // 6, width // 4), horizon)]
+        x = points[-1][0]
+        draw.polygon([points[-3], points[-2], points[-1]], fill=rock)
+        peak_x, peak_y = points[-2]
+        cap = (horizon - peak_y) // 4
+        draw.polygon([(peak_x, peak_y), (peak_x - cap, peak_y + cap), (peak_x + cap, peak_y + cap)], fill=snow)
 
 
 def _draw_scenery(draw, scenery, rng, width, height, horizon, ground, night) -> None:
