@@ -14,7 +14,9 @@ interpreter per command, as a user pays it):
   5. silent  the same `story` with `--no-sound` into another empty directory: what the
              sound track (voices, score, mix) costs;
   6. line    one line of dialogue reworded in plan.json, then `scenegen render RUN`
-             (re-voices it, mixes again, remuxes the film).
+             (re-voices it, mixes again, remuxes the film);
+  7. plan    `scenegen plan "a woman's life" --shots N -o FILE`: the offline planner
+             alone, its imports included (median of 5).
 and writes the table of times and ratios to the given markdown file.
 """
 
@@ -78,6 +80,8 @@ def main() -> None:
         silent = timed("story", "a woman's life", "--shots", str(args.shots), "--out", str(Path(tmp) / "silent"),
                        "--no-sound")
         encode = pure_encode(run / "film.mp4")
+        planned = statistics.median(timed("plan", "a woman's life", "--shots", str(args.shots), "-o",
+                                          str(Path(tmp) / f"plan{k}.json")) for k in range(5))
         with av.open(str(run / "film.mp4")) as container:
             frames = container.streams.video[0].frames
 
@@ -88,6 +92,7 @@ def main() -> None:
         ("pure encode of the film's frames", encode, f"full / encode = {full / encode:.1f}"),
         ("full run without sound (`story --no-sound`)", silent, f"full / silent = {full / silent:.2f}"),
         ("reword one line, `render`", reworded, f"line / full = {reworded / full:.2f}"),
+        ("offline plan alone (`plan`, imports included)", planned, f"plan / full = {planned / full:.2f}"),
     ]
     table = "\n".join(f"| {name} | {seconds:.2f} s | {ratio} |" for name, seconds, ratio in rows)
     section = f"""## The {args.shots}-shot animatic (`bench/story.py`)
