@@ -151,3 +151,68 @@ def test_a_story_remembered_cuts_between_then_and_now():
     assert "elder" in ages and {"child", "adult"} & set(ages)
     changes = sum(a != b for a, b in zip(ages, ages[1:]))
     assert changes >= 4, ages
+
+
+# Found by a review of the reader: each once crashed the planner or cast or said the wrong thing.
+
+@pytest.mark.parametrize("sentence", ["two friends explore a village near the ship", "the forest near the train",
+                                      "the streets of a ship", "a ship sinks", "a ship sinks at dawn"])
+def test_a_vehicle_is_the_world_only_when_the_story_is_aboard(sentence):
+    from scenegen.schemas.plan import reference_errors
+
+    story = plan(sentence, 12)
+    assert reference_errors(story, 24) == []
+    setting = reading.read(sentence).setting
+    aboard = setting is not None and setting.world in ("ship", "train")
+    assert aboard == (setting is not None and setting.places[0][1].noun in ("ship", "train"))
+
+
+@pytest.mark.parametrize("sentence, noun", [
+    ("two sisters fight over the family business", "business"), ("a murder on the midnight express", "express"),
+    ("the summer ends", "summer"), ("a letter arrives for Nora", "letter"), ("a human walks home", "human"),
+    ("the explorers cross a wilderness", "wilderness"),
+])
+def test_a_common_noun_is_no_one(sentence, noun):
+    assert not [c for c in plan(sentence, 8).characters if re.match(rf"\w+, an? {noun}\b", c.description)]
+
+
+def test_a_letter_for_nora_is_noras_story():
+    assert reading.read("a letter arrives for Nora").people[0].name == "Nora"
+
+
+def test_creatures_look_like_what_they_are():
+    rex = plan("Rex, a stray dog, finds his way home", 8).characters[0]
+    assert rex.name == "Rex" and "fur" in rex.appearance and "hair" not in rex.appearance
+    whale = plan("a whale swims home across the ocean", 8).characters[0]
+    assert "skin" in whale.appearance and "fur" not in whale.appearance
+    dog = plan("the life of a stray dog", 30)   # no human mother or grandchild
+    kin = reading.vocabulary()["people"]["kin"]
+    assert not [c for c in dog.characters[1:] if re.search(rf"{dog.characters[0].name}'s ({'|'.join(kin)})\b", c.description)]
+
+
+def test_silver_hair_is_an_elders():
+    story = plan("Eli, ninety, remembers the bakery he ran in Warsaw before the war", 30)
+    for shot in story.shots:
+        for part in shot.character.split(";"):
+            assert "silver hair" not in part or "old" in part, part
+
+
+def test_places_of_one_scale_are_not_put_inside_each_other():
+    story = plan("a spy in Paris loves a pilot in Berlin")
+    assert not [b for b in backgrounds(story) if "paris" in b and "berlin" in b]
+    home = reading.read("Amara flies back to Lagos after ten years in London")
+    assert home.setting.text == "Lagos" and home.origin.text == "London"
+    chased = reading.read("a getaway driver is chased from Marseille to the Swiss mountains")
+    assert chased.origin.text == "Marseille" and chased.setting.world == "mountains"
+
+
+@pytest.mark.parametrize("sentence, era", [("a general leads 1000 soldiers", None), ("an old miner remembers the strike of 1984", "in 1984"),
+                                           ("Aiko, a telegraph girl in wartime Tokyo", "in wartime"),
+                                           ("a knight in medieval England", "in medieval times")])
+def test_a_year_is_an_era_and_a_count_is_not(sentence, era):
+    assert reading.read(sentence).era == era
+
+
+def test_numbers_in_words_count_people():
+    assert len([p for p in reading.read("eleven sisters and a dog").people if p.word == "sister"]) == reading.MAX_PEOPLE
+    assert [p.word for p in reading.read("twenty-two sisters").people].count("sister") == reading.MAX_PEOPLE

@@ -70,7 +70,7 @@ def test_every_keyframe_prompt_fits_clip_and_keeps_each_domains_key_words(storie
                         if w not in {plan.character(c).name.lower() for c in shot.characters} | {"and"}]
             assert relation[0] in prompt, (shot.relation, prompt)
             assert not [w for w in ANIMATIC_LOOK if w in prompt]
-            assert not any(plan.character(c).name.lower() in re.findall(r"[a-z]+", prompt) for c in shot.characters)
+            assert not any(c.name.lower() in re.findall(r"[a-z]+", prompt) for c in plan.characters), prompt
     # Written whole, nearly every prompt would lose its last domains.
     assert overflowing > 0.9 * len(SENTENCES) * 30
 

@@ -32,14 +32,15 @@ AGE_SAID = {"elder": "elderly", "child": "child"}
 
 
 def look(style: str) -> str:
-    """The plan's style as a model reads it: the film's look, without the animatic's words for its own."""
+    """The plan's style as a model reads it: the film's look, without the animatic's words for its
+    own; a style of nothing else is a film's (a plan written when the look was the animatic's)."""
     kept = [part.strip() for part in style.split(",") if not re.search(rf"\b({'|'.join(ANIMATIC_LOOK)})\b", part, re.I)]
-    return ", ".join(part for part in kept if part)
+    return ", ".join(part for part in kept if part) or "cinematic film still"
 
 
 def full_prompt(plan, shot) -> str:
     """Every domain, whole, for a T5-class encoder."""
-    return render("diffusion/shot.j2", style=look(plan.style) or "cinematic film still", character=_aged(plan, shot),
+    return render("diffusion/shot.j2", style=look(plan.style), character=_aged(plan, shot),
                   background=shot.background, relation=shot.relation, camera=shot.camera.text,
                   lighting=shot.lighting.text).strip()
 
@@ -89,7 +90,7 @@ def _keys(domain: str) -> int:
 
 def prompt_domains(plan, shot) -> dict[str, list[str]]:
     """The shot's domains as phrases, most telling first, ready to `fit` to any window."""
-    names = [plan.character(c).name for c in shot.characters if any(c == k.id for k in plan.characters)]
+    names = [c.name for c in plan.characters]   # anyone's: the action may name someone out of frame
     light = shot.lighting
     warmth = "warm light" if light.color_temperature_k < 4500 else "cool light" if light.color_temperature_k > 6500 else ""
     camera = shot.camera

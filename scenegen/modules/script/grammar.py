@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
+import inflect
+
 # Open classes as WordNet names them, and as the tags say them.
 OPEN = {"noun": "NOUN", "verb": "VERB", "adj": "ADJ", "adv": "ADV"}
 # Tags after which a noun phrase is still open: its head is yet to come.
@@ -123,8 +125,8 @@ def _fixed(words: list[str], i: int, common: frozenset[str]) -> str | None:
         return "PART"   # a possessive: "a fisherman's son", "the sisters' bakery"
     if not re.match(r"[\w&]", word):
         return "PUNCT"
-    if low[0].isdigit() or low in grammar["numbers"] and low != "one":
-        return "NUM"
+    if low[0].isdigit() or low != "one" and all(part in grammar["numbers"] for part in low.split("-")):
+        return "NUM"   # "12", "two", "twenty-two"
     if low == "to":
         return "TO"
     nxt = words[i + 1].lower() if i + 1 < len(words) else ""
@@ -221,7 +223,7 @@ def _plural(word: str) -> bool:
 
 def _noun_lemma(low: str) -> str:
     """A noun's singular: WordNet's, or inflect's for a noun WordNet lacks ("lobstermen")."""
-    return readings(low).get("NOUN") or _english().singular_noun(low) or low
+    return readings(low).get("NOUN") or english().singular_noun(low) or low
 
 
 def _token(word: str, pos: str) -> Token:
@@ -233,8 +235,6 @@ def _token(word: str, pos: str) -> Token:
 
 
 @cache
-def _english():
-    """inflect, for the plural of a noun WordNet lacks ("lobstermen")."""
-    import inflect
-
+def english() -> inflect.engine:
+    """inflect: a noun WordNet lacks made singular ("lobstermen"), articles and plurals for the planner."""
     return inflect.engine()

@@ -243,9 +243,10 @@ def _cast(rng: random.Random, words: dict, kind: dict, premise: reading.Premise,
         cast[role] = {
             "id": _identifier(name, cast), "name": name, "look": _look(rng, words["appearance"], person, word, gender),
             "word": word, "gender": gender, "creature": person.creature,
-            # A relative by the sentence's word, or by the role's own when the sentence names no one for it.
+            # A relative by the sentence's word, or by the role's own when the sentence names no one for
+            # it and the protagonist is a person: a stray dog has no mother at the kitchen table.
             "called": f"{cast['hero']['name']}'s {word}" if person.kin or role not in named and word in kin_words
-            else reading.english().a(word),
+            and not cast["hero"]["creature"] else reading.english().a(word),
             # The kind says how a role ages act by act (a life); else the sentence ("an old fisherman").
             "ages": kind.get("ages", {}).get(role) or [person.age or "adult"] * len(kind["acts"]),
         }
@@ -260,10 +261,15 @@ def _cast(rng: random.Random, words: dict, kind: dict, premise: reading.Premise,
 def _look(rng: random.Random, looks: dict, person: reading.Person, word: str, gender: str) -> dict:
     """How someone looks, for good: a person's hair, eyes, skin and clothes; a creature's coat or a
     machine's plating, its eyes and what it wears."""
-    if person.creature:
-        table = looks["machine" if word in looks["machine"]["words"] else "creature"]
+    if person.creature and word in looks["machine"]["words"]:
+        table = looks["machine"]
         return {"coat": rng.choice(table["coats"]), "eyes": rng.choice(table["eyes"]),
                 "garment": rng.choice(table["garments"]), "garment_colour": rng.choice(looks["garment_colours"])}
+    if person.creature:
+        table = looks["creature"]
+        covering = next((c for c in ("feathers", "scales", "skin") if word in table[c]), "fur")
+        return {"coat": f"{rng.choice(table['colours'])} {covering}", "eyes": rng.choice(table["eyes"]),
+                "garment": rng.choice(table["coats"][covering]), "garment_colour": rng.choice(looks["garment_colours"])}
     return {
         "hair_colour": rng.choice(looks["hair_colours"]), "hair_style": rng.choice(looks["hair_styles"]),
         "eyes": rng.choice(looks["eyes"]), "skin": rng.choice(looks["skins"]),
@@ -331,13 +337,20 @@ def _where(location: str, setting: str, premise: reading.Premise, kind: dict, sc
     inside = place.inside
     if inside is not None and setting == "indoor":
         return f"{_in_turn(reading.rooms(inside), turns, 'rooms')} of {place.text}"
-    if world.get("aboard") or _foreign(location, world):
-        location = _in_turn(world["locations"][setting], turns, setting)
-    if inside is not None and not world.get("aboard"):
+    own = world.get("locations", {}).get(setting)
+    swapped = bool(own) and (world.get("aboard") or _foreign(location, world))
+    if swapped:
+        location = _in_turn(own, turns, setting)
+    at = reading.preposition(place.places[0][1])
+    if world.get("aboard"):
+        return world[setting].format(location=location, place=place.text, at=at)
+    if inside is not None:
         return f"{location} near {place.text}"
-    if not world:
-        return f"{location} in {place.text}"
-    return world[setting].format(location=location, place=place.text, at=reading.preposition(place.places[0][1]))
+    # The world's own places are said plainly ("a well at an oasis in the Sahara"), a beat's own
+    # in the world's way ("a tiny kitchen at home in an oasis town in the Sahara").
+    if swapped or not world:
+        return f"{location} {at} {place.text}"
+    return world[setting].format(location=location, place=place.text, at=at)
 
 
 def _in_turn(choices: list[str], turns: Counter[str], key: str) -> str:

@@ -28,9 +28,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib.resources import files
 
-import inflect
-
-from scenegen.modules.script.grammar import Token, closed_classes, tag
+from scenegen.modules.script.grammar import Token, closed_classes, english, readings, tag
 
 DEFAULT_KIND = "quest"
 # A cue of several words ("comes home") says more than one word ("soldier"); on a tie the
@@ -77,7 +75,7 @@ class Setting:
 
     @property
     def inside(self) -> Place | None:
-        """The building or vehicle the indoor scenes are in, if the story has one."""
+        """The building or vehicle the indoor scenes are in, if the story has one: the innermost place."""
         first = self.places[0][1]
         return first if first.category == "building" or vocabulary()["worlds"].get(first.category, {}).get("aboard") \
             else None
@@ -105,11 +103,6 @@ def kinds() -> dict[str, dict]:
     return {name: tomllib.loads(folder.joinpath(f"{name}.toml").read_text()) for name in KIND_ORDER}
 
 
-@cache
-def english() -> inflect.engine:
-    return inflect.engine()
-
-
 def read(sentence: str) -> Premise:
     tokens = tag(sentence, common=_never_names())
     setting, origin = _settings(tokens)
@@ -130,20 +123,18 @@ def read(sentence: str) -> Premise:
 # Who
 
 def person_kind(lemma: str) -> str | None:
-    """'female', 'male', 'neutral', 'creature' or 'group' for a noun that names one, else None."""
+    """'female', 'male', 'neutral', 'creature' or 'group' for a noun that names one, else None: the
+    lists of reading.toml, a -man or -woman ("fisherwoman"), an -ist or -ian ("pianist"), or a
+    compound ending in a listed word of five letters or more ("schoolteacher", "songbird")."""
     people = vocabulary()["people"]
     lemma = lemma.rpartition("-")[2]   # an "ex-convict" is a convict
     for kind in ("female", "male", "neutral", "creature", "group"):
         if lemma in people[kind]:
             return kind
-    if lemma.endswith(("ess", "woman")) and len(lemma) > 5:
-        return "female"
-    if lemma.endswith("man") and len(lemma) > 4 and not lemma.endswith("woman") or lemma.endswith("boy") and len(lemma) > 5:
-        return "male"
-    if lemma.endswith("girl") and len(lemma) > 5:
-        return "female"
-    if lemma.endswith(("ist", "ian")) and len(lemma) > 5:
-        return "neutral"
+    if lemma.endswith(("man", "woman")) and english().plural_noun(lemma).endswith("men"):   # a fisherman, not a human
+        return "female" if lemma.endswith("woman") else "male"
+    if lemma.endswith(("ist", "ian")) and len(lemma) > 5 and not lemma.endswith(("list", "mist", "twist")):
+        return "neutral"   # a pianist, a librarian; not a checklist
     # A compound ending in one: a "schoolteacher" is a teacher, a "songbird" a bird.
     return next((kind for kind, word in _person_ends() if lemma.endswith(word) and lemma != word), None)
 
@@ -155,10 +146,9 @@ def _person_ends() -> list[tuple[str, str]]:
 
 
 def _a_doer(lemma: str) -> bool:
-    """A noun for one who does a verb: "keeper" (keep), "hiker" (hike), "inspector" (inspect)."""
-    from scenegen.modules.script.grammar import readings
-
-    if not lemma.endswith(("er", "or")) or len(lemma) < 5 or lemma in _place_nouns():
+    """A noun for one who does a verb, WordNet's verb with -er or -or ("keeper", "hiker",
+    "inspector"), that is no verb itself: a summer, a letter or a tower is no one."""
+    if not lemma.endswith(("er", "or")) or len(lemma) < 6 or lemma in _place_nouns() or "VERB" in readings(lemma):
         return False
     stem = lemma[:-2]
     return any(readings(s).get("VERB") == s for s in (stem, stem + "e", stem[:-1] if stem[-1:] == stem[-2:-1] else stem))
@@ -188,7 +178,8 @@ def _people(tokens: list[Token], lead_at: int | None) -> list[Person]:
         if found and _in_apposition(tokens, found[-1], i):
             # "Nora, a nurse, ...": the nurse is Nora.
             at, named = found.pop()
-            found.append((at, replace(named, word=one, gender=named.gender or gender, age=age or named.age)))
+            found.append((at, replace(named, word=one, gender=named.gender or gender, age=age or named.age,
+                                      creature=kind == "creature")))
             continue
         for _ in range(min(count, MAX_PEOPLE)):
             # "her brother" is the protagonist's brother; "two sisters" are each other's.
@@ -220,27 +211,26 @@ def _beside(tokens: list[Token], lead: int | None, i: int) -> bool:
     return any(t.pos == "CCONJ" for t in between) and all(t.pos in ("CCONJ", "PUNCT") for t in between)
 
 
-def _person_at(tokens: list[Token], i: int, doer: bool) -> str | None:
+def _person_at(tokens: list[Token], i: int, doer: bool = False) -> str | None:
     """What kind of person the noun at i names, if it heads its phrase ("the rival chefs": chefs)."""
-    from scenegen.modules.script.grammar import readings
-
     token = tokens[i]
     after = tokens[i + 1] if i + 1 < len(tokens) else None
     # A noun that describes the next is no one ("a *bus* driver"), unless the next is a word WordNet
     # lacks, as a second object is ("teaches a clumsy boy kung fu").
     if token.pos != "NOUN" or after is not None and after.pos == "NOUN" and (readings(after.lower) or person_kind(after.lemma)):
         return None
-    kind = person_kind(token.lemma)
-    return kind or ("neutral" if doer and _a_doer(token.lemma) else None)
+    return person_kind(token.lemma) or ("neutral" if doer and _a_doer(token.lemma) else None)
 
 
 def _lead(tokens: list[Token]) -> int | None:
     """Where the lead is named: the subject of the first clause whose subject is a person, else
     the first person outside a phrase of place or time, else the first person."""
-    people = [i for i in range(len(tokens)) if _person_at(tokens, i, doer=True) or _a_name(tokens, i)]
+    # A doer ("a hiker") is someone only as a verb's subject: the object of one may be anything.
+    people = [i for i in range(len(tokens)) if _person_at(tokens, i) or _a_name(tokens, i)
+              or _person_at(tokens, i, doer=True) and _subject_of_a_verb(tokens, i)]
     subjects = [i for i in people if _subject_of_a_verb(tokens, i)]
-    free = [i for i in people if not _in_a_phrase(tokens, i) and _person_at(tokens, i, doer=False) or _a_name(tokens, i)]
-    chosen = next(iter(subjects or free or [i for i in people if _person_at(tokens, i, doer=False)] or people), None)
+    free = [i for i in people if not _in_a_phrase(tokens, i) or _a_name(tokens, i)]   # "the life of Kofi"
+    chosen = next(iter(subjects or free or people), None)
     # A possessor leads only when what is theirs is no person: "a fisherman's son" is the son.
     while chosen is not None and chosen + 1 < len(tokens) and tokens[chosen + 1].pos == "PART":
         end = chosen + 2
@@ -316,7 +306,7 @@ def _count(tokens: list[Token], i: int) -> int:
     counts = vocabulary()["counts"]
     for token in reversed(tokens[max(0, i - 3):i]):
         if token.pos == "NUM":
-            value = int(token.lower) if token.lower.isdigit() else counts.get(token.lower)
+            value = int(token.lower) if token.lower.isdigit() else _number(token.lower) or counts.get(token.lower)
             if value and 1 <= value <= 99:
                 return value
     return 2 if tokens[i].plural else 1
@@ -490,7 +480,7 @@ def _settings(tokens: list[Token]) -> tuple[Setting | None, Setting | None]:
     """Where the story is and, for a story of leaving, where it opens: the places the object of a
     verb of leaving or of "from" holds ("leaves *her village in the Andes* for Lima")."""
     nests = _nests(tokens, _places(tokens))
-    left = next((nest for nest in nests if _left_behind(tokens, nest[0][0])), None)
+    left = next((nest for nest in nests if _left_behind(tokens, nest[0][0], nests)), None)
     rest = [nest for nest in nests if nest is not left]
     hints = _hints(tokens)
     origin = _setting([left], hints) if left else None
@@ -514,15 +504,22 @@ def _nests(tokens: list[Token], places: list[tuple[int, Place]]) -> list[list[tu
     return nests
 
 
-def _left_behind(tokens: list[Token], i: int) -> bool:
-    """Whether the place at i is one the story leaves: the object of a verb of leaving, or after
-    "from" when a verb of going governs it ("sails from Lisbon", not "falls from a cliff")."""
+def _left_behind(tokens: list[Token], i: int, nests: list) -> bool:
+    """Whether the place at i is one the story leaves: the object of a verb of leaving, after
+    "from" when a verb of going governs it or a "to" names where the story goes ("sails from
+    Lisbon", "chased from Marseille to the mountains", not "falls from a cliff"), or the
+    place a story comes "back to" another from ("flies back to Lagos after years in London")."""
     start = _phrase_start(tokens, i)
     before = tokens[start - 1] if start else None
+    if before is None:
+        return False
     verbs = [t for t in tokens[:start] if t.pos == "VERB"]
     going = bool(verbs) and verbs[-1].lemma in closed_classes()["motion"]
-    return before is not None and (before.lower == "from" and going or
-                                   before.pos == "VERB" and before.lemma in vocabulary()["names"]["leaving"])
+    heads = [_phrase_start(tokens, nest[0][0]) for nest in nests]
+    goes_to = any(tokens[k - 1].lower in ("to", "toward", "towards") for k in heads if k and k != start)
+    back = any(k > 1 and tokens[k - 1].lower == "to" and tokens[k - 2].lower == "back" for k in heads if k != start)
+    return (before.lower == "from" and (going or goes_to) or back and i != nests[0][0][0] or
+            before.pos == "VERB" and before.lemma in vocabulary()["names"]["leaving"])
 
 
 def _setting(nests: list[list[tuple[int, str, Place]]], hints: list[str]) -> Setting:
@@ -538,13 +535,18 @@ def _setting(nests: list[list[tuple[int, str, Place]]], hints: list[str]) -> Set
             1 if category == "city" else 2
 
     nested: list[tuple[str, Place]] = []
+    outermost = -1
     for nest in sorted(nests, key=scale):
+        if scale(nest) <= outermost:
+            continue   # two cities, two landscapes: not one inside the other ("a spy in Paris loves a pilot in Berlin")
         nested.append((preposition(nest[0][2]) if nested else "", nest[0][2]))
         nested += [(at, place) for _, at, place in nest[1:]]
+        outermost = scale(nest)
     categories = [place.category for _, place in nested]
-    vehicle = next((c for c in categories if words["worlds"].get(c, {}).get("aboard")), None)
+    # A vehicle is the world only when the story is aboard it: not "a village near the ship".
+    vehicle = categories[0] if words["worlds"].get(categories[0], {}).get("aboard") else None
     # Water lies in every landscape: a lake or a river sets the world only where nothing else does.
-    lands = [c for c in [*categories, *hints] if c not in ("building", "city") and c != vehicle]
+    lands = [c for c in [*categories, *hints] if c not in ("building", "city") and not words["worlds"].get(c, {}).get("aboard")]
     land = next((c for c in lands if c != "lake"), None)
     building_world = next((words["building_worlds"][p.noun] for _, p in nested if p.noun in words["building_worlds"]), None)
     settled = next((words["settlements"].get(p.noun, "city") for _, p in nested if p.category == "city"), None)
@@ -593,13 +595,16 @@ def _weather(tokens: list[Token]) -> str | None:
 
 
 def _era(tokens: list[Token]) -> str | None:
-    for token in tokens:
+    """The time the sentence sets: a decade, a year (a number of 1000 to 2199 that counts no noun
+    after it: "in 1942", not "1000 soldiers"), or an era's word ("Victorian")."""
+    for i, token in enumerate(tokens):
         if re.fullmatch(r"\d{3}0s", token.lower):
             return f"in the {token.lower}"
-        if re.fullmatch(r"\d{4}", token.lower):
+        counts = i + 1 < len(tokens) and tokens[i + 1].pos in ("NOUN", "ADJ")
+        if re.fullmatch(r"1\d{3}|2[01]\d{2}", token.lower) and not counts:
             return f"in {token.lower}"
         if token.lower in vocabulary()["eras"]:
-            return f"in {vocabulary()['eras'][token.lower]} times"
+            return vocabulary()["eras"][token.lower]
     return None
 
 
