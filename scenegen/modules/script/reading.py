@@ -133,8 +133,9 @@ def person_kind(lemma: str) -> str | None:
             return kind
     if lemma.endswith(("man", "woman")) and english().plural_noun(lemma).endswith("men"):   # a fisherman, not a human
         return "female" if lemma.endswith("woman") else "male"
-    if lemma.endswith(("ist", "ian")) and len(lemma) > 5 and not lemma.endswith(("list", "mist", "twist")):
-        return "neutral"   # a pianist, a librarian; not a checklist
+    a_list = lemma.endswith("list") and "NOUN" in readings(lemma[:-4])   # a checklist, a playlist
+    if lemma.endswith(("ist", "ian")) and len(lemma) > 5 and not a_list:
+        return "neutral"   # a pianist, a librarian, a specialist
     # A compound ending in one: a "schoolteacher" is a teacher, a "songbird" a bird.
     return next((kind for kind, word in _person_ends() if lemma.endswith(word) and lemma != word), None)
 
