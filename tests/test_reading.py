@@ -69,7 +69,7 @@ def backgrounds(story) -> list[str]:
 
 
 def share(story, word: str) -> float:
-    return sum(bool(re.search(rf"\b{word}\b", b)) for b in backgrounds(story)) / len(story.shots)
+    return sum(bench.says(b, word) for b in backgrounds(story)) / len(story.shots)
 
 
 def cast(story) -> list[str]:

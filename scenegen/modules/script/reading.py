@@ -364,7 +364,7 @@ def _never_names() -> frozenset[str]:
     known = [*words["names"]["never"], *words["eras"], *_place_nouns(), *words["named"],
              *(w for g in ("female", "male", "neutral", "creature", "group") for w in words["people"][g]),
              *(w for ws in words["ages"].values() for w in ws),
-             *(w for kind in words["weather"].values() for phrase in kind["words"] for w in phrase.split()),
+             *_weather_words(),
              *(w for kind in kinds().values() for cue in kind["cues"] for w in cue.split())]
     return frozenset(known)
 
@@ -573,8 +573,13 @@ def preposition(place: Place) -> str:
 # Weather, era and kind
 
 def _weather_word(token: Token) -> bool:
-    return any(token.lemma in phrase.split() or token.lower in phrase.split()
-               for kind in vocabulary()["weather"].values() for phrase in kind["words"])
+    return token.lemma in _weather_words() or token.lower in _weather_words()
+
+
+@cache
+def _weather_words() -> frozenset[str]:
+    """Every word of every weather phrase: "rainy", "winter", "storm"."""
+    return frozenset(w for kind in vocabulary()["weather"].values() for phrase in kind["words"] for w in phrase.split())
 
 
 def _weather(tokens: list[Token]) -> str | None:
