@@ -10,8 +10,7 @@ fast preset names. They are built on the CPU in bf16 (initialisers skipped, then
 random values with an initialisation's statistics) and saved with `save_pretrained`
 under `--work`/public/, once: later runs reuse them, and `sizes.json` there refuses a
 folder built from other sizes. A component two pipelines share (the UMT5-XXL text
-encoder and its tokenizer, the Wan VAE and scheduler, the ViT-H image encoder) is saved
-once, in components/, and each folder links its files. All four stages take about
+encoder and its tokenizer, the Wan VAE and scheduler) is saved once, in components/, and each folder links its files. All four stages take about
 83 GiB of disk and, while building, about 55 GiB of RAM; `--stages clip` alone 44 GiB.
 
 What it measures. For each stage and each lever set, one job through the stage's backend
@@ -50,7 +49,16 @@ so that `torch.cuda.max_memory_allocated` sees the story's pipelines. Its wall t
 out starting an interpreter and importing torch; the weights are hashed into the digest
 cache first (as a user's first render does, once), timed apart.
 
-Every figure printed is measured in the run that prints it. `--tiny` runs the same code
+No GPU? `--simulate` runs the same rows and stories on any CPU with the GPU's memory
+simulated (bench/memsim.py says how): the models are built weightless (safetensors
+headers over holes: the real sizes, no disk) in --work/public-weightless; each row
+reports the simulated device memory resident after load and at the peak, the model
+running at the peak, and the host memory the process owns at its peak; seconds are not
+measured. `--docs FILE` puts its table into a Markdown file, `--table FILE` writes the
+presets' figures that `scenegen check` reads (scenegen/presets/memory.json); both are
+written again after every result, as --json is.
+
+Every figure printed is measured (or, with --simulate, simulated) in the run that prints it. `--tiny` runs the same code
 at the sizes tests/tiny_models.py uses, on the CPU, in seconds: tests/test_gpu_realscale.py.
 """
 
@@ -85,13 +93,16 @@ from diffusers import (
 )
 from diffusers.models.embeddings import ImageProjection
 from PIL import Image
-from safetensors.torch import save_file
+import safetensors.torch
 from transformers import (
     CLIPImageProcessor, CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer, CLIPVisionConfig,
-    CLIPVisionModelWithProjection, T5Tokenizer, UMT5Config, UMT5EncoderModel,
+    CLIPVisionModel, CLIPVisionModelWithProjection, T5Tokenizer, UMT5Config, UMT5EncoderModel,
 )
 
 import scenegen
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or loaded by path, memsim is beside it
+import memsim  # noqa: E402
 from scenegen.errors import UserError
 from scenegen.media import EncoderSettings, rgb_to_yuv
 from scenegen.modules.keyframe.diffusion import DiffusersKeyframe
@@ -129,7 +140,7 @@ class Scale:
     vace_layers: tuple   # the WanVACE blocks that take control hints
     umt5: dict           # UMT5Config: Wan's text encoder
     wan_vae: dict        # AutoencoderKLWan
-    clip_vit_h: dict     # CLIPVisionConfig: Wan I2V's image encoder, and the IP-Adapter's
+    clip_vit_h: dict     # CLIPVisionConfig: the ViT-H of Wan I2V's image encoder and of the IP-Adapter's
     sdxl_unet: dict      # UNet2DConditionModel
     sdxl_vae: dict       # AutoencoderKL
     clip_text_l: dict    # CLIPTextConfig: SDXL's first text encoder (CLIP ViT-L)
@@ -228,7 +239,14 @@ def wan_scheduler(scale: Scale):
 
 
 def clip_vit_h(scale: Scale):
+    """The IP-Adapter's image encoder, with its projection (h94/IP-Adapter's models/image_encoder)."""
     return CLIPVisionModelWithProjection(CLIPVisionConfig(**scale.clip_vit_h))
+
+
+def wan_image_encoder(scale: Scale):
+    """Wan I2V's image encoder: the same ViT-H without the projection, the class its pipeline and the published
+    folder name (it reads the penultimate hidden states)."""
+    return CLIPVisionModel(CLIPVisionConfig(**scale.clip_vit_h))
 
 
 def clip_image_processor(scale: Scale):
@@ -280,7 +298,7 @@ PIPELINES = {
     }),
     "wan-i2v": ("WanImageToVideoPipeline", {
         "transformer": wan_i2v_transformer, "text_encoder": umt5_encoder, "tokenizer": umt5_tokenizer, "vae": wan_vae,
-        "scheduler": wan_scheduler, "image_encoder": clip_vit_h, "image_processor": clip_image_processor,
+        "scheduler": wan_scheduler, "image_encoder": wan_image_encoder, "image_processor": clip_image_processor,
     }),
     "wan-vace": ("WanVACEPipeline", {
         "transformer": wan_vace_transformer, "text_encoder": umt5_encoder, "tokenizer": umt5_tokenizer, "vae": wan_vae,
@@ -339,13 +357,22 @@ def fill_random(named_tensors) -> None:
             flat[rows * source.numel():].copy_(source[:rest])
 
 
-def construct(builder, scale: Scale):
-    """The component `builder` makes at `scale`: a model gets random bf16 weights, anything else is as built."""
-    with cheap_construction():
+def construct(builder, scale: Scale, weightless: bool):
+    """The component `builder` makes at `scale`: a model gets random bf16 weights (none at all on the meta
+    device when `weightless`), anything else is as built."""
+    if weightless and builder in (wan_scheduler, sdxl_scheduler):  # a scheduler's few tensors are made as they are
+        return builder(scale)
+    with construction(weightless):
         component = builder(scale)
-    if isinstance(component, torch.nn.Module):
+    if isinstance(component, torch.nn.Module) and not weightless:
         fill_random(component.named_parameters())
     return component
+
+
+def construction(weightless: bool):
+    if weightless:
+        return memsim.meta_construction()
+    return cheap_construction()
 
 
 def link_files(source: Path, target: Path) -> None:
@@ -357,8 +384,18 @@ def link_files(source: Path, target: Path) -> None:
         link.symlink_to(os.path.relpath(path, link.parent))
 
 
-def build_models(root: Path, scale: Scale, names: list[str]) -> dict[str, Path]:
-    """Each model folder named, built into `root` unless it is there already; their paths."""
+def build_models(root: Path, scale: Scale, names: list[str], weightless: bool = False) -> dict[str, Path]:
+    """Each model folder named, built into `root` unless it is there already; their paths.
+
+    `weightless` models (for the memory simulation) are built on the meta device and saved as safetensors
+    headers over a hole: the files have their real sizes and take no disk."""
+    if weightless:
+        with memsim.patched(memsim.header_only_saving()):
+            return _build_models(root, scale, names, True)
+    return _build_models(root, scale, names, False)
+
+
+def _build_models(root: Path, scale: Scale, names: list[str], weightless: bool) -> dict[str, Path]:
     sizes = json.loads(json.dumps(dataclasses.asdict(scale)))
     record = root / "sizes.json"
     if record.exists() and json.loads(record.read_text()) != sizes:
@@ -367,7 +404,7 @@ def build_models(root: Path, scale: Scale, names: list[str]) -> dict[str, Path]:
     root.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps(sizes, indent=2))
 
-    missing = [name for name in names if not (root / name).is_dir()]
+    missing = [name for name in dict.fromkeys(names) if not (root / name).is_dir()]
     parts = {name: {IP_ADAPTER: IP_ADAPTER_PARTS, LORA: LORA_PARTS}.get(name) or PIPELINES[name][1] for name in missing}
     # A component stays in memory only while a folder still to build names it: the 14B transformers do not fit twice.
     uses = Counter(builder for name in missing for builder in parts[name].values())
@@ -375,7 +412,7 @@ def build_models(root: Path, scale: Scale, names: list[str]) -> dict[str, Path]:
 
     def component(builder):
         if builder not in built:
-            built[builder] = construct(builder, scale)
+            built[builder] = construct(builder, scale, weightless)
         return built[builder]
 
     def saved(builder) -> Path:
@@ -393,9 +430,9 @@ def build_models(root: Path, scale: Scale, names: list[str]) -> dict[str, Path]:
         if name == IP_ADAPTER:
             link_files(saved(clip_vit_h), partial / IP_ADAPTER_LAYOUT["image_encoder_folder"])
             weights = partial / IP_ADAPTER_LAYOUT["ip_adapter_subfolder"] / IP_ADAPTER_LAYOUT["ip_adapter_weight"]
-            save_ip_adapter_weights(weights, component(sdxl_unet), scale)
+            save_ip_adapter_weights(weights, component(sdxl_unet), scale, weightless)
         elif name == LORA:
-            save_lora(partial, component(wan_i2v_transformer), scale)
+            save_lora(partial, component(wan_i2v_transformer), scale, weightless)
         else:
             pipeline, components = PIPELINES[name]
             for attr, builder in components.items():
@@ -408,10 +445,10 @@ def build_models(root: Path, scale: Scale, names: list[str]) -> dict[str, Path]:
     return {name: root / name for name in names}
 
 
-def save_ip_adapter_weights(path: Path, unet, scale: Scale) -> None:
+def save_ip_adapter_weights(path: Path, unet, scale: Scale, weightless: bool) -> None:
     """The adapter's image projection and, for every cross-attention layer in checkpoint numbering (1, 3, 5, ...),
     the key and value of its image branch, shaped like that layer's text key."""
-    with cheap_construction():
+    with construction(weightless):
         projection = ImageProjection(cross_attention_dim=unet.config.cross_attention_dim,
                                      image_embed_dim=scale.clip_vit_h["projection_dim"],
                                      num_image_text_embeds=IP_TOKENS).state_dict()
@@ -423,21 +460,24 @@ def save_ip_adapter_weights(path: Path, unet, scale: Scale) -> None:
     for number, layer in zip(range(1, 2 * len(cross_attention), 2), cross_attention):
         shape = unet.get_submodule(layer).to_k.weight.shape
         for branch in ("to_k_ip", "to_v_ip"):
-            weights[f"ip_adapter.{number}.{branch}.weight"] = torch.empty(shape, dtype=torch.bfloat16)
-    fill_random(weights.items())
-    save_file({key: value.contiguous() for key, value in weights.items()}, str(path))
+            weights[f"ip_adapter.{number}.{branch}.weight"] = torch.empty(shape, dtype=torch.bfloat16,
+                                                                          device=unet.device)
+    if not weightless:
+        fill_random(weights.items())
+    safetensors.torch.save_file({key: value.contiguous() for key, value in weights.items()}, str(path))
 
 
-def save_lora(folder: Path, transformer, scale: Scale) -> None:
+def save_lora(folder: Path, transformer, scale: Scale, weightless: bool) -> None:
     """A LoRA of the scale's rank on `transformer`'s block layers (the transformer keeps the adapter: it is done)."""
     from peft import LoraConfig
     from peft.utils import get_peft_model_state_dict
 
-    with cheap_construction():
+    with construction(weightless):
         transformer.add_adapter(LoraConfig(r=scale.lora_rank, lora_alpha=scale.lora_rank, target_modules=LORA_TARGETS,
                                            init_lora_weights=False))
     layers = get_peft_model_state_dict(transformer)
-    fill_random(layers.items())
+    if not weightless:
+        fill_random(layers.items())
     diffusers.WanImageToVideoPipeline.save_lora_weights(folder, transformer_lora_layers=layers, weight_name=LORA_WEIGHT)
 
 
@@ -572,8 +612,25 @@ def synchronize() -> None:
         torch.cuda.synchronize()
 
 
-def gib(measure) -> float | None:
-    return measure() / GiB if torch.cuda.is_available() else None
+class CudaMemory:
+    """Device memory as torch.cuda counts it; None without CUDA, where memory is not measured (never made up).
+    Host memory is not measured on a GPU run (`--simulate` gives it)."""
+
+    def reset(self) -> None:
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
+
+    def resident(self) -> float | None:
+        return torch.cuda.memory_allocated() / GiB if torch.cuda.is_available() else None
+
+    def device_peak(self) -> float | None:
+        return torch.cuda.max_memory_allocated() / GiB if torch.cuda.is_available() else None
+
+    def host_peak(self) -> None:
+        return None
+
+    def peak_in(self) -> None:
+        return None
 
 
 def device_name() -> str:
@@ -606,14 +663,16 @@ def apart(function, *args) -> dict:
             return {"status": "failed", "reason": "its process died without a report (killed; the kernel does that when host memory runs out)"}
 
 
-MEASURES = ("load_s", "forwards", "forward_s", "first_forward_s", "run_s", "resident_gib", "peak_gib")
+MEASURES = ("load_s", "forwards", "forward_s", "first_forward_s", "run_s", "resident_gib", "peak_gib", "host_peak_gib",
+            "peak_in")
 
 
-def measure_stage(stage: str, settings: dict, job: Job, output: OutputFormat) -> dict:
-    """One job through the stage's backend, as a render runs it: load, forwards, run and memory."""
+def measure_stage(stage: str, settings: dict, job: Job, output: OutputFormat, memory=None) -> dict:
+    """One job through the stage's backend, as a render runs it: load, forwards, run and memory
+    (`memory` counts it: CUDA's counters, or a simulation's meter)."""
+    memory = memory or CudaMemory()
     row: dict = {"device": device_name(), **dict.fromkeys(MEASURES)}
-    if torch.cuda.is_available():
-        torch.cuda.reset_peak_memory_stats()
+    memory.reset()
     clock = None
     try:
         backend = STAGES[stage](settings)
@@ -622,7 +681,9 @@ def measure_stage(stage: str, settings: dict, job: Job, output: OutputFormat) ->
         backend.load()
         pipe = backend.pipe   # the smoothing stage loads its model here, at first use
         row["load_s"] = time.perf_counter() - start
-        row["resident_gib"] = gib(torch.cuda.memory_allocated)
+        row["resident_gib"] = memory.resident()
+        if isinstance(memory, memsim.Meter):
+            memory.watch(pipe)   # the peak's phase: the model that runs
         clock = ForwardClock(pipe.transformer if getattr(pipe, "transformer", None) is not None else pipe.unet)
         start = time.perf_counter()
         backend.run(job)
@@ -637,8 +698,16 @@ def measure_stage(stage: str, settings: dict, job: Job, output: OutputFormat) ->
         row["forwards"] = len(clock.seconds)
         if clock.seconds:
             row["forward_s"], row["first_forward_s"] = statistics.median(clock.seconds), clock.seconds[0]
-    row["peak_gib"] = gib(torch.cuda.max_memory_allocated)
+    row |= {"peak_gib": memory.device_peak(), "host_peak_gib": memory.host_peak(), "peak_in": memory.peak_in()}
     return row
+
+
+def simulate_stage(stage: str, settings: dict, job: Job, output: OutputFormat, guard: Path) -> dict:
+    """`measure_stage` on a CPU with the GPU's memory simulated (bench/memsim.py): its memory figures are the
+    meter's; its seconds are the simulation's own, not a GPU's, and are left out."""
+    with memsim.simulation(guard) as meter:
+        row = measure_stage(stage, settings | {"device": "cuda"}, job, output, meter)
+    return row | {"device": "simulated CUDA", "load_s": None, "forward_s": None, "first_forward_s": None, "run_s": None}
 
 
 # --- The story, end to end ------------------------------------------------------------------------------------------
@@ -673,11 +742,13 @@ def story_config(levers: dict, settings: dict[str, dict], scale: Scale, path: Pa
     write_config(path, tables)
 
 
-def render_story(shots: int, settings: dict[str, dict], config: Path, out: Path) -> dict:
+def render_story(shots: int, settings: dict[str, dict], config: Path, out: Path, memory=None) -> dict:
     """`scenegen story` with `config`, run by the CLI's own command in this process, so its peak memory is seen."""
     from scenegen.cli import app
 
-    result: dict = {"device": device_name(), "digest_s": None, "wall_s": None, "peak_gib": None, "film": None}
+    memory = memory or CudaMemory()
+    result: dict = {"device": device_name(), "digest_s": None, "wall_s": None, "peak_gib": None, "host_peak_gib": None,
+                    "peak_in": None, "film": None}
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
     try:
@@ -686,8 +757,7 @@ def render_story(shots: int, settings: dict[str, dict], config: Path, out: Path)
     except UserError as e:
         return result | {"status": "refused", "reason": one_line(e)}
     result["digest_s"] = time.perf_counter() - start
-    if torch.cuda.is_available():
-        torch.cuda.reset_peak_memory_stats()
+    memory.reset()
     start = time.perf_counter()
     try:
         # The command's own messages join the progress on stderr; stdout carries the table.
@@ -699,16 +769,56 @@ def render_story(shots: int, settings: dict[str, dict], config: Path, out: Path)
         traceback.print_exc()
         result |= {"status": "out of memory" if out_of_memory(e) else "failed", "reason": one_line(e)}
     result["wall_s"] = time.perf_counter() - start
-    result["peak_gib"] = gib(torch.cuda.max_memory_allocated)
+    result |= {"peak_gib": memory.device_peak(), "host_peak_gib": memory.host_peak(), "peak_in": memory.peak_in()}
     if (out / "film.mp4").exists():
         result["film"] = str(out / "film.mp4")
     return result
+
+
+def simulate_story(shots: int, settings: dict[str, dict], config: Path, out: Path, guard: Path) -> dict:
+    """`render_story` on a CPU with the GPU's memory simulated. The render loads and runs every pipeline on its
+    executor's device lane, a thread of its own, so the simulation counts there; the rest of the command (the
+    plan, the animatic's sound, the assembly) runs for real. Its wall time is the simulation's and is left out."""
+    from scenegen.orchestrator.executor import InProcessExecutor
+
+    meter = memsim.Meter()
+    lane, run = InProcessExecutor._device_lane, InProcessExecutor._run
+
+    def counted_lane(executor):
+        with memsim.counting(meter):
+            return lane(executor)
+
+    def named_run(executor, spec, task):   # the peak's phase: the stage whose job runs (or loads)
+        meter.phase = task.kind
+        return run(executor, spec, task)
+
+    with memsim.prepared(guard), memsim.patched([(InProcessExecutor, "_device_lane", counted_lane),
+                                                 (InProcessExecutor, "_run", named_run)]):
+        result = render_story(shots, settings, config, out, meter)
+    return result | {"device": "simulated CUDA", "wall_s": None}
 
 
 # --- Report ---------------------------------------------------------------------------------------------------------
 
 def number(value, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
+
+
+def table(header: list[str], rows) -> list[str]:
+    """A Markdown table's lines."""
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(row) + " |" for row in rows)]
+
+
+def reasons(report: dict) -> list[str]:
+    """Why a row or a story did not run, or failed, one line each."""
+    return ([f"- {r['stage']} / {r['levers']}: {r['reason']}" for r in report["rows"] if r["reason"]]
+            + [f"- {s['shots']}-shot story / {s['levers']}: {s['reason']}" for s in report["story"] if s["reason"]])
+
+
+def stories(report: dict) -> dict[int, list[dict]]:
+    """The stories by their number of shots."""
+    return {shots: [s for s in report["story"] if s["shots"] == shots] for shots in
+            dict.fromkeys(s["shots"] for s in report["story"])}
 
 
 def markdown(report: dict) -> str:
@@ -721,59 +831,121 @@ def markdown(report: dict) -> str:
         f"transformers {report['versions']['transformers']}; models ready in {number(report['build_s'], 1)} s "
         "(built, or found from an earlier run)",
         "",
-        "| stage | levers | status | load s | forwards | s / forward | first forward s | run s | run vs default "
-        "| resident GiB | peak GiB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     default = {r["stage"]: r["run_s"] for r in report["rows"] if r["levers"] == "default" and r["status"] == "ok"}
-    notes = []
-    for r in report["rows"]:
-        ratio = (f"{r['run_s'] / default[r['stage']]:.2f}x"
-                 if r["status"] == "ok" and default.get(r["stage"]) else "-")
-        lines.append(f"| {r['stage']} | {r['levers']} | {r['status']} | {number(r['load_s'])} | "
-                     f"{r['forwards'] if r['forwards'] is not None else '-'} | {number(r['forward_s'], 3)} | "
-                     f"{number(r['first_forward_s'], 3)} | {number(r['run_s'])} | {ratio} | "
-                     f"{number(r['resident_gib'])} | {number(r['peak_gib'])} |")
-        if r["reason"]:
-            notes.append(f"- {r['stage']} / {r['levers']}: {r['reason']}")
-    if report["story"]:
-        lines += ["", f"## {report['story'][0]['shots']}-shot story, every generative stage on these models", "",
-                  "| levers | status | hashing weights s | wall s | peak GiB | film |", "|---|---|---|---|---|---|"]
-        for s in report["story"]:
-            lines.append(f"| {s['levers']} | {s['status']} | {number(s['digest_s'], 1)} | {number(s['wall_s'], 1)} | "
-                         f"{number(s['peak_gib'])} | {s['film'] or '-'} |")
-            if s["reason"]:
-                notes.append(f"- story / {s['levers']}: {s['reason']}")
+
+    def ratio(r: dict) -> str:
+        return f"{r['run_s'] / default[r['stage']]:.2f}x" if r["status"] == "ok" and default.get(r["stage"]) else "-"
+
+    lines += table(["stage", "levers", "status", "load s", "forwards", "s / forward", "first forward s", "run s",
+                    "run vs default", "resident GiB", "peak GiB"],
+                   ([r["stage"], r["levers"], r["status"], number(r["load_s"]),
+                     "-" if r["forwards"] is None else str(r["forwards"]), number(r["forward_s"], 3),
+                     number(r["first_forward_s"], 3), number(r["run_s"]), ratio(r), number(r["resident_gib"]),
+                     number(r["peak_gib"])] for r in report["rows"]))
+    for shots, told in stories(report).items():
+        lines += ["", f"## {shots}-shot story, every generative stage on these models", ""]
+        lines += table(["levers", "status", "hashing weights s", "wall s", "peak GiB", "film"],
+                       ([s["levers"], s["status"], number(s["digest_s"], 1), number(s["wall_s"], 1),
+                         number(s["peak_gib"]), s["film"] or "-"] for s in told))
+    notes = reasons(report)
     return "\n".join(lines + ([""] + notes if notes else []))
+
+
+def simulated_markdown(report: dict) -> str:
+    """The simulated figures, per stage and per story, with what the simulation leaves out."""
+    versions = ", ".join(f"{name} {v}" for name, v in report["versions"].items())
+    lines = [
+        f"Simulated on a CPU (`python bench/gpu_realscale.py --simulate`, bench/memsim.py): {report['scale']} sizes, "
+        f"{report['width']}x{report['height']}, {report['frames']} frames at {report['fps']} fps, {report['steps']} "
+        f"denoising step(s) per job (memory does not grow with steps); {versions}.",
+        "",
+    ]
+    lines += table(["stage", "levers", "status", "resident GiB", "device peak GiB", "peak while", "host GiB"],
+                   ([r["stage"], r["levers"], r["status"], number(r["resident_gib"]), number(r["peak_gib"]),
+                     r["peak_in"] or "-", number(r["host_peak_gib"])] for r in report["rows"]))
+    for shots, told in stories(report).items():
+        lines += ["", f"{shots}-shot story (`scenegen story` through the CLI, every generative stage):", ""]
+        lines += table(["levers", "status", "device peak GiB", "peak in", "host GiB", "film"],
+                       ([s["levers"], s["status"], number(s["peak_gib"]), s["peak_in"] or "-",
+                         number(s["host_peak_gib"]), "made" if s["film"] else "-"] for s in told))
+    lines += ["", "Resident: device memory held after loading; peak: the most held at once over load and run, and "
+              "the model running then; host: host memory the process owns at its peak (weights read from a "
+              "safetensors file stay a mapping of it, which the kernel can drop, and are not counted). "
+              f"{memsim.NOT_MODELLED}"]
+    notes = reasons(report)
+    return "\n".join(lines + ([""] + notes if notes else []))
+
+
+DOCS_BEGIN, DOCS_END = "<!-- simulated by bench/gpu_realscale.py --simulate -->", "<!-- end of simulated -->"
+
+
+def write_docs(path: Path, table: str) -> None:
+    """Put `table` between the markers in `path`, in place of what they held."""
+    before, rest = path.read_text().split(DOCS_BEGIN, 1)
+    path.write_text(f"{before}{DOCS_BEGIN}\n{table}\n{DOCS_END}{rest.split(DOCS_END, 1)[1]}")
+
+
+def expected_memory(report: dict, levers: dict[str, dict]) -> dict:
+    """The pre-flight table (`scenegen check`): each shipped preset's stages as the preset sets them, with the
+    simulated figures. Only rows that ran are kept: a figure is never filled in."""
+    rows = [{"stage": r["stage"], "preset": r["levers"],
+             "settings": levers[r["levers"]]["backends"][r["stage"]].get("settings", {}),
+             "device_gib": round(r["peak_gib"], 2), "host_gib": round(r["host_peak_gib"], 2)}
+            for r in report["rows"] if r["status"] == "ok" and r["levers"] != "default"]
+    return {"simulated_with": report["versions"], "steps": report["steps"], "margin": memsim.MARGIN,
+            "output": {"width": report["width"], "height": report["height"], "fps": report["fps"],
+                       "frames": report["frames"]}, "rows": rows}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "scenegen-realscale",
                         help="where the models are built (and reused) and the jobs write")
-    parser.add_argument("--stages", default=",".join(STAGES), help="comma-separated, from " + ", ".join(STAGES))
+    parser.add_argument("--stages", default=",".join(STAGES),
+                        help="comma-separated, from " + ", ".join(STAGES) + " (empty: only the --story runs)")
     parser.add_argument("--levers", default=None, help="comma-separated lever sets (default: default and every preset)")
     parser.add_argument("--steps", type=int, default=4, help="denoising steps of every job")
     parser.add_argument("--frames", type=int, default=None, help="frames of a clip (default: the scale's)")
     parser.add_argument("--tiny", action="store_true", help="tests/tiny_models.py's sizes, for the tests")
+    parser.add_argument("--simulate", action="store_true",
+                        help="no GPU: simulate its memory on this CPU at real size (bench/memsim.py); seconds are not measured")
     parser.add_argument("--json", type=Path, default=None, help="write every measurement here")
-    parser.add_argument("--story", type=int, default=0, metavar="N", help="then render an N-shot story per lever set")
+    parser.add_argument("--story", default="", metavar="N[,N]",
+                        help="then render an N-shot story per lever set (several sizes: 3,30)")
+    parser.add_argument("--docs", type=Path, default=None, help="with --simulate: put the table into this Markdown file")
+    parser.add_argument("--table", type=Path, default=None,
+                        help="with --simulate: write the presets' figures for `scenegen check` here "
+                             "(scenegen/presets/memory.json)")
     args = parser.parse_args()
 
+    if (args.docs or args.table) and not args.simulate:
+        sys.exit("--docs and --table write simulated figures; add --simulate")
+    if args.simulate and args.tiny:
+        sys.exit("--simulate runs the public sizes; leave out --tiny")
+    if args.simulate:
+        memsim.require_versions()
+    if args.docs and not {DOCS_BEGIN, DOCS_END} <= set(args.docs.read_text().splitlines()):
+        sys.exit(f"--docs: {args.docs} has no block to replace; put the lines {DOCS_BEGIN} and {DOCS_END} where it goes")
     scale = TINY if args.tiny else PUBLIC
     frames = args.frames or scale.frames
-    stages = args.stages.split(",")
+    stages = [stage for stage in args.stages.split(",") if stage]   # none: only the stories
     if unknown := sorted(set(stages) - set(STAGES)):
         sys.exit(f"--stages: no stage {', '.join(unknown)}; there are {', '.join(STAGES)}")
+    try:
+        story_sizes = [int(n) for n in args.story.split(",") if n]
+    except ValueError:
+        sys.exit(f"--story: {args.story!r} is not a number of shots, or several joined by commas")
     levers = lever_sets(args.levers.split(",") if args.levers else None)
-    root = args.work / scale.name
+    root = args.work / (f"{scale.name}-weightless" if args.simulate else scale.name)
+    guard = args.work / "simulated-cuda-guard"
     # A story runs every stage, so it needs every model.
-    needed = list(dict.fromkeys(m for stage in (STAGES if args.story else stages) for m in STAGE_MODELS[stage]))
+    needed = list(dict.fromkeys(m for stage in (STAGES if story_sizes else stages) for m in STAGE_MODELS[stage]))
 
     start = time.perf_counter()
-    models = build_models(root, scale, needed)
+    models = build_models(root, scale, needed, weightless=args.simulate)
     report = {
-        "scale": scale.name, "device": None,  # named by the first process that measures
+        "scale": scale.name, "device": None, "simulated": args.simulate,  # named by the first process that measures
         "versions": {"torch": torch.__version__, "diffusers": diffusers.__version__, "transformers": transformers.__version__},
         "steps": args.steps, "frames": frames, "width": scale.width, "height": scale.height, "fps": scale.fps,
         "build_s": time.perf_counter() - start,
@@ -784,8 +956,13 @@ def main() -> None:
     def record(results: list, result: dict) -> None:
         results.append(result)
         report["device"] = report["device"] or result.get("device")
-        if args.json:  # after every result: a run cut short keeps what it measured
+        # After every result: a run cut short keeps what it measured.
+        if args.json:
             args.json.write_text(json.dumps(report, indent=2))
+        if args.docs:
+            write_docs(args.docs, simulated_markdown(report))
+        if args.table:
+            args.table.write_text(json.dumps(expected_memory(report, levers), indent=2) + "\n")
 
     output = OutputFormat(fps=scale.fps, width=scale.width, height=scale.height)
     made: dict[str, Path] = {}  # stage -> an output of this run, the next stage's input
@@ -801,27 +978,35 @@ def main() -> None:
                 shutil.rmtree(folder, ignore_errors=True)
                 folder.mkdir(parents=True)
                 job = make_job(stage, scale, frames, made, folder)
-                row |= {"settings": settings, **apart(measure_stage, stage, settings, job, output)}
-                if row["status"] == "ok":
+                measured = (apart(simulate_stage, stage, settings, job, output, guard) if args.simulate
+                            else apart(measure_stage, stage, settings, job, output))
+                row |= {"settings": settings, **measured}
+                if row["status"] == "ok" and not args.simulate:  # a simulated output holds no picture
                     made.setdefault(stage, job.output)
             print(f"{stage} / {name}: {row['status']}" + (f" ({row['reason']})" if row["reason"] else "")
                   + (f", load {row['load_s']:.2f} s, {row['forwards']} forwards, run {row['run_s']:.2f} s"
-                     if row["status"] == "ok" else ""), file=sys.stderr, flush=True)
+                     if row["status"] == "ok" and not args.simulate else "")
+                  + (f", peak {row['peak_gib']:.2f} GiB, host {row['host_peak_gib']:.2f} GiB"
+                     if row["status"] == "ok" and args.simulate else ""), file=sys.stderr, flush=True)
             record(report["rows"], row)
-    for name, config in levers.items() if args.story else ():
-        story = {"levers": name, "shots": args.story, "status": "skipped", "reason": None, "digest_s": None,
-                 "wall_s": None, "peak_gib": None, "film": None}
-        settings = {stage: stage_settings(config, stage, models, scale, args.steps) for stage in STAGES}
-        if skipped := [f"{stage}: {why}" for stage, why in settings.items() if isinstance(why, str)]:
-            story["reason"] = "; ".join(skipped)
-        else:
-            out = root / "story" / name
-            story_config(config, settings, scale, out.with_name(f"{name}.toml"))
-            story |= apart(render_story, args.story, settings, out.with_name(f"{name}.toml"), out)
-        print(f"story / {name}: {story['status']}" + (f" ({story['reason']})" if story["reason"] else ""),
-              file=sys.stderr, flush=True)
-        record(report["story"], story)
-    print(markdown(report))
+    for shots in story_sizes:
+        for name, config in levers.items():
+            story = {"levers": name, "shots": shots, "status": "skipped", "reason": None, "digest_s": None,
+                     "wall_s": None, "peak_gib": None, "host_peak_gib": None, "peak_in": None, "film": None}
+            settings = {stage: stage_settings(config, stage, models, scale, args.steps) for stage in STAGES}
+            if skipped := [f"{stage}: {why}" for stage, why in settings.items() if isinstance(why, str)]:
+                story["reason"] = "; ".join(skipped)
+            else:
+                out = root / "story" / f"{name}-{shots}"
+                if args.simulate:
+                    settings = {stage: choice | {"device": "cuda"} for stage, choice in settings.items()}
+                story_config(config, settings, scale, out.with_name(f"{name}-{shots}.toml"))
+                story |= (apart(simulate_story, shots, settings, out.with_name(f"{name}-{shots}.toml"), out, guard)
+                          if args.simulate else apart(render_story, shots, settings, out.with_name(f"{name}-{shots}.toml"), out))
+            print(f"{shots}-shot story / {name}: {story['status']}" + (f" ({story['reason']})" if story["reason"] else ""),
+                  file=sys.stderr, flush=True)
+            record(report["story"], story)
+    print(simulated_markdown(report) if args.simulate else markdown(report))
 
 
 if __name__ == "__main__":
