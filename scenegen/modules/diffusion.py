@@ -36,7 +36,8 @@ class PipelineSettings(BaseModel):
     cpu_offload: bool = Field(False, description="move each model to the GPU only while it runs")
     group_offload: Literal["none", "block", "leaf"] = Field(
         "none", description="keep the denoiser in CPU memory and stream it to the GPU by groups of blocks, or by layer")
-    group_offload_blocks: int = Field(2, ge=1, description="blocks per group, for group_offload = \"block\"")
+    group_offload_blocks: int = Field(1, ge=1, description="blocks per group, for group_offload = \"block\"; "
+                                                          "one block streams its copy beside the compute, more do not")
     fp8_storage: bool = Field(False, description="store the denoiser's weights in fp8, compute in dtype")
     vae_tiling: bool = Field(False, description="decode in tiles")
     # Speed levers.

@@ -8,7 +8,8 @@ backend) and applies the settings in the one order in which they compose:
    capture the weights as they are when applied);
 2. dtypes: the VAE and the image encoder in `vae_dtype`: float32 by default for Wan,
    as diffusers' Wan examples keep them (its pipelines cast the latents for the VAE;
-   the Stable Diffusion and LTX pipelines do not, so they keep `dtype`);
+   the Stable Diffusion and LTX pipelines do not, so they keep `dtype`), cast on the device
+   they will run on, so no host copy is made;
 3. fp8 storage (layerwise casting) of every denoiser (`transformer`, and Wan 2.2's
    `transformer_2`);
 4. attention backend of every denoiser, without changing the process-wide default;
@@ -120,7 +121,8 @@ def apply(pipe, settings, denoiser: Denoiser, device: str) -> None:
     vae_dtype = settings.vae_dtype or ("float32" if denoiser in WAN else settings.dtype)
     for name in ("vae", "image_encoder"):
         if (component := getattr(pipe, name, None)) is not None:
-            component.to(getattr(torch, vae_dtype))
+            # Cast where it will run: a cast on the host first would be a host copy, and a new one in fp32.
+            component.to(device=None if settings.cpu_offload else device, dtype=getattr(torch, vae_dtype))
     models = denoisers(pipe)
     hooked = False
     if settings.fp8_storage:
@@ -147,11 +149,7 @@ def apply(pipe, settings, denoiser: Denoiser, device: str) -> None:
             if isinstance(component, torch.nn.Module) and all(component is not m for m in models):
                 component.to(device)
         for model in models:
-            model.enable_group_offload(
-                onload_device=torch.device(device), offload_device=torch.device("cpu"),
-                offload_type=f"{settings.group_offload}_level", use_stream=True,
-                num_blocks_per_group=settings.group_offload_blocks if settings.group_offload == "block" else None,
-            )
+            model.enable_group_offload(**group_offload_options(settings, device))
         hooked = True
     else:
         pipe.to(device)
@@ -162,6 +160,22 @@ def apply(pipe, settings, denoiser: Denoiser, device: str) -> None:
     if settings.compile_blocks:
         for model in models:
             model.compile_repeated_blocks(fullgraph=not hooked)
+
+
+def group_offload_options(settings, device: str) -> dict:
+    """`enable_group_offload`'s arguments for these settings.
+
+    A CUDA stream copies the next group while this one computes, but diffusers streams only one block per
+    group (given more, it warns and takes one): so several blocks per group go without a stream, as asked,
+    and one block (the default) or a leaf streams. Streamed groups are pinned as they go
+    (`low_cpu_mem_usage`): pinning them all up front would hold a second host copy of the whole model."""
+    import torch
+
+    blocks = settings.group_offload_blocks if settings.group_offload == "block" else None
+    stream = blocks in (None, 1)
+    return {"onload_device": torch.device(device), "offload_device": torch.device("cpu"),
+            "offload_type": f"{settings.group_offload}_level", "num_blocks_per_group": blocks,
+            "use_stream": stream, "low_cpu_mem_usage": stream}
 
 
 def fuse_loras(pipe, loras) -> None:
