@@ -338,6 +338,10 @@ def status(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) ->
                               + ", ".join(f"{k} {v:.3f}" for k, v in t["scores"].items() if v is not None)
                               + (" passed" if t["passed"] else "") for t in tries)
             typer.echo(f"  {s.node.id}: using try {s.record.facts['chosen']} of {len(tries)} [{tried}]")
+    budget = run.settings().device.memory_budget_gb
+    for kinds, weights in run.loaded_together():
+        typer.echo(f"  [device] memory_budget_gb = {budget:g} lets the {', '.join(kinds[:-1])} and {kinds[-1]} "
+                   f"pipelines stay loaded together ({weights / 1e9:.1f} GB of weights): their GPU memory adds up")
     todo = [s for s in states if s.state != "done"]
     for s in todo:
         detail = f"  {s.error}" if s.error else ""
@@ -406,6 +410,43 @@ def evaluate(
         loudness = metrics["sound"]["film"]["loudness_lufs"]
         typer.echo(f"  speech heard in {sum(bool(shot['speech_present']) for shot in said)} of the {len(said)} shots "
                    f"with words; {'n/a' if loudness is None else f'{loudness:.1f}'} LUFS")
+
+
+@app.command()
+@friendly
+def check(
+    config: Config = None,
+    size: Size = None,
+    gpu_memory: Annotated[Optional[float], typer.Option(min=0, help="GPU memory in GiB to check against (default: this machine's first CUDA GPU).")] = None,
+    host_memory: Annotated[Optional[float], typer.Option(min=0, help="Host memory in GiB to check against (default: this machine's).")] = None,
+) -> None:
+    """Before any weight loads: each GPU stage's expected device and host memory peak, and whether it fits.
+
+    The figures were simulated at real model size for the shipped presets (docs/benchmarks.md); exit 1 when a stage
+    does not fit."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from scenegen.memory import check as fits, settings_for
+
+    settings = settings_for(config, _size(size))
+    verdict = fits(settings, gpu_memory, host_memory)
+    table = Table(title=f"{config or 'default settings'} at {settings.output.width}x{settings.output.height}")
+    for column in ("stage", "backend", "GPU GiB", "host GiB", "from"):
+        table.add_column(column, justify="right" if "GiB" in column else "left")
+    for s in verdict.stages:
+        table.add_row(s.stage, s.backend, "?" if s.device_gib is None else f"{s.device_gib:.1f}",
+                      "?" if s.host_gib is None else f"{s.host_gib:.1f}" if s.host_gib else "-", s.source)
+    Console().print(table)
+    gpu = "no CUDA GPU" if verdict.gpu_gib is None else f"{verdict.gpu_gib:.1f} GiB of GPU memory ({verdict.gpu_source})"
+    typer.echo(f"Against {gpu} and {verdict.host_gib:.1f} GiB of host memory ({verdict.host_source}):")
+    for line in verdict.notes:
+        typer.echo(f"  note: {line}")
+    for line in verdict.problems:
+        typer.secho(f"  does not fit: {line}", fg="red")
+    typer.echo(f"  {verdict.summary}")
+    if not verdict.fits:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -321,15 +321,12 @@ class Run:
 
     def _changed_settings(self, change: SettingsChange) -> RenderSettings:
         """The settings `change` makes of settings.json, each backend checked (weights there, sizes it takes)."""
-        from scenegen.schemas.files import parse, read_config
+        from scenegen.schemas.files import parse, with_config
 
         settings = self.settings()
-        merged = settings.model_dump(mode="json")
         if change.config is not None:
-            overrides = read_config(change.config)
-            merged = parse(type(settings), {table: {**merged[table], **overrides.get(table, {})}
-                                            for table in ("output", "device", "backends")},
-                           change.config).model_dump(mode="json")
+            settings = with_config(settings, change.config)
+        merged = settings.model_dump(mode="json")
         if change.backend is not None:
             for kind in GENERATIVE:
                 same = merged["backends"][kind]["name"] == change.backend
@@ -401,6 +398,27 @@ class Run:
         if not self.dir.plan.exists():
             raise UserError(f"{self.root}: no plan.json here")
         return status(self.dir)
+
+    def loaded_together(self) -> list[tuple[list[str], int]]:
+        """The GPU stages whose pipelines `[device] memory_budget_gb` lets stay loaded together, with the bytes
+        of their weights: as the executor decides, a stage loads beside those still loaded while all their
+        weights fit the budget, and otherwise after they are released. Only groups of two or more."""
+        from scenegen.orchestrator.registry import backend_class
+
+        settings = self.settings()
+        budget = settings.device.memory_budget_gb * 2**30
+        groups: list[tuple[list[str], int]] = []
+        for kind in GENERATIVE if budget > 0 else ():
+            choice = settings.backends[kind]
+            backend = backend_class(kind, choice.name)(choice.settings)
+            if not backend.uses_gpu:
+                continue
+            weights = backend.footprint()
+            if groups and groups[-1][1] + weights <= budget:
+                groups[-1] = (groups[-1][0] + [kind], groups[-1][1] + weights)
+            else:
+                groups.append(([kind], weights))
+        return [(kinds, weights) for kinds, weights in groups if len(kinds) > 1]
 
     # -- takes ---------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from scenegen.atomic import write_atomic
 from scenegen.errors import UserError
 from scenegen.schemas.plan import StoryPlan, speech_errors, structure_errors, timing_errors
+from scenegen.schemas.settings import RenderSettings
 
 SCHEMA_FILE = "plan.schema.json"
 M = TypeVar("M", bound=BaseModel)
@@ -129,3 +130,11 @@ def read_config(path: Path) -> dict:
             if isinstance(value, str) and (value.startswith(".") or (path.parent / value).exists()):
                 settings[field] = str((path.parent / value).resolve())
     return data
+
+
+def with_config(settings: RenderSettings, path: Path) -> RenderSettings:
+    """`settings` with the tables of the config (file or preset) at `path` laid over theirs."""
+    merged = settings.model_dump(mode="json")
+    overrides = read_config(path)
+    return parse(RenderSettings, {table: {**merged[table], **overrides.get(table, {})}
+                                  for table in ("output", "device", "backends")}, path)
