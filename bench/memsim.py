@@ -16,11 +16,13 @@ output's shape, dtype and device. The project's own code runs unchanged on top:
   would take the math path and its L x L score matrix, so `FusedAttention` dispatches as CUDA does.
 - **Counting.** `Meter` is a dispatch mode that sees every storage an op makes and counts it
   until its last reference dies, rounded up to 512 bytes as CUDA's caching allocator rounds:
-  device bytes as `torch.cuda.memory_allocated` counts them, and host bytes in two kinds.
-  Weights read from a safetensors file are memory-mapped (safetensors maps the file; a tensor
-  loaded in the file's dtype stays a view of the page cache, which the kernel can drop and
-  read again), so they count as *mapped*; every other host storage (a cast, a pinned copy, an
-  activation) is *owned*, the memory a process holds and a machine must have.
+  device bytes as `torch.cuda.memory_allocated` counts them, and host bytes as the kernel
+  counts a process's anonymous memory (`RssAnon`). Weights read from a safetensors file are
+  memory-mapped (safetensors maps the file; a tensor loaded in the file's dtype stays a view
+  of the page cache, which the kernel can drop and read again), so they count as *mapped*;
+  an empty host tensor's pages are no one's until written (*untouched*); every other host
+  storage (a cast, a pinned copy, an activation) is *owned*, the memory a process holds and
+  a machine must have. tests/test_memory.py checks the owned count against the kernel's.
 - **Values.** A few small tensors need real values (token ids, masks, a scheduler's sigmas):
   `ShadowValues` computes every op on tensors of up to 64k elements for real beside the fake
   one, so `.item()`, `.tolist()` and data-dependent shapes answer as they would. Image and
