@@ -323,10 +323,8 @@ class Run:
         """The settings `change` makes of settings.json, each backend checked (weights there, sizes it takes)."""
         from scenegen.schemas.files import parse, with_config
 
-        settings = self.settings()
-        if change.config is not None:
-            settings = with_config(settings, change.config)
-        merged = settings.model_dump(mode="json")
+        on_disk = self.settings()
+        merged = (with_config(on_disk, change.config) if change.config is not None else on_disk).model_dump(mode="json")
         if change.backend is not None:
             for kind in GENERATIVE:
                 same = merged["backends"][kind]["name"] == change.backend
@@ -339,12 +337,12 @@ class Run:
             merged["output"]["burn_captions"] = change.burn_captions
         if change.sound is not None:
             merged["output"]["sound"] = change.sound
-        updated = parse(type(settings), merged, Path(change.options or str(self.dir.settings)))
+        updated = parse(type(on_disk), merged, Path(change.options or str(self.dir.settings)))
         try:
             _check_backends(updated)
         except UserError as e:
             # Whose fault: the options', unless the settings on disk fail the same way without them.
-            blamed = change.options if change and _backend_error(settings) != str(e) else str(self.dir.settings)
+            blamed = change.options if change and _backend_error(on_disk) != str(e) else str(self.dir.settings)
             raise UserError(f"{blamed}: {e}") from None
         return updated
 
