@@ -338,6 +338,8 @@ def status(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) ->
                               + ", ".join(f"{k} {v:.3f}" for k, v in t["scores"].items() if v is not None)
                               + (" passed" if t["passed"] else "") for t in tries)
             typer.echo(f"  {s.node.id}: using try {s.record.facts['chosen']} of {len(tries)} [{tried}]")
+    for kind, chosen, stand_in in run.stand_ins():
+        typer.echo(f"  [{kind}] {stand_in.name} runs in place of {chosen}: {stand_in.reason}")
     budget = run.settings().device.memory_budget_gb
     for kinds, weights in run.loaded_together():
         typer.echo(f"  [device] memory_budget_gb = {budget:g} lets the {', '.join(kinds[:-1])} and {kinds[-1]} "

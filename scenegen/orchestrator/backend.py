@@ -34,6 +34,15 @@ class Job:
     keep: Path                # a directory for files kept beside the artifact (e.g. every take)
 
 
+@dataclass(frozen=True)
+class StandIn:
+    """Another backend of the same kind, and its settings, to run in a backend's place."""
+
+    name: str
+    settings: dict[str, Any]
+    reason: str               # said by `scenegen status`
+
+
 class NoSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -58,6 +67,11 @@ class Backend(ABC):
             message = first["msg"].removeprefix("Value error, ")
             raise UserError(f"settings for {self.kind} backend {self.name!r}: {where}: {message} "
                             f"(settings.json, or [backends.{self.kind}.settings] in a --config file)") from None
+
+    def stand_in(self) -> StandIn | None:
+        """The backend to build instead, for settings this one cannot serve (a language a voice does
+        not speak); asked once, when the DAG is built, so the whole run uses one or the other."""
+        return None
 
     def check(self, output) -> None:
         """Raise UserError if this backend cannot make this output format (a size a model refuses)."""

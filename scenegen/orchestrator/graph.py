@@ -60,12 +60,17 @@ SOUND_KINDS = ("voice", "score", "mix")
 
 
 def checked_backends(settings: RenderSettings) -> dict[str, Any]:
-    """The backends a render with `settings` runs, by kind, built and checked (`check`): the
-    sound stages' only when the film has sound, so a silent film is never refused for them."""
-    backends = {kind: backend_class(kind, choice.name)(choice.settings) for kind, choice in settings.backends.items()
-                if settings.output.sound or kind not in SOUND_KINDS}
-    for backend in backends.values():
-        backend.check(settings.output)
+    """The backends a render with `settings` runs, by kind, built and checked (`check`): each the one
+    chosen or what it names to stand in for it, and the sound stages' only when the film has sound,
+    so a silent film is never refused for them."""
+    backends = {}
+    for kind, choice in settings.backends.items():
+        if settings.output.sound or kind not in SOUND_KINDS:
+            backend = backend_class(kind, choice.name)(choice.settings)
+            if stand_in := backend.stand_in():
+                backend = backend_class(kind, stand_in.name)(stand_in.settings)
+            backend.check(settings.output)
+            backends[kind] = backend
     return backends
 
 

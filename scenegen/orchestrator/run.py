@@ -33,6 +33,7 @@ from scenegen.errors import UserError
 from scenegen.orchestrator.store import RunDir
 
 if TYPE_CHECKING:  # the offline fast path must not pay for pydantic before it needs it
+    from scenegen.orchestrator.backend import StandIn
     from scenegen.orchestrator.executor import Executor
     from scenegen.orchestrator.render import NodeState, Progress, Report
     from scenegen.schemas.plan import StoryPlan
@@ -396,6 +397,17 @@ class Run:
         if not self.dir.plan.exists():
             raise UserError(f"{self.root}: no plan.json here")
         return status(self.dir)
+
+    def stand_ins(self) -> list[tuple[str, str, StandIn]]:
+        """Each kind whose chosen backend has another run in its place (a voice for a language it does
+        not speak), as (kind, the chosen backend's name, what stands in and why)."""
+        from scenegen.orchestrator.registry import backend_class
+
+        found = []
+        for kind, choice in self.settings().backends.items():
+            if stand_in := backend_class(kind, choice.name)(choice.settings).stand_in():
+                found.append((kind, choice.name, stand_in))
+        return found
 
     def loaded_together(self) -> list[tuple[list[str], int]]:
         """The GPU stages whose pipelines `[device] memory_budget_gb` lets stay loaded together, with the bytes

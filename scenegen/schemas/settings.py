@@ -16,7 +16,7 @@ DEFAULT_BACKENDS: dict[str, str] = {
     "keyframe": "animatic",
     "clip": "animatic",
     "boundary": "animatic",
-    "voice": "espeak",
+    "voice": "hibari",
     "score": "pad",
     "segment": "pyav",
     "mix": "pyav",
