@@ -382,19 +382,24 @@ def evaluate(
     clip: Annotated[Optional[Path], typer.Option(help="CLIP model directory (e.g. openai/clip-vit-large-patch14, downloaded).")] = None,
     face_model: Annotated[Optional[Path], typer.Option(help="insightface ArcFace ONNX file (buffalo_l/w600k_r50.onnx).")] = None,
     face_detector: Annotated[Optional[Path], typer.Option(help="insightface detector ONNX file (buffalo_l/det_10g.onnx).")] = None,
+    asr: Annotated[Optional[Path], typer.Option(help="Whisper model directory in CTranslate2's format (default: the bundled tiny.en).")] = None,
+    max_wer: Annotated[Optional[float], typer.Option(min=0, help="Exit with status 1 when the film's word error rate is above this.")] = None,
     config: Config = None,
 ) -> None:
-    """Measure a run: per-domain CLIP, face and style consistency, PSNR, SEINE's transition criteria, the sound.
+    """Measure a run: per-domain CLIP, face and style consistency, PSNR, SEINE's transition criteria, the sound,
+    and the words a listener hears.
 
-    Without --clip, what needs no model is still measured: PSNR, faces (with --face-model) and the sound."""
+    Without --clip, what needs no model is still measured: PSNR, faces (with --face-model), the sound and the words."""
+    from scenegen.evaluation.hearing import heard_summary
     from scenegen.evaluation.models import EvalSettings
     from scenegen.evaluation.run import evaluate as measure, write_report
     from scenegen.orchestrator.store import RunDir
     from scenegen.schemas.files import parse, read_config
 
     values = read_config(config).get("eval", {}) if config else {}
-    values |= {k: str(v) for k, v in {"clip": clip, "face_model": face_model, "face_detector": face_detector}.items() if v}
-    settings = parse(EvalSettings, values, config or Path("--clip/--face-model"))
+    values |= {k: str(v) for k, v in {"clip": clip, "face_model": face_model, "face_detector": face_detector,
+                                      "asr": asr}.items() if v}
+    settings = parse(EvalSettings, values, config or Path("--clip/--face-model/--asr"))
     run = RunDir(run_dir)
     if not run.plan.exists():
         raise UserError(f"{run_dir}: no plan.json here")
@@ -412,6 +417,16 @@ def evaluate(
         loudness = metrics["sound"]["film"]["loudness_lufs"]
         typer.echo(f"  speech heard in {sum(bool(shot['speech_present']) for shot in said)} of the {len(said)} shots "
                    f"with words; {'n/a' if loudness is None else f'{loudness:.1f}'} LUFS")
+    heard = metrics["hearing"]
+    if heard:
+        typer.echo(heard_summary(heard))
+    if max_wer is not None:
+        wer = heard["film"]["wer"] if heard else None
+        if wer is None:
+            raise UserError(f"--max-wer: {run_dir} has no spoken lines to hear (a silent film, or no words in the plan)")
+        if wer > max_wer:
+            typer.echo(f"The film's word error rate {wer:.3f} is above --max-wer {max_wer:g}.", err=True)
+            raise typer.Exit(1)
 
 
 @app.command()

