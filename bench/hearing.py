@@ -61,7 +61,7 @@ def held_out(backend: str, ear: Ear, work: Path) -> dict:
     voice.release()
     return {
         "wer": word_error_rate(sum(said.values(), []), sum(heard.values(), [])),
-        "kinds": {k: {"wer": word_error_rate(said[k], heard[k]), "f0": statistics.median(f0[k])} for k in KINDS},
+        "kinds": {k: {"wer": word_error_rate(said[k], heard[k]), "f0": statistics.median(f for f in f0[k] if f)} for k in KINDS},
     }
 
 

