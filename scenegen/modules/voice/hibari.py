@@ -11,8 +11,8 @@ envelope and aperiodicity, the pitch is scaled and the envelope warped along fre
 and the speech synthesised again. Warping the envelope moves the formants, which are set
 by the length of the vocal tract: an adult man's are about 15% lower than a woman's and a
 child's about 15% higher (Peterson & Barney, 1952); a lower pitch without lower formants
-sounds like a woman's voice slowed down, not a man's. A voice's `pitch` moves its kind's pitch by up
-to PITCH_SEMITONES either way; its `pace` is hibari's speed.
+sounds like a woman's voice slowed down, not a man's. A voice's `pitch` moves its kind's
+pitch by up to PITCH_SEMITONES either way; its `pace` is hibari's speed.
 
 hibari speaks English only: for another `language` the DAG is built with eSpeak NG in its
 place (`stand_in`), and `scenegen status` says so. The same words, voice and seed give the
