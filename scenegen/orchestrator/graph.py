@@ -32,7 +32,7 @@ import networkx as nx
 from scenegen.orchestrator.digests import files_digest
 from scenegen.orchestrator.registry import backend_class
 from scenegen.schemas.plan import Shot, StoryPlan, TransitionType
-from scenegen.schemas.settings import RenderSettings
+from scenegen.schemas.settings import BackendChoice, RenderSettings
 from scenegen.schemas.timing import FrameLayout, score_scenes, utterances
 
 # Bump when the key recipe itself changes.
@@ -59,18 +59,22 @@ def canonical_json(value: Any) -> str:
 SOUND_KINDS = ("voice", "score", "mix")
 
 
+def rendered_kinds(settings: RenderSettings) -> dict[str, BackendChoice]:
+    """The backend chosen for each kind a render with `settings` builds: the sound stages' only when
+    the film has sound, so a silent film is never refused for them."""
+    return {kind: choice for kind, choice in settings.backends.items() if settings.output.sound or kind not in SOUND_KINDS}
+
+
 def checked_backends(settings: RenderSettings) -> dict[str, Any]:
     """The backends a render with `settings` runs, by kind, built and checked (`check`): each the one
-    chosen or what it names to stand in for it, and the sound stages' only when the film has sound,
-    so a silent film is never refused for them."""
+    chosen, or what it names to stand in for it."""
     backends = {}
-    for kind, choice in settings.backends.items():
-        if settings.output.sound or kind not in SOUND_KINDS:
-            backend = backend_class(kind, choice.name)(choice.settings)
-            if stand_in := backend.stand_in():
-                backend = backend_class(kind, stand_in.name)(stand_in.settings)
-            backend.check(settings.output)
-            backends[kind] = backend
+    for kind, choice in rendered_kinds(settings).items():
+        backend = backend_class(kind, choice.name)(choice.settings)
+        if stand_in := backend.stand_in():
+            backend = backend_class(kind, stand_in.name)(stand_in.settings)
+        backend.check(settings.output)
+        backends[kind] = backend
     return backends
 
 

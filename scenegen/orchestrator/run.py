@@ -401,15 +401,13 @@ class Run:
     def stand_ins(self) -> list[tuple[str, str, StandIn]]:
         """Each kind whose chosen backend has another run in its place (a voice for a language it does
         not speak), as (kind, the chosen backend's name, what stands in and why)."""
-        from scenegen.orchestrator.graph import SOUND_KINDS
+        from scenegen.orchestrator.graph import rendered_kinds
         from scenegen.orchestrator.registry import backend_class
 
-        settings = self.settings()
         found = []
-        for kind, choice in settings.backends.items():
-            if settings.output.sound or kind not in SOUND_KINDS:  # what the render builds, as checked_backends
-                if stand_in := backend_class(kind, choice.name)(choice.settings).stand_in():
-                    found.append((kind, choice.name, stand_in))
+        for kind, choice in rendered_kinds(self.settings()).items():
+            if stand_in := backend_class(kind, choice.name)(choice.settings).stand_in():
+                found.append((kind, choice.name, stand_in))
         return found
 
     def loaded_together(self) -> list[tuple[list[str], int]]:
