@@ -198,8 +198,12 @@ def status(run: RunDir) -> list[NodeState]:
         record = run.record(node.kind, node.subject, key)
         if record:
             hashes[node.id] = record.sha256
-            if node.kind in EXPORTS and not (run.root / EXPORTS[node.kind]).is_file():
-                states.append(NodeState(node, "missing", error=f"{EXPORTS[node.kind]} was removed; render copies it back",
+            export = EXPORTS.get(node.kind)
+            if export and not (run.root / export).is_file():
+                states.append(NodeState(node, "missing", error=f"{export} was removed; render copies it back",
+                                        record=record))
+            elif export and not run.exported(export, record):
+                states.append(NodeState(node, "stale", error=f"{export} is an earlier render's; render copies this one out",
                                         record=record))
             else:
                 states.append(NodeState(node, "done", record=record))

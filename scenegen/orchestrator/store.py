@@ -145,6 +145,15 @@ class RunDir:
         shutil.copyfile(artifact, tmp)
         publish(tmp, self.root / name)
 
+    def exported(self, name: str, record: Record) -> bool:
+        """Whether the export `name` holds the bytes of `record`'s artifact: a render killed while copying the
+        exports out leaves the ones it had not reached yet from before, whole but stale."""
+        path = self.root / name
+        try:
+            return path.stat().st_size == record.bytes and file_sha256(path) == record.sha256
+        except OSError:
+            return False
+
     # A complete render leaves a stamp: the bytes of plan and settings, and the size and
     # mtime of every code file, record, artifact and export it used. While all of these
     # are unchanged nothing can be stale, so `render` can say so without rebuilding the

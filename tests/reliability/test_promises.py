@@ -1,0 +1,46 @@
+"""Promises a demanding user broke on main 0e8fb21 (issue 27's reliability findings), each kept now.
+
+Every test here failed before its fix.
+"""
+
+import json
+import shutil
+
+import pytest
+
+from scenegen.orchestrator.render import status
+
+from conftest import SMALL, edit_plan
+
+EXPORTS = ("film.mp4", "shots.srt", "storyboard.html", "timeline.otio")
+
+
+@pytest.fixture
+def three_shots(tmp_path, cli):
+    """A rendered 3-shot run: every node kind, in a few seconds."""
+    from scenegen.orchestrator.store import RunDir
+
+    result = cli("story", "a woman's life", "--shots", "3", "--out", str(tmp_path / "run"), *SMALL)
+    assert result.exit_code == 0, result.output
+    return RunDir(tmp_path / "run")
+
+
+def test_exports_left_from_before_an_edit_are_not_up_to_date(three_shots, cli, tmp_path):
+    run = three_shots
+    before = tmp_path / "before"
+    before.mkdir()
+    for name in EXPORTS:
+        shutil.copy2(run.root / name, before / name)
+    edit_plan(run, lambda plan: plan["shots"][0].update(context="Childhood. Sofia burns her first loaf."))
+    assert cli("render", str(run.root)).exit_code == 0
+    # What `kill -9` leaves while the finished files are copied out: every artifact and record
+    # of the edit, and the exports not yet copied still those of before.
+    for name in EXPORTS:
+        assert (run.root / name).read_bytes() != (before / name).read_bytes(), name
+        shutil.copy2(before / name, run.root / name)
+    result = cli("status", str(run.root))
+    assert "Everything is up to date" not in result.output
+    for name in EXPORTS:
+        assert f"{name} is an earlier render's" in result.output
+    assert cli("render", str(run.root)).exit_code == 0
+    assert all(s.state == "done" for s in status(run))
