@@ -203,8 +203,8 @@ def status(run: RunDir) -> list[NodeState]:
                 states.append(NodeState(node, "missing", error=f"{export} was removed; render copies it back",
                                         record=record))
             elif export and not run.exported(export, record):
-                states.append(NodeState(node, "stale", error=f"{export} is an earlier render's; render copies this one out",
-                                        record=record))
+                states.append(NodeState(node, "stale", record=record,
+                                        error=f"{export} is an earlier render's; render copies this one out"))
             else:
                 states.append(NodeState(node, "done", record=record))
         elif error := run.failure(node.kind, node.subject, key):
