@@ -178,7 +178,7 @@ class Run:
 
     @contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold the run's lock (refusing if another process has it); nested uses share one hold."""
+        """Hold the run's lock, refusing if another process or thread has it; nested uses in a thread share one hold."""
         if self.dir.is_locked:
             yield
             return

@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,33 +60,40 @@ class RunDir:
         self.settings = self.root / SETTINGS
         self.tmp = self.state / "tmp"
         self._lock_fd: int | None = None
+        self._holder: int | None = None   # the thread holding the lock
+        self._taking = threading.Lock()
 
     # -- locking -----------------------------------------------------------------
 
     def lock(self) -> None:
-        """Take the run directory for this process, or refuse if another holds it."""
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.state / "lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            raise UserError(
-                f"{self.root}: another scenegen process (pid {holder}) is rendering this run; "
-                "wait for it to finish or stop it, then run again"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        self._lock_fd = fd
+        """Take the run directory for this thread, or refuse if another process or thread holds it."""
+        with self._taking:  # so a thread that finds the lock taken here sees by whom
+            if self._lock_fd is not None:
+                raise UserError(f"{self.root}: another thread of this process is rendering this run; "
+                                "wait for it to finish, then run again")
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.state / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+                os.close(fd)
+                raise UserError(
+                    f"{self.root}: another scenegen process (pid {holder}) is rendering this run; "
+                    "wait for it to finish or stop it, then run again"
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            self._lock_fd, self._holder = fd, threading.get_ident()
         # Temp files left by a killed process are partial by definition.
         for leftover in self.tmp.iterdir():
             leftover.unlink()
 
     @property
     def is_locked(self) -> bool:
-        """Whether this object holds the lock."""
-        return self._lock_fd is not None
+        """Whether this thread holds the lock: another thread of the process holding it must not share its hold,
+        or the two would write the same temp files and record each other's bytes."""
+        return self._lock_fd is not None and self._holder == threading.get_ident()
 
     def unlock(self) -> None:
         if self._lock_fd is not None:

@@ -4,6 +4,7 @@ Every test here failed before its fix.
 """
 
 import json
+import threading
 import shutil
 
 import pytest
@@ -44,3 +45,39 @@ def test_exports_left_from_before_an_edit_are_not_up_to_date(three_shots, cli, t
         assert f"{name} is an earlier render's" in result.output
     assert cli("render", str(run.root)).exit_code == 0
     assert all(s.state == "done" for s in status(run))
+
+
+def test_one_run_rendered_from_two_threads_records_only_bytes_it_hashed(three_shots, tmp_path):
+    from scenegen.errors import UserError
+    from scenegen.orchestrator.run import Run
+    from scenegen.orchestrator.store import file_sha256
+
+    from conftest import fresh_copy
+
+    run = Run(fresh_copy(three_shots, tmp_path / "shared").root)
+    start = threading.Barrier(2)
+    outcomes = []
+
+    def render():
+        start.wait()
+        try:
+            outcomes.append(run.render())
+        except UserError as e:
+            outcomes.append(e)
+
+    threads = [threading.Thread(target=render) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Safe across threads, or the second render refused: never two renders writing the same temp files.
+    for outcome in outcomes:
+        if isinstance(outcome, UserError):
+            assert "another thread of this process is rendering this run" in str(outcome)
+        else:
+            assert outcome.ok, outcome.failed
+    assert run.render().ok
+    for s in status(run.dir):
+        assert s.state == "done", (s.node.id, s.state, s.error)
+        assert file_sha256(run.root / s.record.artifact) == s.record.sha256, s.node.id
+    assert (run.root / "film.mp4").read_bytes() == (three_shots.root / "film.mp4").read_bytes()
