@@ -222,9 +222,10 @@ class Run:
                 plan, planned_by = planner.plan(sentence, shots, seed, run.root)
                 if run.dir.plan.exists():
                     run._set_aside_plan()
+                # The plan last: a story killed before it has none and is planned again, one killed after is whole.
+                write_atomic(run.dir.state / "story.json", json.dumps(request, ensure_ascii=False) + "\n")
                 run._write_settings(settings)
                 write_plan(run.dir.plan, plan)
-                write_atomic(run.dir.state / "story.json", json.dumps(request, ensure_ascii=False) + "\n")
         except BaseException:
             # Nothing is left behind of a story that never got a plan, down to the folders made for it.
             if ours:
@@ -285,7 +286,7 @@ class Run:
                 break
             aside = aside.with_name(f"{stamp}-{n}")
         aside.mkdir(parents=True)
-        shutil.copy2(self.dir.plan, aside / "plan.json")
+        os.replace(self.dir.plan, aside / "plan.json")  # not left as the plan of the story.json written next
         for name in ("story.json", "takes.json"):
             if (self.dir.state / name).exists():
                 os.replace(self.dir.state / name, aside / name)

@@ -81,3 +81,34 @@ def test_one_run_rendered_from_two_threads_records_only_bytes_it_hashed(three_sh
         assert s.state == "done", (s.node.id, s.state, s.error)
         assert file_sha256(run.root / s.record.artifact) == s.record.sha256, s.node.id
     assert (run.root / "film.mp4").read_bytes() == (three_shots.root / "film.mp4").read_bytes()
+
+
+KILLED_AT_A_RENAME = """
+import os, signal, sys
+from scenegen.cli import main
+n, rename, renames = int(sys.argv[1]), os.replace, []
+def replace_or_die(*args, **kwargs):
+    renames.append(args)
+    if len(renames) == n:  # a rename is the moment a file appears: kill -9 just before this one
+        os.kill(os.getpid(), signal.SIGKILL)
+    return rename(*args, **kwargs)
+os.replace = replace_or_die
+sys.argv = ["scenegen", *sys.argv[2:]]
+main()
+"""
+
+
+@pytest.mark.parametrize("renames_done", range(5))
+def test_the_same_story_resumes_after_a_kill_between_its_first_writes(three_shots, tmp_path, renames_done):
+    import subprocess
+    import sys
+
+    from conftest import scenegen
+
+    story = ["story", "a woman's life", "--shots", "3", "--out", str(tmp_path / "again"), *SMALL]
+    killed = subprocess.run([sys.executable, "-c", KILLED_AT_A_RENAME, str(renames_done + 1), *story],
+                            capture_output=True, text=True)
+    assert killed.returncode == -9, killed.stderr
+    result = scenegen(*story)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "again" / "film.mp4").read_bytes() == (three_shots.root / "film.mp4").read_bytes()
