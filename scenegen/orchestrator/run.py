@@ -116,6 +116,7 @@ class Planner:
         if path.exists() and not force:
             raise UserError(f"{path} exists; pass --force to replace it, or choose another -o")
         _refuse_a_file_at(path.parent, "-o")
+        _refuse_users_files(path.parent, f"-o {path}", force, exports=False)
         plan, planned_by = self.plan(sentence, shots, seed, path.parent)
         if path.name == "plan.json" and (path.parent / ".scenegen").is_dir():
             with Run(path.parent).locked():  # a run's plan: not while that run renders
@@ -132,6 +133,22 @@ def _refuse_a_file_at(folder: Path, option: str) -> None:
             if not path.is_dir():
                 raise UserError(f"{option} {folder}: {path} is a file, not a folder; choose another {option}")
             return
+
+
+def _refuse_users_files(folder: Path, writer: str, force: bool | None, exports: bool = True) -> None:
+    """Refuse to let `writer` replace a file in `folder` that scenegen did not write: a plan schema of the
+    user's, or (with `exports`) a film.mp4, shots.srt, ... there before the folder was a run. Unless `force`
+    (None: `writer` has no --force)."""
+    from scenegen.orchestrator.graph import EXPORTS
+    from scenegen.schemas.files import SCHEMA_FILE, is_plan_schema
+
+    schema = folder / SCHEMA_FILE
+    theirs = [schema] if schema.exists() and not is_plan_schema(schema) else []
+    theirs += RunDir(folder).found_before(list(EXPORTS.values())) if exports else []
+    if theirs and not force:
+        more = f" (and {len(theirs) - 1} more)" if len(theirs) > 1 else ""
+        remedy = "move it away, or pass --force to replace it" if force is not None else "move it away"
+        raise UserError(f"{theirs[0]}{more}: not written by scenegen, and {writer} would replace it; {remedy}")
 
 
 def _first_missing(folder: Path) -> Path | None:
@@ -210,6 +227,7 @@ class Run:
         if run.dir.plan.exists() and not force:
             return run._same_story(request, change)
         run._changed_settings(change)  # checked before anything is made or the planner is asked
+        _refuse_users_files(run.root, f"--out {run.root}", force)
         made = _first_missing(run.root)
         run.root.mkdir(parents=True, exist_ok=True)
         ours = False
@@ -254,6 +272,7 @@ class Run:
             return cls(source.parent)
         run = cls(root or (source.with_suffix("") if source.suffix else source.with_name(f"{source.name}-run")))
         _refuse_a_file_at(run.root, "--out")
+        _refuse_users_files(run.root, f"the run of {source}", None)
         new = source.read_bytes()
         # Checked now, before a run folder is made for a plan or options that cannot be rendered.
         old_fps = run.settings().output.fps
@@ -453,6 +472,7 @@ class Run:
         if seed is not None and take is not None:
             raise UserError("--seed and --take both choose the take; give one of them")
         self._retake(shot, seed, take)  # every check before the lock is taken: a refusal makes no file at all
+        _refuse_users_files(self.root, "redo", None, exports=False)
         with self.locked():
             new_plan, takes, retake = self._retake(shot, seed, take)
             write_plan(self.dir.plan, new_plan)

@@ -100,6 +100,12 @@ class RunDir:
             os.close(self._lock_fd)
             self._lock_fd = None
 
+    def found_before(self, names: list[str]) -> list[Path]:
+        """Those of the files `names` at the top of the folder that were there before it became a run: the user's."""
+        if self.state.is_dir():
+            return []
+        return [self.root / name for name in names if (self.root / name).exists()]
+
     # -- artifacts and records -----------------------------------------------------
 
     def artifact_path(self, kind: str, subject: str, key: str, suffix: str) -> Path:

@@ -75,12 +75,22 @@ def load_plan(path: Path, fps: int, fps_from: Path | None = None, raw: bytes | N
 
 def dump_plan(plan: StoryPlan) -> str:
     data = plan.model_dump(mode="json", by_alias=True, exclude_none=True)
-    data = {"$schema": SCHEMA_FILE, **{k: v for k, v in data.items() if k != "$schema"}}
+    # A "$schema" the user set is theirs to keep; a plan without one points editors to ours.
+    data = {"$schema": data.get("$schema", SCHEMA_FILE), **{k: v for k, v in data.items() if k != "$schema"}}
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def plan_schema() -> str:
     return json.dumps(StoryPlan.model_json_schema(by_alias=True), indent=2) + "\n"
+
+
+def is_plan_schema(path: Path) -> bool:
+    """Whether `path` holds a plan schema as scenegen writes it (of this version or an earlier one), not a file
+    of the user's that happens to share its name."""
+    try:
+        return json.loads(path.read_bytes()).get("title") == StoryPlan.__name__
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def write_plan(path: Path, plan: StoryPlan) -> None:

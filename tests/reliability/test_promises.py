@@ -112,3 +112,50 @@ def test_the_same_story_resumes_after_a_kill_between_its_first_writes(three_shot
     result = scenegen(*story)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "again" / "film.mp4").read_bytes() == (three_shots.root / "film.mp4").read_bytes()
+
+
+def one_line_error(result, *fragments: str) -> str:
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+def test_plan_o_keeps_a_plan_schema_of_the_users(cli, tmp_path):
+    theirs = tmp_path / "plan.schema.json"
+    theirs.write_text('{"title": "my own schema"}')
+    one_line_error(cli("plan", "a woman's life", "--shots", "3", "-o", str(tmp_path / "idea.json")),
+                   f"{theirs}: not written by scenegen", "--force")
+    assert theirs.read_text() == '{"title": "my own schema"}' and not (tmp_path / "idea.json").exists()
+    assert cli("plan", "a woman's life", "--shots", "3", "-o", str(tmp_path / "idea.json"), "--force").exit_code == 0
+    # A schema scenegen wrote is its own to replace.
+    assert cli("plan", "a woman's life", "--shots", "3", "-o", str(tmp_path / "other.json")).exit_code == 0
+
+
+@pytest.mark.parametrize("name", EXPORTS)
+def test_story_out_keeps_the_users_own_files(cli, tmp_path, name):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / name).write_bytes(b"my own")
+    story = ["story", "a woman's life", "--shots", "3", "--out", str(folder), *SMALL]
+    one_line_error(cli(*story), f"{folder / name}: not written by scenegen", "--force")
+    assert sorted(p.name for p in folder.iterdir()) == [name] and (folder / name).read_bytes() == b"my own"
+    assert cli(*story, "--force").exit_code == 0
+    assert (folder / name).read_bytes() != b"my own"
+
+
+def test_render_of_a_plan_file_keeps_the_users_own_files(cli, tmp_path):
+    assert cli("plan", "a woman's life", "--shots", "3", "-o", str(tmp_path / "idea.json")).exit_code == 0
+    (tmp_path / "idea").mkdir()
+    (tmp_path / "idea" / "shots.srt").write_text("my own subtitles")
+    one_line_error(cli("render", str(tmp_path / "idea.json"), *SMALL), "shots.srt: not written by scenegen")
+    assert [p.name for p in (tmp_path / "idea").iterdir()] == ["shots.srt"]
+    assert (tmp_path / "idea" / "shots.srt").read_text() == "my own subtitles"
+
+
+def test_redo_keeps_the_users_own_schema_reference(three_shots, cli):
+    edit_plan(three_shots, lambda plan: plan.update({"$schema": "https://example.org/my-plan.schema.json"}))
+    assert cli("redo", str(three_shots.root), "--shot", "1").exit_code == 0
+    assert json.loads(three_shots.plan.read_text())["$schema"] == "https://example.org/my-plan.schema.json"
