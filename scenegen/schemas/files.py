@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import tomllib
 from pathlib import Path
 from typing import TypeVar
@@ -43,6 +44,9 @@ def read_json(path: Path, raw: bytes | None = None) -> object:
         raise UserError(f"{path}: not valid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
     except RecursionError:
         raise UserError(f"{path}: nested too deeply to be a plan or settings file") from None
+    except ValueError:  # Python reads no integer longer than this (CVE-2020-10735)
+        raise UserError(f"{path}: holds an integer of more than {sys.get_int_max_str_digits()} digits; "
+                        "no value of a plan or settings file needs one") from None
 
 
 def parse(model: type[M], data: object, path: Path) -> M:
@@ -94,9 +98,16 @@ def is_plan_schema(path: Path) -> bool:
 
 
 def write_plan(path: Path, plan: StoryPlan) -> None:
-    """Write a plan and, beside it, the JSON Schema its `$schema` points editors to."""
+    """Write a plan and, beside it, the JSON Schema its `$schema` points editors to; never a plan `load_plan`
+    would refuse for a number too long to read back (a seed counted up past it by `redo`)."""
+    try:
+        text = dump_plan(plan)
+    except ValueError:
+        raise UserError(f"{path}: left as it was: the new plan would hold an integer of more than "
+                        f"{sys.get_int_max_str_digits()} digits, too long to read back; "
+                        "use smaller seeds") from None
     write_atomic(path.parent / SCHEMA_FILE, plan_schema())
-    write_atomic(path, dump_plan(plan))
+    write_atomic(path, text)
 
 
 PRESETS = Path(__file__).parent.parent / "presets"
@@ -124,6 +135,9 @@ def read_config(path: Path) -> dict:
         raise UserError(f"--config {path}: a folder, not a TOML file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise UserError(f"--config {path}: not valid TOML: {e}") from None
+    except ValueError:  # what tomllib raises for an integer longer than Python reads
+        raise UserError(f"--config {path}: holds an integer of more than {sys.get_int_max_str_digits()} digits; "
+                        "no setting needs one") from None
     for table, value in data.items():
         if table not in CONFIG_TABLES:
             raise UserError(f"--config {path}: unknown table [{table}]; known: {', '.join(CONFIG_TABLES)}")

@@ -55,10 +55,12 @@ class OutputFormat(BaseModel):
 
 
 class DeviceSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # An infinite budget would be written to settings.json as null, which no reader takes.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
+    # The bound is past any machine's memory, and keeps the budget in bytes a finite number.
     memory_budget_gb: float = Field(
-        0.0, ge=0, description="GPU memory that pipelines of several stages may hold loaded together; "
+        0.0, ge=0, le=1_000_000, description="GPU memory that pipelines of several stages may hold loaded together; "
                                "0 keeps one stage's pipeline loaded at a time")
 
 

@@ -159,3 +159,73 @@ def test_redo_keeps_the_users_own_schema_reference(three_shots, cli):
     edit_plan(three_shots, lambda plan: plan.update({"$schema": "https://example.org/my-plan.schema.json"}))
     assert cli("redo", str(three_shots.root), "--shot", "1").exit_code == 0
     assert json.loads(three_shots.plan.read_text())["$schema"] == "https://example.org/my-plan.schema.json"
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory):
+    """A run folder holding a 3-shot plan and default settings, not rendered."""
+    from typer.testing import CliRunner
+
+    from scenegen.cli import app
+    from scenegen.schemas.settings import RenderSettings
+
+    root = tmp_path_factory.mktemp("planned")
+    planned = CliRunner().invoke(app, ["plan", "a woman's life", "--shots", "3", "-o", str(root / "plan.json")])
+    assert planned.exit_code == 0, planned.output
+    (root / "settings.json").write_text(RenderSettings().model_dump_json(indent=2))
+    return root
+
+
+def copy_of(planned, tmp_path):
+    shutil.copytree(planned, tmp_path / "run")
+    return tmp_path / "run"
+
+
+TOO_LONG = "9" * 4301   # digits: one past what Python reads as an integer
+
+
+@pytest.mark.parametrize("budget, fragment", [
+    ("Infinity", "device.memory_budget_gb: Input should be a finite number"),
+    ('"inf"', "device.memory_budget_gb: Input should be a finite number"),
+    ("1e308", "device.memory_budget_gb: Input should be less than or equal to"),
+    ("1e300", "device.memory_budget_gb: Input should be less than or equal to"),
+    (TOO_LONG, "holds an integer of more than 4300 digits"),
+])
+def test_settings_with_a_number_too_big_are_refused_in_one_line(planned, tmp_path, cli, budget, fragment):
+    run = copy_of(planned, tmp_path)
+    settings = json.loads((run / "settings.json").read_text())
+    settings["device"]["memory_budget_gb"] = "@"
+    (run / "settings.json").write_text(json.dumps(settings).replace('"@"', budget))
+    one_line_error(cli("render", str(run)), f"{run / 'settings.json'}: ", fragment)
+
+
+@pytest.mark.parametrize("where", ["seed", "shots.0.duration", "shots.0.camera.fov_deg", "score.cues.0.at"])
+def test_a_plan_with_an_integer_too_long_to_read_is_refused_in_one_line(planned, tmp_path, cli, where):
+    from .malformed import set_path
+
+    run = copy_of(planned, tmp_path)
+    plan = json.loads((run / "plan.json").read_text())
+    set_path(plan, where, "@")
+    (run / "plan.json").write_text(json.dumps(plan).replace('"@"', TOO_LONG))
+    one_line_error(cli("status", str(run)), f"{run / 'plan.json'}: holds an integer of more than 4300 digits")
+
+
+@pytest.mark.parametrize("value", ["inf", "1e308", TOO_LONG])
+def test_a_config_is_checked_before_settings_json_is_written(planned, tmp_path, cli, value):
+    run = copy_of(planned, tmp_path)
+    before = (run / "settings.json").read_bytes()
+    (tmp_path / "huge.toml").write_text(f"[device]\nmemory_budget_gb = {value}\n")
+    one_line_error(cli("render", str(run), "--config", str(tmp_path / "huge.toml")), "huge.toml")
+    assert (run / "settings.json").read_bytes() == before
+    assert cli("status", str(run)).exit_code == 0
+
+
+def test_redo_never_writes_a_seed_too_long_to_read_back(planned, tmp_path, cli):
+    run = copy_of(planned, tmp_path)
+    plan = json.loads((run / "plan.json").read_text())
+    plan["shots"][0]["seed"] = int("9" * 4300)
+    (run / "plan.json").write_text(json.dumps(plan))
+    before = (run / "plan.json").read_bytes()
+    one_line_error(cli("redo", str(run), "--shot", "1"), "an integer of more than 4300 digits")
+    assert (run / "plan.json").read_bytes() == before
+    assert cli("status", str(run)).exit_code == 0
