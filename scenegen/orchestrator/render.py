@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Literal
 
 import scenegen
+from scenegen.errors import UserError
 from scenegen.orchestrator.backend import Job
 from scenegen.orchestrator.executor import Executor, Result, Task
 from scenegen.orchestrator.graph import EXPORTS, Node, RenderGraph
+from scenegen.orchestrator.registry import available, backend_class
 from scenegen.orchestrator.store import Record, RunDir
 from scenegen.schemas.files import load_plan, parse, read_json
 from scenegen.schemas.plan import StoryPlan
@@ -56,6 +58,13 @@ def load_settings(run: RunDir) -> RenderSettings:
 
 def load_run(run: RunDir) -> tuple[StoryPlan, RenderSettings]:
     settings = load_settings(run)
+    for kind, choice in settings.backends.items():
+        # Checked here, not when settings load: `--backend` or `--config` may be about to replace the name.
+        if choice.name not in available(kind):
+            try:
+                backend_class(kind, choice.name)
+            except UserError as e:
+                raise UserError(f"{run.settings}: backends.{kind}.name: {e}") from None
     return load_plan(run.plan, settings.output.fps, run.settings if run.settings.exists() else None), settings
 
 

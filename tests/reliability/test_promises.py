@@ -229,3 +229,14 @@ def test_redo_never_writes_a_seed_too_long_to_read_back(planned, tmp_path, cli):
     one_line_error(cli("redo", str(run), "--shot", "1"), "an integer of more than 4300 digits")
     assert (run / "plan.json").read_bytes() == before
     assert cli("status", str(run)).exit_code == 0
+
+
+@pytest.mark.parametrize("command", ["status", "render"])
+def test_an_unknown_backend_in_settings_json_names_the_file_and_json_path(planned, tmp_path, cli, command):
+    run = copy_of(planned, tmp_path)
+    settings = json.loads((run / "settings.json").read_text())
+    settings["backends"]["clip"] = {"name": "sora", "settings": {}}
+    (run / "settings.json").write_text(json.dumps(settings))
+    one_line_error(cli(command, str(run)), f"{run / 'settings.json'}: backends.clip.name: no clip backend named 'sora'")
+    # --backend is how a user puts it right: it is not refused for the name it replaces.
+    assert cli("render", str(run), "--backend", "animatic", *SMALL).exit_code == 0
