@@ -240,3 +240,18 @@ def test_an_unknown_backend_in_settings_json_names_the_file_and_json_path(planne
     one_line_error(cli(command, str(run)), f"{run / 'settings.json'}: backends.clip.name: no clip backend named 'sora'")
     # --backend is how a user puts it right: it is not refused for the name it replaces.
     assert cli("render", str(run), "--backend", "animatic", *SMALL).exit_code == 0
+
+
+def test_a_caption_holding_an_srt_timing_line_stays_one_cue(three_shots, cli):
+    import av
+
+    context = "Childhood.\n00:00:01,000 --> 00:00:02,000\nSofia learns to bake bread beside Aoife."
+    edit_plan(three_shots, lambda plan: plan["shots"][0].update(context=context))
+    assert cli("render", str(three_shots.root)).exit_code == 0
+    written = (three_shots.root / "shots.srt").read_text().split("\n\n")
+    # FFmpeg reads shots.srt as a player or `ffmpeg -i shots.srt` does: as many cues as were written, all their words.
+    with av.open(str(three_shots.root / "shots.srt")) as srt:
+        texts = [packet.decode()[0].dialogue.decode() for packet in srt.demux(srt.streams.subtitles[0])
+                 if packet.dts is not None]
+    assert len(texts) == len(written)
+    assert any("Childhood." in text and "Sofia learns to bake bread beside Aoife." in text for text in texts), texts
