@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from scenegen.errors import UserError
+
 # insightface's 112x112 ArcFace landmark template: eyes, nose tip, mouth corners.
 ARCFACE_LANDMARKS = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
                               [41.5493, 92.3655], [70.7299, 92.2041]], dtype=np.float32)
@@ -19,7 +21,11 @@ ARCFACE_LANDMARKS = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 
 
 class FaceEmbedder:
     def __init__(self, face_model: str, face_detector: str | None = None):
-        from insightface.model_zoo import model_zoo
+        try:
+            from insightface.model_zoo import model_zoo
+        except ImportError:
+            raise UserError(f"{face_model}: a face model is read with insightface, which is not installed: "
+                            "pip install 'scenegen[diffusion]'") from None
 
         self.recognizer = model_zoo.get_model(face_model, providers=["CPUExecutionProvider"])
         self.detector = None

@@ -57,6 +57,8 @@ def load_settings(run: RunDir) -> RenderSettings:
 
 
 def load_run(run: RunDir) -> tuple[StoryPlan, RenderSettings]:
+    if not run.plan.is_file():  # e.g. RUN/plan.json given where RUN was meant
+        raise UserError(f"{run.root}: no plan.json here; give a run directory made by `scenegen story`")
     settings = load_settings(run)
     for kind, choice in settings.backends.items():
         # Checked here, not when settings load: `--backend` or `--config` may be about to replace the name.

@@ -30,7 +30,7 @@ def read_json(path: Path, raw: bytes | None = None) -> object:
     """The JSON in the file at `path` (or in `raw`, its bytes read already)."""
     try:
         raw = path.read_bytes() if raw is None else raw
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise UserError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise UserError(f"{path}: is a directory, expected a JSON file") from None

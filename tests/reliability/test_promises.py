@@ -255,3 +255,31 @@ def test_a_caption_holding_an_srt_timing_line_stays_one_cue(three_shots, cli):
                  if packet.dts is not None]
     assert len(texts) == len(written)
     assert any("Childhood." in text and "Sofia learns to bake bread beside Aoife." in text for text in texts), texts
+
+
+def test_redo_on_a_plan_file_answers_in_one_line_as_status_does(planned, cli):
+    for command in (["status", str(planned / "plan.json")], ["redo", str(planned / "plan.json"), "--shot", "1"]):
+        one_line_error(cli(*command), f"{planned / 'plan.json'}: no plan.json here")
+
+
+WITHOUT_INSIGHTFACE = """
+import sys
+sys.modules["insightface"] = None  # what an install without the [diffusion] extra has
+from scenegen.cli import main
+sys.argv = ["scenegen", *sys.argv[1:]]
+main()
+"""
+
+
+def test_eval_with_a_face_model_but_no_insightface_says_which_extra_to_install(three_shots, tmp_path):
+    import subprocess
+    import sys
+
+    face_model = tmp_path / "w600k_r50.onnx"
+    face_model.write_bytes(b"")
+    result = subprocess.run([sys.executable, "-c", WITHOUT_INSIGHTFACE, "eval", str(three_shots.root),
+                             "--face-model", str(face_model)], capture_output=True, text=True)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: {face_model}: a face model is read with insightface, which is not installed: "
+        "pip install 'scenegen[diffusion]'"], result.stderr
