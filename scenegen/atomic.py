@@ -40,12 +40,17 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~UMASK
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:  # named after the folder that refused it, not the random name it never got
+        raise OSError(e.errno, e.strerror, str(path.parent)) from None
     try:
         os.fchmod(fd, mode)  # mkstemp makes 0600 files
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode() if isinstance(data, str) else data)
         publish(Path(tmp), path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.filename is None:  # a failed write (a full disk) names no file
+            raise OSError(e.errno, e.strerror, str(path)) from None
         raise

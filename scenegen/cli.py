@@ -87,6 +87,10 @@ def friendly(command):
         except UserError as e:
             typer.secho(f"error: {e}", fg="red", err=True)
             raise typer.Exit(e.exit_code) from None
+        except OSError as e:  # the filesystem said no (permissions, a full disk): its own words, and where
+            where = f"{e.filename}: " if e.filename is not None else ""
+            typer.secho(f"error: {where}{e.strerror or e}", fg="red", err=True)
+            raise typer.Exit(1) from None
         except KeyboardInterrupt:
             typer.secho("interrupted; run the same command again to carry on where it stopped", fg="yellow", err=True)
             raise typer.Exit(130) from None

@@ -129,6 +129,9 @@ class Planner:
 def _refuse_a_file_at(folder: Path, option: str) -> None:
     """A folder to be made must not be, or be inside, a file."""
     for path in (folder, *folder.parents):
+        if path.is_symlink() and not path.exists():
+            raise UserError(f"{option} {folder}: {path} is a link to {os.readlink(path)}, which does not exist; "
+                            f"make that folder, or choose another {option}")
         if path.exists():
             if not path.is_dir():
                 raise UserError(f"{option} {folder}: {path} is a file, not a folder; choose another {option}")

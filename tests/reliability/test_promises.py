@@ -4,8 +4,13 @@ Every test here failed before its fix.
 """
 
 import json
-import threading
+import os
+import resource
 import shutil
+import signal
+import subprocess
+import sys
+import threading
 
 import pytest
 
@@ -100,9 +105,6 @@ main()
 
 @pytest.mark.parametrize("renames_done", range(5))
 def test_the_same_story_resumes_after_a_kill_between_its_first_writes(three_shots, tmp_path, renames_done):
-    import subprocess
-    import sys
-
     from conftest import scenegen
 
     story = ["story", "a woman's life", "--shots", "3", "--out", str(tmp_path / "again"), *SMALL]
@@ -272,9 +274,6 @@ main()
 
 
 def test_eval_with_a_face_model_but_no_insightface_says_which_extra_to_install(three_shots, tmp_path):
-    import subprocess
-    import sys
-
     face_model = tmp_path / "w600k_r50.onnx"
     face_model.write_bytes(b"")
     result = subprocess.run([sys.executable, "-c", WITHOUT_INSIGHTFACE, "eval", str(three_shots.root),
@@ -283,3 +282,67 @@ def test_eval_with_a_face_model_but_no_insightface_says_which_extra_to_install(t
     assert result.stderr.strip().splitlines() == [
         f"error: {face_model}: a face model is read with insightface, which is not installed: "
         "pip install 'scenegen[diffusion]'"], result.stderr
+
+
+# -- the filesystem says no -------------------------------------------------------------
+
+def small_disk():
+    # What a full disk does to a write, past 2 kB: fail (EFBIG, as ENOSPC would) with the kernel's own error.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))
+
+
+def scenegen_in(preexec_fn, *args: str, prefix: tuple[str, ...] = ()):
+    return subprocess.run([*prefix, sys.executable, "-m", "scenegen", *args], preexec_fn=preexec_fn,
+                          capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+
+
+def one_line_os_error(result, path, reason: str) -> None:
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines() == [f"error: {path}: {reason}"], result.stderr
+
+
+def test_a_full_disk_is_one_line_naming_the_file(planned, tmp_path):
+    run = copy_of(planned, tmp_path)
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    story = scenegen_in(small_disk, "story", "a woman's life", "--shots", "3", "--out", str(tmp_path / "new"))
+    one_line_os_error(story, tmp_path / "new" / "plan.schema.json", "File too large")
+    assert not (tmp_path / "new").exists()  # a failed story leaves no folder behind
+    plan = scenegen_in(small_disk, "plan", "a woman's life", "--shots", "3", "-o", str(tmp_path / "idea.json"))
+    one_line_os_error(plan, tmp_path / "plan.schema.json", "File too large")
+    (run / "plan.schema.json").unlink()
+    one_line_os_error(scenegen_in(small_disk, "redo", str(run), "--shot", "1"), run / "plan.schema.json", "File too large")
+    (run / "plan.schema.json").write_bytes(before["plan.schema.json"])
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before  # and nothing else was touched
+
+
+@pytest.mark.parametrize("command", [["story", "x", "--out", "{link}"], ["plan", "x", "-o", "{link}/plan.json"],
+                                     ["render", "{plan}", "--out", "{link}"]])
+def test_a_dangling_out_link_is_one_line(planned, tmp_path, cli, command):
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "gone")
+    args = [arg.format(link=link, plan=planned / "plan.json") for arg in command]
+    one_line_error(cli(*args), f"{link} is a link to {tmp_path / 'gone'}, which does not exist")
+    assert link.is_symlink() and not (tmp_path / "gone").exists()
+
+
+# Root reads and writes whatever the mode bits say; without CAP_DAC_OVERRIDE it obeys them as a user does.
+AS_A_USER = ("setpriv", "--bounding-set", "-dac_override,-dac_read_search") if os.geteuid() == 0 else ()
+
+
+@pytest.mark.skipif(bool(AS_A_USER) and not shutil.which("setpriv"), reason="root without setpriv ignores modes")
+@pytest.mark.parametrize("command, unreadable, mode, named", [
+    (["status"], "plan.json", 0o000, "plan.json"),
+    (["render"], ".scenegen", 0o000, ".scenegen/tmp"),
+    (["redo", "--shot", "1"], ".", 0o555, "."),
+    (["render", "--size", "320x180"], ".", 0o555, "."),
+])
+def test_a_run_the_user_may_not_read_or_write_is_one_line(planned, tmp_path, command, unreadable, mode, named):
+    run = copy_of(planned, tmp_path)
+    assert scenegen_in(None, "render", str(run), *SMALL).returncode == 0
+    (run / unreadable).chmod(mode)
+    try:
+        result = scenegen_in(None, command[0], str(run), *command[1:], prefix=AS_A_USER)
+    finally:
+        (run / unreadable).chmod(0o755 if (run / unreadable).is_dir() else 0o644)
+    one_line_os_error(result, (run / named).resolve() if named == "." else run / named, "Permission denied")
