@@ -311,7 +311,8 @@ def test_a_full_disk_is_one_line_naming_the_file(planned, tmp_path):
     plan = scenegen_in(small_disk, "plan", "a woman's life", "--shots", "3", "-o", str(tmp_path / "idea.json"))
     one_line_os_error(plan, tmp_path / "plan.schema.json", "File too large")
     (run / "plan.schema.json").unlink()
-    one_line_os_error(scenegen_in(small_disk, "redo", str(run), "--shot", "1"), run / "plan.schema.json", "File too large")
+    redo = scenegen_in(small_disk, "redo", str(run), "--shot", "1")
+    one_line_os_error(redo, run / "plan.schema.json", "File too large")
     (run / "plan.schema.json").write_bytes(before["plan.schema.json"])
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before  # and nothing else was touched
 
