@@ -117,12 +117,18 @@ class Planner:
             raise UserError(f"{path} exists; pass --force to replace it, or choose another -o")
         _refuse_a_file_at(path.parent, "-o")
         _refuse_users_files(path.parent, f"-o {path}", force, exports=False)
+        made = _first_missing(path.parent)
         plan, planned_by = self.plan(sentence, shots, seed, path.parent)
         if path.name == "plan.json" and (path.parent / ".scenegen").is_dir():
             with Run(path.parent).locked():  # a run's plan: not while that run renders
                 write_plan(path, plan)
-        else:
+            return plan, planned_by
+        try:
             write_plan(path, plan)  # making -o's folders, once there is a plan to put in them
+        except BaseException:
+            if made is not None:  # and none left of a plan that could not be written (a full disk)
+                shutil.rmtree(made, ignore_errors=True)
+            raise
         return plan, planned_by
 
 

@@ -308,8 +308,9 @@ def test_a_full_disk_is_one_line_naming_the_file(planned, tmp_path):
     story = scenegen_in(small_disk, "story", "a woman's life", "--shots", "3", "--out", str(tmp_path / "new"))
     one_line_os_error(story, tmp_path / "new" / "plan.schema.json", "File too large")
     assert not (tmp_path / "new").exists()  # a failed story leaves no folder behind
-    plan = scenegen_in(small_disk, "plan", "a woman's life", "--shots", "3", "-o", str(tmp_path / "idea.json"))
-    one_line_os_error(plan, tmp_path / "plan.schema.json", "File too large")
+    plan = scenegen_in(small_disk, "plan", "a woman's life", "--shots", "3", "-o", str(tmp_path / "new" / "idea.json"))
+    one_line_os_error(plan, tmp_path / "new" / "plan.schema.json", "File too large")
+    assert not (tmp_path / "new").exists()  # nor does a failed plan -o
     (run / "plan.schema.json").unlink()
     redo = scenegen_in(small_disk, "redo", str(run), "--shot", "1")
     one_line_os_error(redo, run / "plan.schema.json", "File too large")
