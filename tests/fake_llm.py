@@ -49,6 +49,7 @@ class FakeLLM:
         self.faults = list(faults or [])
         self.reject_json_schema = reject_json_schema
         self.requests: list[dict] = []
+        self.timeouts: list[dict | None] = []   # each request's, as the SDK gave them to the transport (None via serve)
         self._lock = threading.Lock()
 
     def client(self) -> httpx2.Client:
@@ -68,6 +69,7 @@ class FakeLLM:
     def answer(self, request: httpx2.Request) -> httpx2.Response:
         body = json.loads(request.content)
         self.requests.append(body)
+        self.timeouts.append(request.extensions.get("timeout"))
         if self.reject_json_schema and body["response_format"]["type"] == "json_schema":
             # What llama-cpp-python's server answers to OpenAI's strict structured outputs.
             return httpx2.Response(500, json={"error": {"message": "Input should be 'text' or 'json_object'",

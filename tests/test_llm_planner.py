@@ -174,6 +174,8 @@ def test_a_stalled_server_times_out_with_a_clear_error(tmp_path):
     with pytest.raises(PlanningError, match=r"did not answer within 0.3 s \(2 attempts\)"):
         plan_with(llm, tmp_path, shots=2, timeout=0.3)
     assert llm.stages() == ["Outline", "Outline"]  # one try plus one retry
+    # The setting reaches the transport, which is what times a real server out.
+    assert [t["read"] for t in llm.timeouts] == [0.3, 0.3]
 
 
 def test_repairs_run_out_with_the_last_problem_and_answers_kept(tmp_path):
