@@ -21,7 +21,6 @@ import typer
 import typer.core
 from typer.core import _click as click  # typer's own copy of click, whose exceptions its commands raise
 
-from scenegen.entry import said_up_to_date
 from scenegen.errors import UserError
 
 class OneLineErrors(typer.core.TyperGroup):
@@ -181,15 +180,9 @@ def _executor(name: str, address: str | None) -> type:
 def _render(run, jobs: int | None, executor_cls: type | None = None, address: str | None = None) -> None:
     start = time.perf_counter()
     executor_cls = executor_cls or _executor("inprocess", None)
-    # Checked before building an executor: an up-to-date run answers at once.
-    if said_up_to_date(run.dir, start):
-        return
-    executor = executor_cls(workers=jobs or os.cpu_count() or 1, address=address)
-    try:
-        with _progress() as progress:
-            report = run.render(executor, progress)
-    finally:
-        executor.close()
+    with _progress() as progress:
+        report = run.render(functools.partial(executor_cls, workers=jobs or os.cpu_count() or 1, address=address),
+                            progress)
     seconds = time.perf_counter() - start
     if report.up_to_date:
         typer.echo(f"Nothing to do: {run.root} is up to date ({seconds:.2f} s).")

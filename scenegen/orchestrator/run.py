@@ -22,7 +22,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -369,26 +369,32 @@ class Run:
 
         return load_run(self.dir)[0]
 
-    def render(self, executor: Executor | None = None, progress: Progress | None = None) -> Report:
-        """Compute whatever is missing or stale (with `executor`, default: threads here) and reuse the rest.
+    def render(self, executor: Executor | Callable[[], Executor] | None = None,
+               progress: Progress | None = None) -> Report:
+        """Compute whatever is missing or stale and reuse the rest, with `executor`: one the caller made
+        (and closes), or a function that makes one (default: threads here), called only when there is
+        something to compute, so an up-to-date run answers before an executor (Ray's) starts.
 
         The report's `inputs_changed` says that plan or settings were saved meanwhile: what
         they changed stays stale for the next render.
         """
         from scenegen.orchestrator import render as rendering
-        from scenegen.orchestrator.executor import InProcessExecutor
+        from scenegen.orchestrator.executor import Executor, InProcessExecutor
 
         if not self.dir.plan.exists():
             raise UserError(f"{self.root}: no plan.json here; give a run directory made by `scenegen story` or a plan file")
+        if self.dir.stamp_is_current():
+            return rendering.Report(up_to_date=True)
         self.plan()  # a broken plan or settings file is refused before the run's folder gains a lock
-        owned = executor is None
-        executor = executor or InProcessExecutor(workers=os.cpu_count() or 1)
-        try:
+        if isinstance(executor, Executor):
             with self.locked():
                 return rendering.render(self.dir, executor, progress)
+        made = (executor or (lambda: InProcessExecutor(workers=os.cpu_count() or 1)))()
+        try:
+            with self.locked():
+                return rendering.render(self.dir, made, progress)
         finally:
-            if owned:
-                executor.close()
+            made.close()
 
     def status(self) -> list[NodeState]:
         """Each node as done, stale, missing or failed: everything not done is what `render` computes."""
