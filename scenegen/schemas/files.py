@@ -11,7 +11,8 @@ from pydantic import BaseModel, ValidationError
 
 from scenegen.atomic import write_atomic
 from scenegen.errors import UserError
-from scenegen.schemas.plan import StoryPlan, speech_errors, structure_errors, timing_errors
+from scenegen.schemas.checks import plan_errors
+from scenegen.schemas.plan import StoryPlan
 from scenegen.schemas.settings import RenderSettings
 
 SCHEMA_FILE = "plan.schema.json"
@@ -61,11 +62,7 @@ def load_plan(path: Path, fps: int, fps_from: Path | None = None, raw: bytes | N
     """Parse and check a plan file (or `raw`, its bytes); `fps` (read from the file `fps_from`) decides
     whether transitions fit their shots."""
     plan = parse(StoryPlan, read_json(path, raw), path)
-    # A transition too short for a frame may be the settings' fault, not the plan's: say where
-    # the fps came from. Words too long for their shot are the plan's, whatever the fps.
-    source = f" (output.fps in {fps_from})" if fps_from else ""
-    problems = (structure_errors(plan) + [(where, what + source) for where, what in timing_errors(plan, fps)]
-                + speech_errors(plan, fps))
+    problems = plan_errors(plan, fps, fps_from)
     if problems:
         where, what = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
