@@ -84,13 +84,29 @@ def friendly(command):
         try:
             return command(*args, **kwargs)
         except UserError as e:
-            typer.secho(f"error: {e}", fg="red", err=True)
+            typer.secho(f"error: {e.worded(as_flag)}", fg="red", err=True)
             raise typer.Exit(e.exit_code) from None
         except KeyboardInterrupt:
             typer.secho("interrupted; run the same command again to carry on where it stopped", fg="yellow", err=True)
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+# The Run API's parameters that the command line names otherwise than `--<parameter>`.
+FLAGS = {"root": "--out", "path": "-o", "sentence": "SENTENCE"}
+
+
+def as_flag(parameter: str, value: object, quoted: bool) -> str:
+    """An argument of the Run API as the command line that passed it: `--take 3`, `--no-sound`, or its flag alone."""
+    flag = FLAGS.get(parameter, f"--{parameter.replace('_', '-')}")
+    if value is None:
+        return flag
+    if isinstance(value, bool):
+        return flag if value else f"--no-{flag.removeprefix('--')}"
+    if parameter == "size":
+        value = "x".join(map(str, value))
+    return f"{flag} {value!r}" if quoted else f"{flag} {value}"
 
 
 def _size(value: str | None) -> tuple[int, int] | None:

@@ -206,3 +206,32 @@ def test_the_readme_python_example_runs(tmp_path):
                             env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "runs" / "a-lighthouse-keeper-s-last-winter" / "film.mp4").is_file()
+
+
+def test_the_api_names_its_own_parameters_in_errors_never_a_command_line_flag(small_run, tmp_path):
+    from scenegen.orchestrator.run import Planner
+
+    edit_plan(small_run, lambda p: p["shots"][0].update(transition={"type": "dissolve", "duration": 0.25}))
+    run, a_file = Run(small_run.root), tmp_path / "a-file"
+    a_file.write_text("")
+    mistakes = [
+        (lambda: run.redo("99"), "shot='99': no such shot"),
+        (lambda: run.redo("2", take=3), "take=3: shot 2"),
+        (lambda: run.redo("2", seed=4, take=0), "seed and take both choose the take"),
+        (lambda: run.update_settings(SettingsChange(fps=2)), "fps=2: the plan would not fit"),
+        (lambda: run.update_settings(SettingsChange(backend="nope", sound=False)), "backend='nope' sound=False: no "),
+        (lambda: run.update_settings(SettingsChange(config=tmp_path / "none.toml")), "config='"),
+        (lambda: run.update_settings(SettingsChange(fps=12, size=(160, 91))), "fps=12 size=(160, 91): output.height"),
+        (lambda: Run.story(" "), "sentence is empty"),
+        (lambda: Run.story("x", a_file / "run"), "choose another root"),
+        (lambda: Run.story("a quest for fire", small_run.root), "force=True replaces it"),
+        (lambda: Run.story("x", tmp_path / "new", planner=Planner("nope")), "planner='nope': no such planner"),
+        (lambda: Planner().write("x", 2, 0, tmp_path), "path='"),
+        (lambda: Planner().write("x", 2, 0, a_file), "pass force=True to replace it, or choose another path"),
+        (lambda: Run.adopt(small_run.plan, a_file / "run"), "choose another root"),
+    ]
+    for mistake, fragment in mistakes:
+        with pytest.raises(UserError) as refused:
+            mistake()
+        message = str(refused.value)
+        assert fragment in message and not re.search(r"(^|\s)--?[a-z]", message), message
