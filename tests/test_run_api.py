@@ -208,6 +208,15 @@ def test_the_readme_python_example_runs(tmp_path):
     assert (tmp_path / "runs" / "a-lighthouse-keeper-s-last-winter" / "film.mp4").is_file()
 
 
+def test_run_is_importable_from_the_package_without_making_import_scenegen_slow():
+    # The fast path of `scenegen render RUN` imports the package: it must not bring the orchestrator or pydantic.
+    code = ("import sys, scenegen; slow = {'pydantic', 'scenegen.orchestrator.run'} & set(sys.modules); "
+            "from scenegen import Run; from scenegen.orchestrator.run import Run as Defined; "
+            "print(sorted(slow), Run is Defined)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "[] True", result.stderr
+
+
 def test_the_api_names_its_own_parameters_in_errors_never_a_command_line_flag(small_run, tmp_path):
     from scenegen.orchestrator.run import Planner
 
