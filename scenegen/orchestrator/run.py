@@ -50,7 +50,7 @@ def slug(sentence: str) -> str:
 
 @dataclass(frozen=True)
 class SettingsChange:
-    """What `config`, `backend`, `fps`, `size`, `burn_captions` and `sound` ask of settings.json, applied in that order."""
+    """What `config`, `backend`, `fps`, `size`, `burn_captions` and `sound` ask of settings.json, in that order."""
 
     fps: int | None = None
     size: tuple[int, int] | None = None
@@ -153,6 +153,39 @@ class Takes:
 
     seeds: list[int | None]
     current: int
+
+
+@dataclass(frozen=True)
+class Try:
+    """One seed a gated node tried: its scores on each measure, and whether they passed its thresholds."""
+
+    number: int      # 1-based
+    seed: int
+    scores: dict[str, float | None]
+    passed: bool
+
+
+@dataclass(frozen=True)
+class Tries:
+    """The seeds a gated node (a keyframe scored before it is kept) tried, and which try it uses."""
+
+    node: str        # node id
+    tries: list[Try]
+    chosen: int      # a try's number
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What `status` tells of a run: every node's state, tallied by kind, and the tries of its gated nodes."""
+
+    states: list[NodeState]
+    by_kind: dict[str, dict[str, int]]   # kind -> state -> nodes, kinds in the order the graph makes them
+    tries: list[Tries]
+
+    @property
+    def todo(self) -> list[NodeState]:
+        """The nodes `render` would compute: every one not done."""
+        return [s for s in self.states if s.state != "done"]
 
 
 @dataclass(frozen=True)
@@ -359,7 +392,8 @@ class Run:
             load_plan(path, new_fps, raw=raw)
         except UserError as e:
             load_plan(path, old_fps, raw=raw)  # a plan broken anyway is the plan's error, not the option's
-            raise UserError(f"{arguments(options)}: the plan would not fit: {e}; nothing was changed", **options) from None
+            raise UserError(f"{arguments(options)}: the plan would not fit: {e}; nothing was changed",
+                            **options) from None
 
     # -- rendering and inspecting ---------------------------------------------------------
 
@@ -403,6 +437,19 @@ class Run:
             raise UserError(f"{self.root}: no plan.json here")
         return status(self.dir)
 
+    def summary(self) -> Summary:
+        """`status`, tallied by kind, with the tries each gated node recorded."""
+        states = self.status()
+        by_kind: dict[str, dict[str, int]] = {}
+        for s in states:
+            counts = by_kind.setdefault(s.node.kind, dict.fromkeys(("done", "stale", "missing", "failed"), 0))
+            counts[s.state] += 1
+        # A gated backend records its tries among the facts of the node's record.
+        tries = [Tries(s.node.id, [Try(t["take"], t["seed"], t["scores"], t["passed"])
+                                   for t in s.record.facts["takes"]], s.record.facts["chosen"])
+                 for s in states if s.record and s.record.facts.get("takes")]
+        return Summary(states, by_kind, tries)
+
     def stand_ins(self) -> list[tuple[str, str, StandIn]]:
         """Each kind whose chosen backend has another run in its place (a voice for a language it does
         not speak), as (kind, the chosen backend's name, what stands in and why)."""
@@ -435,6 +482,29 @@ class Run:
             else:
                 groups.append(([kind], weights))
         return [(kinds, weights) for kinds, weights in groups if len(kinds) > 1]
+
+    # -- measuring -----------------------------------------------------------------------
+
+    def evaluate(self, clip: Path | None = None, face_model: Path | None = None, face_detector: Path | None = None,
+                 asr: Path | None = None, config: Path | None = None) -> dict:
+        """Measure the rendered run (evaluation/run.py says what), writing metrics.json and report.html into it.
+
+        The models are `config`'s `[eval]` table (a TOML file or a preset), each one given here replacing its entry.
+        """
+        from scenegen.evaluation.models import EvalSettings
+        from scenegen.evaluation.run import evaluate, write_report
+        from scenegen.schemas.files import parse, read_config
+
+        models = {"clip": clip, "face_model": face_model, "face_detector": face_detector, "asr": asr}
+        given = {name: path for name, path in models.items() if path is not None}
+        values = read_config(config).get("eval", {}) if config else {}
+        values |= {name: str(path) for name, path in given.items()}
+        settings = parse(EvalSettings, values, config, **({} if config else given))
+        if not self.dir.plan.exists():
+            raise UserError(f"{self.root}: no plan.json here")
+        metrics = evaluate(self.dir, settings)
+        write_report(self.dir, metrics)
+        return metrics
 
     # -- takes ---------------------------------------------------------------------------
 
@@ -471,8 +541,8 @@ class Run:
         plan = self.plan()
         index = next((i for i, s in enumerate(plan.shots) if s.id == shot or str(s.index) == shot), None)
         if index is None:
-            raise UserError(f"{{shot!r}}: no such shot in {self.dir.plan}; use a number 1..{len(plan.shots)} or a shot id",
-                            shot=shot)
+            raise UserError(f"{{shot!r}}: no such shot in {self.dir.plan}; "
+                            f"use a number 1..{len(plan.shots)} or a shot id", shot=shot)
         old = plan.shots[index]
         recorded = self._recorded_takes()
         seeds = _with_current(recorded.get(old.id, []), old.seed)
@@ -503,6 +573,14 @@ class Run:
             return {}
         return {shot: seeds for shot, seeds in takes.items() if isinstance(seeds, list) and all(
             s is None or (type(s) is int and s >= 0) for s in seeds)}
+
+
+def computed_by_kind(report: Report) -> dict[str, int]:
+    """How many nodes of each backend's kind `report` says were computed, in the order a render makes the kinds."""
+    from scenegen.schemas.settings import DEFAULT_BACKENDS
+
+    kinds = [node_id.partition(":")[0] for node_id in report.executed]
+    return {kind: kinds.count(kind) for kind in DEFAULT_BACKENDS if kind in kinds}
 
 
 def _check_backends(settings: RenderSettings) -> None:

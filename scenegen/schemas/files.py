@@ -46,7 +46,7 @@ def read_json(path: Path, raw: bytes | None = None) -> object:
         raise UserError(f"{path}: nested too deeply to be a plan or settings file") from None
 
 
-def parse(model: type[M], data: object, path: Path, **options: object) -> M:
+def parse(model: type[M], data: object, path: Path | None, **options: object) -> M:
     """`data` as a `model`; its first fault named by the JSON path in the file at `path`, or in what the
     arguments `options` (by parameter name, with their values) made of it."""
     try:
