@@ -168,14 +168,14 @@ def _progress():
         """Where no one watches bars (a pipe, a log file): one line as each stage finishes."""
 
         def __init__(self):
-            self.started, self.counts, self.said = time.perf_counter(), Counter(), set()
+            self.started, self.counts, self.reported = time.perf_counter(), Counter(), set()
 
         def submitted(self, node) -> None:
             self.counts[node.kind] += 1
 
         def stages(self, running, waiting) -> None:
-            for kind in [k for k in self.counts if k not in running | waiting | self.said]:
-                self.said.add(kind)
+            for kind in [k for k in self.counts if k not in running | waiting | self.reported]:
+                self.reported.add(kind)
                 typer.echo(f"{kind}: {self.counts[kind]} done ({time.perf_counter() - self.started:.1f} s)", err=True)
 
     console = Console(stderr=True)
@@ -196,7 +196,9 @@ def _executor(name: str, address: str | None) -> type:
     return executor_class(name)
 
 
-def _render(run, jobs: int | None, executor_cls: type | None = None, address: str | None = None) -> None:
+def _compute_and_report(run, jobs: int | None, executor_cls: type | None = None,
+                        address: str | None = None) -> None:
+    """`run.render()` with progress shown, then what it computed, reused or failed: a failure exits 1."""
     start = time.perf_counter()
     executor_cls = executor_cls or _executor("inprocess", None)
     with _progress() as progress:
@@ -261,7 +263,7 @@ def story(
                                 change=_change(fps, size, config, backend, burn_captions, sound), force=force)
     typer.echo(f"Planned {shots} shots with {planned_by}: {run.dir.plan}" if planned_by
                else f"{run.dir.plan} holds this story's plan already; rendering on")
-    _render(run, jobs)
+    _compute_and_report(run, jobs)
 
 
 @app.command()
@@ -315,7 +317,7 @@ def render(
     else:
         raise UserError(f"{target}: no such file or directory")
     _update_settings(run, change)
-    _render(run, jobs, executor_cls, address)
+    _compute_and_report(run, jobs, executor_cls, address)
 
 
 @app.command()
@@ -389,7 +391,7 @@ def redo(
     old, new = (f"take {n} (seed {'none' if retake.takes.seeds[n] is None else retake.takes.seeds[n]})"
                 for n in (retake.old, retake.new))
     typer.echo(f"Shot {retake.index} ({retake.shot}): {old} -> {new}")
-    _render(run, jobs)
+    _compute_and_report(run, jobs)
 
 
 @app.command(name="eval")

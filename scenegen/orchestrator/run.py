@@ -1,6 +1,6 @@
-"""A run as a Python API: everything `scenegen story / render / redo / status` do, without a terminal.
+"""A run as a Python API: everything `scenegen story / render / redo / status / eval` do, without a terminal.
 
-    from scenegen.orchestrator.run import Run, SettingsChange
+    from scenegen import Run, SettingsChange
 
     run, planned_by = Run.story("a woman's life", shots=6, change=SettingsChange(size=(320, 180)))
     report = run.render()
