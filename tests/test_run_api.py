@@ -244,3 +244,26 @@ def test_the_api_names_its_own_parameters_in_errors_never_a_command_line_flag(sm
             mistake()
         message = str(refused.value)
         assert fragment in message and not re.search(r"(^|\s)--?[a-z]", message), message
+
+
+def test_render_makes_its_executor_only_when_there_is_work_and_closes_what_it_made(small_run):
+    from scenegen.orchestrator.executor import InProcessExecutor
+
+    class Recorded(InProcessExecutor):
+        closed = False
+
+        def close(self) -> None:
+            super().close()
+            self.closed = True
+
+    made = []
+
+    def make() -> Recorded:
+        made.append(Recorded(workers=1))
+        return made[-1]
+
+    run = Run(small_run.root)
+    assert run.render(make).up_to_date and made == []  # a Ray cluster is never joined for nothing to do
+    edit_plan(small_run, lambda p: p["shots"][0].update(background="A lighthouse at dusk."))
+    report = run.render(make)
+    assert report.ok and report.executed and len(made) == 1 and made[0].closed
