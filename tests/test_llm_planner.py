@@ -8,7 +8,7 @@ import pytest
 
 from scenegen.modules.script import ScriptRequest
 from scenegen.modules.script.llm import LLMPlanner, PlanningError
-from scenegen.schemas.plan import reference_errors
+from scenegen.schemas.checks import plan_errors
 
 from conftest import SMALL, scenegen
 from fake_llm import FakeLLM, Fault
@@ -35,7 +35,7 @@ def test_valid_answers_make_a_plan_hierarchically(tmp_path):
     # Later batches carry a summary of the shots before them.
     assert "Mara takes step 8 toward the sea" in batch_prompts[1]
     assert "first shots" in batch_prompts[0]
-    assert len(plan.shots) == 20 and reference_errors(plan, 24) == []
+    assert len(plan.shots) == 20 and plan_errors(plan, 24) == []
     assert [s.context for s in plan.shots] == [f"Mara takes step {i} toward the sea." for i in range(1, 21)]
     assert plan.shots[0].camera.movement == "dolly_in" and plan.shots[0].lighting.color_temperature_k == 3200
     # The sound the model wrote: voices, narration, lines and the score's cues; a shot with
@@ -135,7 +135,7 @@ def test_what_has_one_right_value_is_set_not_asked(tmp_path):
     plan = plan_with(llm, tmp_path, shots=3)
     assert llm.stages() == ["Outline", "PreShots", "ShotBatch"]  # no repair round
     assert plan.shots[0].transition.duration == 0 and plan.shots[-1].transition.type == "cut"
-    assert reference_errors(plan, 24) == []
+    assert plan_errors(plan, 24) == []
 
 
 def test_truncated_answer_splits_the_batch(tmp_path):

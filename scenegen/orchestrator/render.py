@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import scenegen
 from scenegen.orchestrator.backend import Job
 from scenegen.orchestrator.executor import Executor, Result, Task
 from scenegen.orchestrator.graph import EXPORTS, Node, RenderGraph
@@ -83,7 +82,7 @@ def render(run: RunDir, executor: Executor, progress: Progress | None = None) ->
     report.inputs_changed = run.inputs_digest() != inputs
     if report.ok and not report.inputs_changed:
         outside = [Path(sys.modules[type(b).__module__].__file__) for b in graph.backends.values()]
-        outside += Path(scenegen.__file__).parent.rglob("*.py")
+        outside += Path(__file__).parents[1].rglob("*.py")  # not via `import scenegen`, whose Run imports this module
         # Weights are checked like code: changed in place, they make the run stale.
         outside += [path for paths in graph.files.values() for path in paths]
         files = [run.plan, *(run.root / name for name in EXPORTS.values())]
