@@ -21,7 +21,6 @@ import typer
 import typer.core
 from typer.core import _click as click  # typer's own copy of click, whose exceptions its commands raise
 
-from scenegen.entry import said_up_to_date
 from scenegen.errors import UserError
 
 class OneLineErrors(typer.core.TyperGroup):
@@ -85,7 +84,7 @@ def friendly(command):
         try:
             return command(*args, **kwargs)
         except UserError as e:
-            typer.secho(f"error: {e}", fg="red", err=True)
+            typer.secho(f"error: {e.worded(as_flag)}", fg="red", err=True)
             raise typer.Exit(e.exit_code) from None
         except OSError as e:  # the filesystem said no (permissions, a full disk): its own words, and where
             where = f"{e.filename}: " if e.filename is not None else ""
@@ -98,16 +97,35 @@ def friendly(command):
     return wrapper
 
 
+# The Run API's parameters that the command line names otherwise than `--<parameter>`.
+FLAGS = {"root": "--out", "path": "-o", "sentence": "SENTENCE"}
+
+
+def as_flag(parameter: str, value: object, quoted: bool) -> str:
+    """An argument of the Run API as the command line that passed it: `--take 3`, `--no-sound`, or its flag alone."""
+    flag = FLAGS.get(parameter, f"--{parameter.replace('_', '-')}")
+    if value is None:
+        return flag
+    if isinstance(value, bool):
+        return flag if value else f"--no-{flag.removeprefix('--')}"
+    if parameter == "size":
+        value = "x".join(map(str, value))
+    return f"{flag} {value!r}" if quoted else f"{flag} {value}"
+
+
 def _size(value: str | None) -> tuple[int, int] | None:
+    """--size as (width, height), which OutputFormat checks: a mistake is refused before anything is done."""
+    from scenegen.schemas.files import parse
+    from scenegen.schemas.settings import OutputFormat
+
     if value is None:
         return None
     match = re.fullmatch(r"(\d+)x(\d+)", value.strip().lower())
     if not match:
         raise UserError(f"--size {value!r}: expected WIDTHxHEIGHT, e.g. 640x360")
-    width, height = int(match[1]), int(match[2])
-    if width % 2 or height % 2 or min(width, height) < 64:
-        raise UserError(f"--size {value}: width and height must be even (yuv420p video) and at least 64")
-    return width, height
+    size = int(match[1]), int(match[2])
+    parse(OutputFormat, {"width": size[0], "height": size[1]}, None, size=size)
+    return size
 
 
 def _change(fps: int | None, size: str | None, config: Path | None, backend: str | None, burn_captions: bool | None,
@@ -154,14 +172,14 @@ def _progress():
         """Where no one watches bars (a pipe, a log file): one line as each stage finishes."""
 
         def __init__(self):
-            self.started, self.counts, self.said = time.perf_counter(), Counter(), set()
+            self.started, self.counts, self.reported = time.perf_counter(), Counter(), set()
 
         def submitted(self, node) -> None:
             self.counts[node.kind] += 1
 
         def stages(self, running, waiting) -> None:
-            for kind in [k for k in self.counts if k not in running | waiting | self.said]:
-                self.said.add(kind)
+            for kind in [k for k in self.counts if k not in running | waiting | self.reported]:
+                self.reported.add(kind)
                 typer.echo(f"{kind}: {self.counts[kind]} done ({time.perf_counter() - self.started:.1f} s)", err=True)
 
     console = Console(stderr=True)
@@ -182,18 +200,14 @@ def _executor(name: str, address: str | None) -> type:
     return executor_class(name)
 
 
-def _render(run, jobs: int | None, executor_cls: type | None = None, address: str | None = None) -> None:
+def _compute_and_report(run, jobs: int | None, executor_cls: type | None = None,
+                        address: str | None = None) -> None:
+    """`run.render()` with progress shown, then what it computed, reused or failed: a failure exits 1."""
     start = time.perf_counter()
     executor_cls = executor_cls or _executor("inprocess", None)
-    # Checked before building an executor: an up-to-date run answers at once.
-    if said_up_to_date(run.dir, start):
-        return
-    executor = executor_cls(workers=jobs or os.cpu_count() or 1, address=address)
-    try:
-        with _progress() as progress:
-            report = run.render(executor, progress)
-    finally:
-        executor.close()
+    with _progress() as progress:
+        report = run.render(functools.partial(executor_cls, workers=jobs or os.cpu_count() or 1, address=address),
+                            progress)
     seconds = time.perf_counter() - start
     if report.up_to_date:
         typer.echo(f"Nothing to do: {run.root} is up to date ({seconds:.2f} s).")
@@ -204,10 +218,9 @@ def _render(run, jobs: int | None, executor_cls: type | None = None, address: st
         shown = ", ".join(report.executed[:12]) + (", ..." if len(report.executed) > 12 else "")
         typer.echo(f"Recomputed {len(report.executed)} nodes ({shown}); reused {report.reused}; {seconds:.1f} s.")
     else:
-        from scenegen.schemas.settings import DEFAULT_BACKENDS
+        from scenegen.orchestrator.run import computed_by_kind
 
-        kinds = Counter(node_id.split(":")[0] for node_id in report.executed)
-        counts = ", ".join(f"{kinds[kind]} {kind}" for kind in DEFAULT_BACKENDS if kind in kinds)
+        counts = ", ".join(f"{nodes} {kind}" for kind, nodes in computed_by_kind(report).items())
         typer.echo(f"Computed {len(report.executed)} nodes ({counts}) in {seconds:.1f} s.")
     if not report.ok:
         for node_id, error in report.failed.items():
@@ -254,7 +267,7 @@ def story(
                                 change=_change(fps, size, config, backend, burn_captions, sound), force=force)
     typer.echo(f"Planned {shots} shots with {planned_by}: {run.dir.plan}" if planned_by
                else f"{run.dir.plan} holds this story's plan already; rendering on")
-    _render(run, jobs)
+    _compute_and_report(run, jobs)
 
 
 @app.command()
@@ -308,55 +321,61 @@ def render(
     else:
         raise UserError(f"{target}: no such file or directory")
     _update_settings(run, change)
-    _render(run, jobs, executor_cls, address)
+    _compute_and_report(run, jobs, executor_cls, address)
 
 
 @app.command()
 @friendly
 def status(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> None:
     """Show each node as done, stale, missing or failed, the takes of each shot, and what `render` would compute."""
-    from rich.console import Console
-    from rich.table import Table
-
     from scenegen.orchestrator.run import Run
 
     run = Run(run_dir)
-    states = run.status()
-    table = Table(title=str(run_dir))
-    for column in ("kind", "done", "stale", "missing", "failed"):
-        table.add_column(column, justify="left" if column == "kind" else "right")
-    kinds = list(dict.fromkeys(s.node.kind for s in states))
-    for kind in kinds:
-        counts = [sum(1 for s in states if s.node.kind == kind and s.state == st) for st in ("done", "stale", "missing", "failed")]
-        table.add_row(kind, *[str(c) if c else "·" for c in counts])
-    Console().print(table)
+    summary = run.summary()
+    _print_tally(str(run_dir), summary.by_kind)
     for shot, takes in run.takes().items():
         listed = ", ".join(f"{n} (seed {'none' if seed is None else seed})" for n, seed in enumerate(takes.seeds))
         typer.echo(f"  shot {shot}: take {takes.current} in use; takes {listed}; "
                    f"`scenegen redo {run_dir} --shot {shot} --take N` brings one back")
-    for s in states:
-        # Gated nodes report their tries: which seeds were tried, how they scored, which one is used.
-        tries = s.record.facts.get("takes") if s.record else None
-        if tries:
-            tried = "; ".join(f"try {t['take']} (seed {t['seed']}): "
-                              + ", ".join(f"{k} {v:.3f}" for k, v in t["scores"].items() if v is not None)
-                              + (" passed" if t["passed"] else "") for t in tries)
-            typer.echo(f"  {s.node.id}: using try {s.record.facts['chosen']} of {len(tries)} [{tried}]")
+    for gated in summary.tries:
+        typer.echo(f"  {gated.node}: using try {gated.chosen} of {len(gated.tries)} [{_tried(gated.tries)}]")
+    _print_backend_notes(run)
+    for s in summary.todo:
+        typer.echo(f"  {s.state:<8} {s.node.id}{f'  {s.error}' if s.error else ''}")
+    if summary.todo:
+        typer.echo(f"`scenegen render {run_dir}` will compute these {len(summary.todo)} nodes; "
+                   "stale ones waiting on an upstream node may turn out unchanged and be reused.")
+    else:
+        typer.echo(f"Everything is up to date ({len(summary.states)} nodes).")
+
+
+def _print_tally(title: str, by_kind: dict[str, dict[str, int]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in ("kind", "done", "stale", "missing", "failed"):
+        table.add_column(column, justify="left" if column == "kind" else "right")
+    for kind, counts in by_kind.items():
+        table.add_row(kind, *[str(n) if n else "·" for n in counts.values()])
+    Console().print(table)
+
+
+def _print_backend_notes(run) -> None:
+    """Which backends run in place of the chosen ones, and which stages' pipelines stay loaded together."""
     for kind, chosen, stand_in in run.stand_ins():
         typer.echo(f"  [{kind}] {stand_in.name} runs in place of {chosen}: {stand_in.reason}")
     budget = run.settings().device.memory_budget_gb
     for kinds, weights in run.loaded_together():
         typer.echo(f"  [device] memory_budget_gb = {budget:g} lets the {', '.join(kinds[:-1])} and {kinds[-1]} "
                    f"pipelines stay loaded together ({weights / 1e9:.1f} GB of weights): their GPU memory adds up")
-    todo = [s for s in states if s.state != "done"]
-    for s in todo:
-        detail = f"  {s.error}" if s.error else ""
-        typer.echo(f"  {s.state:<8} {s.node.id}{detail}")
-    if todo:
-        typer.echo(f"`scenegen render {run_dir}` will compute these {len(todo)} nodes; "
-                   "stale ones waiting on an upstream node may turn out unchanged and be reused.")
-    else:
-        typer.echo(f"Everything is up to date ({len(states)} nodes).")
+
+
+def _tried(tries) -> str:
+    """A gated node's tries: which seeds it tried, how they scored, which passed."""
+    return "; ".join(f"try {t.number} (seed {t.seed}): "
+                     + ", ".join(f"{measure} {score:.3f}" for measure, score in t.scores.items() if score is not None)
+                     + (" passed" if t.passed else "") for t in tries)
 
 
 @app.command()
@@ -376,7 +395,7 @@ def redo(
     old, new = (f"take {n} (seed {'none' if retake.takes.seeds[n] is None else retake.takes.seeds[n]})"
                 for n in (retake.old, retake.new))
     typer.echo(f"Shot {retake.index} ({retake.shot}): {old} -> {new}")
-    _render(run, jobs)
+    _compute_and_report(run, jobs)
 
 
 @app.command(name="eval")
@@ -395,32 +414,12 @@ def evaluate(
 
     Without --clip, what needs no model is still measured: PSNR, faces (with --face-model), the sound and the words."""
     from scenegen.evaluation.hearing import heard_summary
-    from scenegen.evaluation.models import EvalSettings
-    from scenegen.evaluation.run import evaluate as measure, write_report
-    from scenegen.orchestrator.store import RunDir
-    from scenegen.schemas.files import parse, read_config
+    from scenegen.orchestrator.run import Run
 
-    values = read_config(config).get("eval", {}) if config else {}
-    values |= {k: str(v) for k, v in {"clip": clip, "face_model": face_model, "face_detector": face_detector,
-                                      "asr": asr}.items() if v}
-    settings = parse(EvalSettings, values, config or Path("--clip/--face-model/--asr"))
-    run = RunDir(run_dir)
-    if not run.plan.exists():
-        raise UserError(f"{run_dir}: no plan.json here")
-    metrics = measure(run, settings)
-    write_report(run, metrics)
-    film = metrics["film"]
+    run = Run(run_dir)
+    metrics = run.evaluate(clip, face_model, face_detector, asr, config)
     typer.echo(f"Wrote {run.root / 'metrics.json'} and {run.root / 'report.html'}")
-    for key in ("clip_character", "clip_background", "sc_within", "sc_cross", "fc_within", "fc_cross", "psnr_within"):
-        value = film[key]
-        typer.echo(f"  {key:<16} {'n/a' if value is None else f'{value:.4f}'}")
-    if not settings.clip:
-        typer.echo("  (no --clip: CLIP, style and SEINE scores not measured)")
-    if metrics["sound"]:
-        said = [shot for shot in metrics["sound"]["shots"] if shot["said"]]
-        loudness = metrics["sound"]["film"]["loudness_lufs"]
-        typer.echo(f"  speech heard in {sum(bool(shot['speech_present']) for shot in said)} of the {len(said)} shots "
-                   f"with words; {'n/a' if loudness is None else f'{loudness:.1f}'} LUFS")
+    _print_film_metrics(metrics)
     heard = metrics["hearing"]
     if heard:
         typer.echo(heard_summary(heard))
@@ -432,6 +431,21 @@ def evaluate(
         if wer > max_wer:
             typer.echo(f"The film's word error rate {wer:.3f} is above --max-wer {max_wer:g}.", err=True)
             raise typer.Exit(1)
+
+
+def _print_film_metrics(metrics: dict) -> None:
+    """The film's consistency scores and what its sound holds, a line each."""
+    film = metrics["film"]
+    for key in ("clip_character", "clip_background", "sc_within", "sc_cross", "fc_within", "fc_cross", "psnr_within"):
+        value = film[key]
+        typer.echo(f"  {key:<16} {'n/a' if value is None else f'{value:.4f}'}")
+    if not metrics["models"]["clip"]:
+        typer.echo("  (no --clip: CLIP, style and SEINE scores not measured)")
+    if metrics["sound"]:
+        said = [shot for shot in metrics["sound"]["shots"] if shot["said"]]
+        loudness = metrics["sound"]["film"]["loudness_lufs"]
+        typer.echo(f"  speech heard in {sum(bool(shot['speech_present']) for shot in said)} of the {len(said)} shots "
+                   f"with words; {'n/a' if loudness is None else f'{loudness:.1f}'} LUFS")
 
 
 @app.command()
@@ -446,20 +460,11 @@ def check(
 
     The figures were simulated at real model size for the shipped presets (docs/benchmarks.md); exit 1 when a stage
     does not fit."""
-    from rich.console import Console
-    from rich.table import Table
-
     from scenegen.memory import check as fits, settings_for
 
     settings = settings_for(config, _size(size))
     verdict = fits(settings, gpu_memory, host_memory)
-    table = Table(title=f"{config or 'default settings'} at {settings.output.width}x{settings.output.height}")
-    for column in ("stage", "backend", "GPU GiB", "host GiB", "from"):
-        table.add_column(column, justify="right" if "GiB" in column else "left")
-    for s in verdict.stages:
-        table.add_row(s.stage, s.backend, "?" if s.device_gib is None else f"{s.device_gib:.1f}",
-                      "?" if s.host_gib is None else f"{s.host_gib:.1f}" if s.host_gib else "-", s.source)
-    Console().print(table)
+    _print_stage_memory(f"{config or 'default settings'} at {settings.output.width}x{settings.output.height}", verdict)
     gpu = "no CUDA GPU" if verdict.gpu_gib is None else f"{verdict.gpu_gib:.1f} GiB of GPU memory ({verdict.gpu_source})"
     typer.echo(f"Against {gpu} and {verdict.host_gib:.1f} GiB of host memory ({verdict.host_source}):")
     for line in verdict.notes:
@@ -469,6 +474,19 @@ def check(
     typer.echo(f"  {verdict.summary}")
     if not verdict.fits:
         raise typer.Exit(1)
+
+
+def _print_stage_memory(title: str, verdict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in ("stage", "backend", "GPU GiB", "host GiB", "from"):
+        table.add_column(column, justify="right" if "GiB" in column else "left")
+    for s in verdict.stages:
+        table.add_row(s.stage, s.backend, "?" if s.device_gib is None else f"{s.device_gib:.1f}",
+                      "?" if s.host_gib is None else f"{s.host_gib:.1f}" if s.host_gib else "-", s.source)
+    Console().print(table)
 
 
 @app.command()

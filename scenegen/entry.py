@@ -18,15 +18,15 @@ from scenegen.orchestrator.store import RunDir
 
 def main() -> None:
     start = time.perf_counter()
-    if len(sys.argv) == 3 and sys.argv[1] == "render" and said_up_to_date(RunDir(Path(sys.argv[2])), start):
+    if len(sys.argv) == 3 and sys.argv[1] == "render" and answered_up_to_date(RunDir(Path(sys.argv[2])), start):
         return
     from scenegen.cli import main as cli
 
     cli()
 
 
-def said_up_to_date(run: RunDir, start: float) -> bool:
-    """Whether nothing in the run is stale, saying so if it is the case."""
+def answered_up_to_date(run: RunDir, start: float) -> bool:
+    """Whether nothing in the run is stale, printing that answer if it is the case."""
     if not run.stamp_is_current():
         return False
     print(f"Nothing to do: {run.root} is up to date ({time.perf_counter() - start:.2f} s).")

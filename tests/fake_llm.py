@@ -1,9 +1,11 @@
-"""A real HTTP server on 127.0.0.1 speaking OpenAI's chat-completions protocol.
+"""A fake chat-completions server: OpenAI's protocol answered in-process through an
+`httpx2.MockTransport` (the openai SDK's httpx), so fault tests swap the network, not the code.
 
 Its "model" answers every planning call correctly from what the request asks (the
 schema's title, item counts and id enum, the shot numbers in the prompt), so a test
-states only the faults it wants: a status code, a mutated or cut-off answer, a stall.
-Every request body is recorded for the test to inspect.
+states only the faults it wants: a status code, a mutated or cut-off answer, a timeout.
+Every request body is recorded for the test to inspect. A command line run in another
+process cannot take a client, so `serve()` answers the same way over real HTTP on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
+
+import httpx2
 
 CAST = [
     {"id": "mara", "name": "Mara", "description": "A baker who wants to see the sea.",
@@ -32,29 +36,25 @@ class Fault:
     status: int | None = None       # answer with this HTTP status instead
     mutate: Callable[[dict], None] | None = None   # change the correct answer before sending it
     truncate: bool = False          # send half the answer with finish_reason "length"
-    sleep: float = 0.0              # stall this long before answering
+    timeout: bool = False           # no answer in time: the transport raises a read timeout
     headers: dict[str, str] = field(default_factory=dict)
     message: str = "scripted failure"
 
 
 class FakeLLM:
+    # .invalid never resolves (RFC 2606): a request that missed the transport fails to connect.
+    url = "http://llm.invalid/v1"
+
     def __init__(self, faults: list[Fault] | None = None, reject_json_schema: bool = False):
         self.faults = list(faults or [])
         self.reject_json_schema = reject_json_schema
         self.requests: list[dict] = []
+        self.timeouts: list[dict | None] = []   # each request's, as the SDK gave them to the transport (None via serve)
         self._lock = threading.Lock()
-        handler = type("Handler", (_Handler,), {"llm": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "FakeLLM":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def client(self) -> httpx2.Client:
+        """An HTTP client for `LLMPlanner(..., http_client=)` whose requests this fake answers."""
+        return httpx2.Client(transport=httpx2.MockTransport(self.answer))
 
     def stages(self) -> list[str]:
         return [stage_of(r) for r in self.requests]
@@ -65,6 +65,44 @@ class FakeLLM:
                 if fault.stage == stage:
                     return self.faults.pop(i)
         return None
+
+    def answer(self, request: httpx2.Request) -> httpx2.Response:
+        body = json.loads(request.content)
+        self.requests.append(body)
+        self.timeouts.append(request.extensions.get("timeout"))
+        if self.reject_json_schema and body["response_format"]["type"] == "json_schema":
+            # What llama-cpp-python's server answers to OpenAI's strict structured outputs.
+            return httpx2.Response(500, json={"error": {"message": "Input should be 'text' or 'json_object'",
+                                                        "type": "server_error"}})
+        fault = self.take_fault(stage_of(body))
+        if fault and fault.timeout:
+            raise httpx2.ReadTimeout("scripted stall", request=request)
+        if fault and fault.status:
+            return httpx2.Response(fault.status, json={"error": {"message": fault.message, "type": "error"}},
+                                   headers=fault.headers)
+        answer = correct_answer(body)
+        if fault and fault.mutate:
+            fault.mutate(answer)
+        text, finish = json.dumps(answer), "stop"
+        if fault and fault.truncate:
+            text, finish = text[: len(text) // 2], "length"
+        return httpx2.Response(200, json={
+            "id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": body["model"],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        })
+
+    @contextmanager
+    def serve(self) -> Iterator[str]:
+        """The base URL of a real HTTP server on 127.0.0.1 that answers as `answer` does."""
+        server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Handler,), {"llm": self}))
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+        finally:
+            server.shutdown()
+            server.server_close()
 
 
 def schema_of(body: dict) -> dict:
@@ -119,37 +157,10 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.llm.requests.append(body)
-        if self.llm.reject_json_schema and body["response_format"]["type"] == "json_schema":
-            # What llama-cpp-python's server answers to OpenAI's strict structured outputs.
-            return self._send(500, {"error": {"message": "Input should be 'text' or 'json_object'", "type": "server_error"}})
-        fault = self.llm.take_fault(stage_of(body))
-        if fault and fault.sleep:
-            time.sleep(fault.sleep)
-        if fault and fault.status:
-            return self._send(fault.status, {"error": {"message": fault.message, "type": "error"}}, fault.headers)
-        answer = correct_answer(body)
-        if fault and fault.mutate:
-            fault.mutate(answer)
-        text, finish = json.dumps(answer), "stop"
-        if fault and fault.truncate:
-            text, finish = text[: len(text) // 2], "length"
-        self._send(200, {
-            "id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": body["model"],
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-        })
-
-    def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
-        data = json.dumps(payload).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up waiting (the timeout scenario)
+        content = self.rfile.read(int(self.headers["Content-Length"]))
+        response = self.llm.answer(httpx2.Request("POST", self.path, content=content))
+        self.send_response(response.status_code)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(response.content)

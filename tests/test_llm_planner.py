@@ -1,4 +1,5 @@
-"""The LLM planner against a real HTTP server speaking the chat-completions protocol."""
+"""The LLM planner against a fake chat-completions server reached through an injected
+`httpx2.MockTransport`; the command-line tests reach it over real HTTP (`FakeLLM.serve`)."""
 
 import json
 import time
@@ -7,14 +8,15 @@ import pytest
 
 from scenegen.modules.script import ScriptRequest
 from scenegen.modules.script.llm import LLMPlanner, PlanningError
-from scenegen.schemas.plan import reference_errors
+from scenegen.schemas.checks import plan_errors
 
 from conftest import SMALL, scenegen
 from fake_llm import FakeLLM, Fault
 
 
 def plan_with(llm: FakeLLM, tmp_path, shots=12, **settings):
-    planner = LLMPlanner({"base_url": llm.url, "model": "test-model", "retries": 1, **settings})
+    planner = LLMPlanner({"base_url": llm.url, "model": "test-model", "retries": 1, **settings},
+                         http_client=llm.client())
     return planner.plan(ScriptRequest(sentence="a baker's journey to the sea", shots=shots, workdir=tmp_path))
 
 
@@ -23,8 +25,8 @@ def repair_messages(body: dict) -> list[str]:
 
 
 def test_valid_answers_make_a_plan_hierarchically(tmp_path):
-    with FakeLLM() as llm:
-        plan = plan_with(llm, tmp_path, shots=20)
+    llm = FakeLLM()
+    plan = plan_with(llm, tmp_path, shots=20)
     # Outline, pre-shot sentences, then batches of at most 8 shots.
     assert llm.stages() == ["Outline", "PreShots", "ShotBatch", "ShotBatch", "ShotBatch"]
     batch_prompts = [r["messages"][1]["content"] for r in llm.requests[2:]]
@@ -33,7 +35,7 @@ def test_valid_answers_make_a_plan_hierarchically(tmp_path):
     # Later batches carry a summary of the shots before them.
     assert "Mara takes step 8 toward the sea" in batch_prompts[1]
     assert "first shots" in batch_prompts[0]
-    assert len(plan.shots) == 20 and reference_errors(plan, 24) == []
+    assert len(plan.shots) == 20 and plan_errors(plan, 24) == []
     assert [s.context for s in plan.shots] == [f"Mara takes step {i} toward the sea." for i in range(1, 21)]
     assert plan.shots[0].camera.movement == "dolly_in" and plan.shots[0].lighting.color_temperature_k == 3200
     # The sound the model wrote: voices, narration, lines and the score's cues; a shot with
@@ -54,12 +56,12 @@ def test_valid_answers_make_a_plan_hierarchically(tmp_path):
 
 def test_every_request_carries_the_plans_seed_and_another_seed_asks_again(tmp_path):
     # Servers that honour `seed` (llama.cpp, vLLM) then answer the same request the same way.
-    with FakeLLM() as llm:
-        planner = LLMPlanner({"base_url": llm.url, "model": "test-model", "retries": 1})
-        plan = planner.plan(ScriptRequest(sentence="a baker's journey to the sea", shots=3, seed=7, workdir=tmp_path))
-        assert plan.seed == 7 and {r["seed"] for r in llm.requests} == {7}
-        asked = len(llm.requests)
-        planner.plan(ScriptRequest(sentence="a baker's journey to the sea", shots=3, seed=2**40 + 8, workdir=tmp_path))
+    llm = FakeLLM()
+    planner = LLMPlanner({"base_url": llm.url, "model": "test-model", "retries": 1}, http_client=llm.client())
+    plan = planner.plan(ScriptRequest(sentence="a baker's journey to the sea", shots=3, seed=7, workdir=tmp_path))
+    assert plan.seed == 7 and {r["seed"] for r in llm.requests} == {7}
+    asked = len(llm.requests)
+    planner.plan(ScriptRequest(sentence="a baker's journey to the sea", shots=3, seed=2**40 + 8, workdir=tmp_path))
     # The seed is part of what is asked, so the cached answers for seed 7 do not stand in for
     # another; a seed past 32 bits is sent as its low 32 bits, which every server takes.
     assert {r["seed"] for r in llm.requests[asked:]} == {8} and len(llm.requests) == 2 * asked
@@ -70,8 +72,8 @@ def break_movement(answer):
 
 
 def test_invalid_then_valid_sends_the_error_back(tmp_path):
-    with FakeLLM([Fault("ShotBatch", mutate=break_movement)]) as llm:
-        plan = plan_with(llm, tmp_path, shots=8)
+    llm = FakeLLM([Fault("ShotBatch", mutate=break_movement)])
+    plan = plan_with(llm, tmp_path, shots=8)
     assert llm.stages() == ["Outline", "PreShots", "ShotBatch", "ShotBatch"]
     repair = repair_messages(llm.requests[3])
     assert len(repair) == 1 and "shots[2].camera.movement" in repair[0] and "zoomy" not in plan.model_dump_json()
@@ -84,8 +86,8 @@ def test_words_no_shot_could_hold_or_with_nothing_to_say_are_repaired(tmp_path):
         answer["shots"][1]["narration"] = " ".join(["word"] * 160)
         answer["shots"][2]["dialogue"] = [{"speaker": answer["shots"][2]["characters"][0], "text": "..."}]
 
-    with FakeLLM([Fault("ShotBatch", mutate=overlong)]) as llm:
-        plan = plan_with(llm, tmp_path, shots=6)
+    llm = FakeLLM([Fault("ShotBatch", mutate=overlong)])
+    plan = plan_with(llm, tmp_path, shots=6)
     repair = repair_messages(llm.requests[-1])[0]
     assert "shots[1].narration: the words take longer than a shot may last" in repair
     assert "shots[2].dialogue[0].text: has no word to say" in repair
@@ -96,16 +98,16 @@ def test_unknown_character_id_is_repaired(tmp_path):
     def intruder(answer):
         answer["shots"][0]["characters"] = ["ghost"]
 
-    with FakeLLM([Fault("ShotBatch", mutate=intruder)]) as llm:
-        plan = plan_with(llm, tmp_path, shots=4)
+    llm = FakeLLM([Fault("ShotBatch", mutate=intruder)])
+    plan = plan_with(llm, tmp_path, shots=4)
     repair = repair_messages(llm.requests[-1])
     assert "shots[0].characters[0]" in repair[0] and "'mara'" in repair[0]
     assert {c for s in plan.shots for c in s.characters} <= {"mara", "tomas"}
 
 
 def test_wrong_number_of_pre_shot_sentences_is_repaired(tmp_path):
-    with FakeLLM([Fault("PreShots", mutate=lambda a: a["sentences"].pop())]) as llm:
-        plan = plan_with(llm, tmp_path, shots=6)
+    llm = FakeLLM([Fault("PreShots", mutate=lambda a: a["sentences"].pop())])
+    plan = plan_with(llm, tmp_path, shots=6)
     assert llm.stages()[:3] == ["Outline", "PreShots", "PreShots"]
     assert "at least 6 items" in repair_messages(llm.requests[2])[0]
     assert len(plan.shots) == 6
@@ -116,8 +118,8 @@ def test_semantic_problems_are_repaired(tmp_path):
         answer["shots"][0].update(characters=["mara"], character="Mara with short blonde hair laughing")
         answer["shots"][1].update(duration=1.5, transition={"type": "dissolve", "duration": 1.0})
 
-    with FakeLLM([Fault("ShotBatch", mutate=recolour_and_overlap)]) as llm:
-        plan = plan_with(llm, tmp_path, shots=3)
+    llm = FakeLLM([Fault("ShotBatch", mutate=recolour_and_overlap)])
+    plan = plan_with(llm, tmp_path, shots=3)
     repair = repair_messages(llm.requests[-1])[0]
     assert "shots[0].character: says blonde hair but mara's appearance is" in repair
     assert "shots[1].transition.duration: at most half the shot's duration (0.75 s)" in repair
@@ -129,51 +131,57 @@ def test_what_has_one_right_value_is_set_not_asked(tmp_path):
         answer["shots"][0]["transition"] = {"type": "cut", "duration": 0.5}
         answer["shots"][-1]["transition"] = {"type": "dissolve", "duration": 0.5}
 
-    with FakeLLM([Fault("ShotBatch", mutate=sloppy)]) as llm:
-        plan = plan_with(llm, tmp_path, shots=3)
+    llm = FakeLLM([Fault("ShotBatch", mutate=sloppy)])
+    plan = plan_with(llm, tmp_path, shots=3)
     assert llm.stages() == ["Outline", "PreShots", "ShotBatch"]  # no repair round
     assert plan.shots[0].transition.duration == 0 and plan.shots[-1].transition.type == "cut"
-    assert reference_errors(plan, 24) == []
+    assert plan_errors(plan, 24) == []
 
 
 def test_truncated_answer_splits_the_batch(tmp_path):
-    with FakeLLM([Fault("ShotBatch", truncate=True)]) as llm:
-        plan = plan_with(llm, tmp_path, shots=8)
+    llm = FakeLLM([Fault("ShotBatch", truncate=True)])
+    plan = plan_with(llm, tmp_path, shots=8)
     prompts = [r["messages"][1]["content"] for r in llm.requests if r["response_format"]["json_schema"]["schema"]["title"] == "ShotBatch"]
     assert ["shots 1 to 8 of 8" in prompts[0], "shots 1 to 4 of 8" in prompts[1], "shots 5 to 8 of 8" in prompts[2]] == [True] * 3
     assert len(plan.shots) == 8
 
 
 def test_a_truncated_outline_is_a_one_line_error(tmp_path):
-    with FakeLLM([Fault("Outline", truncate=True)]) as llm, pytest.raises(PlanningError) as error:
+    llm = FakeLLM([Fault("Outline", truncate=True)])
+    with pytest.raises(PlanningError) as error:
         plan_with(llm, tmp_path, shots=2)
     assert str(error.value).startswith("the model's answer for the outline was cut off at its token limit")
 
 
 def test_429_is_retried_by_the_client(tmp_path):
-    with FakeLLM([Fault("Outline", status=429, headers={"retry-after-ms": "20"}, message="slow down")]) as llm:
-        plan = plan_with(llm, tmp_path, shots=2)
+    llm = FakeLLM([Fault("Outline", status=429, headers={"retry-after-ms": "20"}, message="slow down")])
+    plan = plan_with(llm, tmp_path, shots=2)
     assert llm.stages()[:2] == ["Outline", "Outline"]
     assert len(plan.shots) == 2
 
 
 def test_persistent_500_is_a_one_line_error(tmp_path):
     faults = [Fault("Outline", status=500, headers={"retry-after-ms": "10"}, message="CUDA error: out of memory") for _ in range(2)]
-    with FakeLLM(faults) as llm, pytest.raises(PlanningError) as error:
+    llm = FakeLLM(faults)
+    with pytest.raises(PlanningError) as error:
         plan_with(llm, tmp_path, shots=2)
     assert len(llm.requests) == 2  # one try plus one retry
     assert str(error.value) == f"the LLM server at {llm.url} answered HTTP 500 after 2 attempts: CUDA error: out of memory"
 
 
 def test_a_stalled_server_times_out_with_a_clear_error(tmp_path):
-    faults = [Fault("Outline", sleep=1.5), Fault("Outline", sleep=1.5)]
-    with FakeLLM(faults) as llm, pytest.raises(PlanningError, match=r"did not answer within 0.3 s \(2 attempts\)"):
+    llm = FakeLLM([Fault("Outline", timeout=True), Fault("Outline", timeout=True)])
+    with pytest.raises(PlanningError, match=r"did not answer within 0.3 s \(2 attempts\)"):
         plan_with(llm, tmp_path, shots=2, timeout=0.3)
+    assert llm.stages() == ["Outline", "Outline"]  # one try plus one retry
+    # The setting reaches the transport, which is what times a real server out.
+    assert [t["read"] for t in llm.timeouts] == [0.3, 0.3]
 
 
 def test_repairs_run_out_with_the_last_problem_and_answers_kept(tmp_path):
     faults = [Fault("ShotBatch", mutate=break_movement) for _ in range(3)]
-    with FakeLLM(faults) as llm, pytest.raises(PlanningError) as error:
+    llm = FakeLLM(faults)
+    with pytest.raises(PlanningError) as error:
         plan_with(llm, tmp_path, shots=4, repairs=2)
     message = str(error.value)
     assert "no valid shots 1-4 after 2 repairs" in message and "shots[2].camera.movement" in message
@@ -184,22 +192,23 @@ def test_repairs_run_out_with_the_last_problem_and_answers_kept(tmp_path):
 
 def test_a_rerun_replays_cached_answers_and_pays_only_for_the_rest(tmp_path):
     faults = [Fault("ShotBatch", mutate=break_movement) for _ in range(2)]
-    with FakeLLM(faults) as llm, pytest.raises(PlanningError):
+    llm = FakeLLM(faults)
+    with pytest.raises(PlanningError):
         plan_with(llm, tmp_path, shots=4, repairs=1)
-    with FakeLLM() as llm:
-        plan_with(llm, tmp_path, shots=4, repairs=2)
+    llm = FakeLLM()
+    plan_with(llm, tmp_path, shots=4, repairs=2)
     # Outline, pre-shots and the two broken answers came from the cache; only the
     # second repair (never asked before) reached the server.
     assert llm.stages() == ["ShotBatch"]
     assert len(repair_messages(llm.requests[0])) == 2
-    with FakeLLM() as llm:
-        plan_with(llm, tmp_path, shots=4, repairs=2)
+    llm = FakeLLM()
+    plan_with(llm, tmp_path, shots=4, repairs=2)
     assert llm.requests == []
 
 
 def test_auto_mode_falls_back_to_json_mode_like_llama_cpp(tmp_path):
-    with FakeLLM(reject_json_schema=True) as llm:
-        plan = plan_with(llm, tmp_path, shots=3)
+    llm = FakeLLM(reject_json_schema=True)
+    plan = plan_with(llm, tmp_path, shots=3)
     formats = [r["response_format"]["type"] for r in llm.requests]
     # The rejected strict request (and the SDK's one retry of it), then JSON mode for good.
     assert formats == ["json_schema"] * 2 + ["json_object"] * 3
@@ -208,11 +217,12 @@ def test_auto_mode_falls_back_to_json_mode_like_llama_cpp(tmp_path):
 
 
 def test_story_through_the_llm_path_makes_the_film(tmp_path):
-    with FakeLLM() as llm:
-        result = scenegen("story", "a woman's life", "--shots", "30", "--llm-base-url", llm.url, "--llm-model", "test-model",
+    llm = FakeLLM()
+    with llm.serve() as url:
+        result = scenegen("story", "a woman's life", "--shots", "30", "--llm-base-url", url, "--llm-model", "test-model",
                           "--out", str(tmp_path / "run"), *SMALL)
     assert result.returncode == 0, result.stderr
-    assert f"Planned 30 shots with the LLM planner (test-model at {llm.url})" in result.stdout
+    assert f"Planned 30 shots with the LLM planner (test-model at {url})" in result.stdout
     plan = json.loads((tmp_path / "run" / "plan.json").read_text())
     assert len(plan["shots"]) == 30 and plan["title"] == "The Sea at Last"
     assert (tmp_path / "run" / "film.mp4").is_file()
@@ -221,8 +231,8 @@ def test_story_through_the_llm_path_makes_the_film(tmp_path):
 
 
 def test_cli_errors_are_one_line(tmp_path):
-    with FakeLLM([Fault("Outline", status=500, headers={"retry-after-ms": "10"}) for _ in range(4)]) as llm:
-        result = scenegen("plan", "x", "-o", str(tmp_path / "p.json"), "--llm-base-url", llm.url,
+    with FakeLLM([Fault("Outline", status=500, headers={"retry-after-ms": "10"}) for _ in range(4)]).serve() as url:
+        result = scenegen("plan", "x", "-o", str(tmp_path / "p.json"), "--llm-base-url", url,
                           "--llm-model", "m", "--llm-retries", "3")
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0 and "HTTP 500 after 4 attempts" in result.stderr

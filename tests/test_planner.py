@@ -8,8 +8,9 @@ import pytest
 from scenegen.modules.portrait.animatic import COLOURS, SKIN, read_appearance
 from scenegen.modules.script import ScriptRequest, reading
 from scenegen.modules.script.offline import OfflinePlanner
+from scenegen.schemas.checks import plan_errors
 from scenegen.schemas.files import dump_plan
-from scenegen.schemas.plan import Mood, StoryPlan, TimeOfDay, reference_errors
+from scenegen.schemas.plan import Mood, StoryPlan, TimeOfDay
 
 
 def plan(sentence="a woman's life", shots=30, seed=0) -> StoryPlan:
@@ -26,7 +27,7 @@ def test_exact_shot_count_and_a_valid_plan(shots):
     p = plan(shots=shots)
     assert len(p.shots) == shots
     assert [s.index for s in p.shots] == list(range(1, shots + 1))
-    assert reference_errors(p, 24) == [] and reference_errors(p, 8) == []
+    assert plan_errors(p, 24) == [] and plan_errors(p, 8) == []
     # Round-trips through the schema as written to disk.
     assert StoryPlan.model_validate_json(dump_plan(p)) == p.model_copy(update={"schema_ref": "plan.schema.json"})
 
@@ -213,7 +214,7 @@ def test_the_plan_tells_the_sentence(sentence, kind, people, place, weather):
 def test_every_kind_plans_a_few_shots(sentence, shots):
     """With a few shots only some beats are told, yet the title and logline may name anyone of the kind's roles."""
     story = plan(sentence, shots, 0)
-    assert len(story.shots) == shots and reference_errors(story, 24) == []
+    assert len(story.shots) == shots and plan_errors(story, 24) == []
 
 
 @pytest.mark.parametrize("sentence", [s for s, kind, *_ in READINGS if kind == "life"])

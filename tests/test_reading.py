@@ -158,10 +158,10 @@ def test_a_story_remembered_cuts_between_then_and_now():
 @pytest.mark.parametrize("sentence", ["two friends explore a village near the ship", "the forest near the train",
                                       "the streets of a ship", "a ship sinks", "a ship sinks at dawn"])
 def test_a_vehicle_is_the_world_only_when_the_story_is_aboard(sentence):
-    from scenegen.schemas.plan import reference_errors
+    from scenegen.schemas.checks import plan_errors
 
     story = plan(sentence, 12)
-    assert reference_errors(story, 24) == []
+    assert plan_errors(story, 24) == []
     setting = reading.read(sentence).setting
     aboard = setting is not None and setting.world in ("ship", "train")
     assert aboard == (setting is not None and setting.places[0][1].noun in ("ship", "train"))

@@ -206,3 +206,64 @@ def test_the_readme_python_example_runs(tmp_path):
                             env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "runs" / "a-lighthouse-keeper-s-last-winter" / "film.mp4").is_file()
+
+
+def test_run_is_importable_from_the_package_without_making_import_scenegen_slow():
+    # The fast path of `scenegen render RUN` imports the package: it must not bring the orchestrator or pydantic.
+    code = ("import sys, scenegen; slow = {'pydantic', 'scenegen.orchestrator.run'} & set(sys.modules); "
+            "from scenegen import Run; from scenegen.orchestrator.run import Run as Defined; "
+            "print(sorted(slow), Run is Defined)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "[] True", result.stderr
+
+
+def test_the_api_names_its_own_parameters_in_errors_never_a_command_line_flag(small_run, tmp_path):
+    from scenegen.orchestrator.run import Planner
+
+    edit_plan(small_run, lambda p: p["shots"][0].update(transition={"type": "dissolve", "duration": 0.25}))
+    run, a_file = Run(small_run.root), tmp_path / "a-file"
+    a_file.write_text("")
+    mistakes = [
+        (lambda: run.redo("99"), "shot='99': no such shot"),
+        (lambda: run.redo("2", take=3), "take=3: shot 2"),
+        (lambda: run.redo("2", seed=4, take=0), "seed and take both choose the take"),
+        (lambda: run.update_settings(SettingsChange(fps=2)), "fps=2: the plan would not fit"),
+        (lambda: run.update_settings(SettingsChange(backend="nope", sound=False)), "backend='nope' sound=False: no "),
+        (lambda: run.update_settings(SettingsChange(config=tmp_path / "none.toml")), "config='"),
+        (lambda: run.update_settings(SettingsChange(fps=12, size=(160, 91))), "fps=12 size=(160, 91): output.height"),
+        (lambda: Run.story(" "), "sentence is empty"),
+        (lambda: Run.story("x", a_file / "run"), "choose another root"),
+        (lambda: Run.story("a quest for fire", small_run.root), "force=True replaces it"),
+        (lambda: Run.story("x", tmp_path / "new", planner=Planner("nope")), "planner='nope': no such planner"),
+        (lambda: Planner().write("x", 2, 0, tmp_path), "path='"),
+        (lambda: Planner().write("x", 2, 0, a_file), "pass force=True to replace it, or choose another path"),
+        (lambda: Run.adopt(small_run.plan, a_file / "run"), "choose another root"),
+    ]
+    for mistake, fragment in mistakes:
+        with pytest.raises(UserError) as refused:
+            mistake()
+        message = str(refused.value)
+        assert fragment in message and not re.search(r"(^|\s)--?[a-z]", message), message
+
+
+def test_render_makes_its_executor_only_when_there_is_work_and_closes_what_it_made(small_run):
+    from scenegen.orchestrator.executor import InProcessExecutor
+
+    class Recorded(InProcessExecutor):
+        closed = False
+
+        def close(self) -> None:
+            super().close()
+            self.closed = True
+
+    made = []
+
+    def make() -> Recorded:
+        made.append(Recorded(workers=1))
+        return made[-1]
+
+    run = Run(small_run.root)
+    assert run.render(make).up_to_date and made == []  # a Ray cluster is never joined for nothing to do
+    edit_plan(small_run, lambda p: p["shots"][0].update(background="A lighthouse at dusk."))
+    report = run.render(make)
+    assert report.ok and report.executed and len(made) == 1 and made[0].closed

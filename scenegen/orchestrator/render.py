@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import scenegen
 from scenegen.errors import UserError
 from scenegen.orchestrator.backend import Job
 from scenegen.orchestrator.executor import Executor, Result, Task
@@ -61,7 +60,7 @@ def load_run(run: RunDir) -> tuple[StoryPlan, RenderSettings]:
         raise UserError(f"{run.root}: no plan.json here; give a run directory made by `scenegen story`")
     settings = load_settings(run)
     for kind, choice in settings.backends.items():
-        # Checked here, not when settings load: `--backend` or `--config` may be about to replace the name.
+        # Checked here, not when settings load: a change of backend or config may be about to replace the name.
         if choice.name not in available(kind):
             try:
                 backend_class(kind, choice.name)
@@ -94,7 +93,7 @@ def render(run: RunDir, executor: Executor, progress: Progress | None = None) ->
     report.inputs_changed = run.inputs_digest() != inputs
     if report.ok and not report.inputs_changed:
         outside = [Path(sys.modules[type(b).__module__].__file__) for b in graph.backends.values()]
-        outside += Path(scenegen.__file__).parent.rglob("*.py")
+        outside += Path(__file__).parents[1].rglob("*.py")  # not via `import scenegen`, whose Run imports this module
         # Weights are checked like code: changed in place, they make the run stale.
         outside += [path for paths in graph.files.values() for path in paths]
         files = [run.plan, *(run.root / name for name in EXPORTS.values())]

@@ -1,6 +1,6 @@
-"""A run as a Python API: everything `scenegen story / render / redo / status` do, without a terminal.
+"""A run as a Python API: everything `scenegen story / render / redo / status / eval` do, without a terminal.
 
-    from scenegen.orchestrator.run import Run, SettingsChange
+    from scenegen import Run, SettingsChange
 
     run, planned_by = Run.story("a woman's life", shots=6, change=SettingsChange(size=(320, 180)))
     report = run.render()
@@ -22,14 +22,14 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scenegen.atomic import write_atomic
-from scenegen.errors import UserError
+from scenegen.errors import UserError, arguments
 from scenegen.orchestrator.store import RunDir
 
 if TYPE_CHECKING:  # the offline fast path must not pay for pydantic before it needs it
@@ -50,7 +50,7 @@ def slug(sentence: str) -> str:
 
 @dataclass(frozen=True)
 class SettingsChange:
-    """What `--config`, `--backend`, `--fps`, `--size`, `--burn-captions` and `--sound` ask of settings.json, applied in that order."""
+    """What `config`, `backend`, `fps`, `size`, `burn_captions` and `sound` ask of settings.json, in that order."""
 
     fps: int | None = None
     size: tuple[int, int] | None = None
@@ -64,16 +64,11 @@ class SettingsChange:
                                                    self.sound))
 
     @property
-    def options(self) -> str:
-        """The command-line options this change came from, with their values, for error messages."""
-        size = f"{self.size[0]}x{self.size[1]}" if self.size else None
-        given = {"--config": self.config, "--backend": self.backend, "--fps": self.fps, "--size": size}
-        said = [f"{option} {value}" for option, value in given.items() if value is not None]
-        if self.burn_captions is not None:
-            said.append("--burn-captions" if self.burn_captions else "--no-burn-captions")
-        if self.sound is not None:
-            said.append("--sound" if self.sound else "--no-sound")
-        return " ".join(said)
+    def given(self) -> dict[str, object]:
+        """The fields this change sets, with their values: the arguments an error about it names."""
+        fields = {"config": self.config, "backend": self.backend, "fps": self.fps, "size": self.size,
+                  "burn_captions": self.burn_captions, "sound": self.sound}
+        return {name: value for name, value in fields.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -101,7 +96,8 @@ class Planner:
 
         name, llm = self._resolved()
         if name not in available("script"):
-            raise UserError(f"--planner {name!r}: no such planner; installed: auto, {', '.join(available('script'))}")
+            raise UserError("{planner!r}: no such planner; installed: auto, " + ", ".join(available("script")),
+                            planner=name)
         backend = backend_class("script", name)(llm if name == "llm" else None)
         plan = backend.plan(ScriptRequest(sentence=sentence, shots=shots, seed=seed, workdir=workdir))
         return plan, backend.description
@@ -112,11 +108,12 @@ class Planner:
 
         _check_sentence(sentence)
         if path.is_dir():
-            raise UserError(f"-o {path}: a folder is there; name a file, e.g. {path / 'plan.json'}")
+            raise UserError("{path}: a folder is there; name a file, e.g. " + str(path / "plan.json"), path=path)
         if path.exists() and not force:
-            raise UserError(f"{path} exists; pass --force to replace it, or choose another -o")
-        _refuse_a_file_at(path.parent, "-o")
-        _refuse_users_files(path.parent, f"-o {path}", force, exports=False)
+            raise UserError(f"{path} exists; pass {{force}} to replace it, or choose another {{path!n}}", force=True,
+                            path=path)
+        _refuse_a_file_at(path.parent, "path")
+        _refuse_users_files(path.parent, "{path}", force, exports=False, path=path)
         made = _first_missing(path.parent)
         plan, planned_by = self.plan(sentence, shots, seed, path.parent)
         if path.name == "plan.json" and (path.parent / ".scenegen").is_dir():
@@ -132,22 +129,24 @@ class Planner:
         return plan, planned_by
 
 
-def _refuse_a_file_at(folder: Path, option: str) -> None:
-    """A folder to be made must not be, or be inside, a file."""
+def _refuse_a_file_at(folder: Path, parameter: str) -> None:
+    """A folder to be made (from the argument `parameter`) must not be, or be inside, a file."""
     for path in (folder, *folder.parents):
         if path.is_symlink() and not path.exists():
-            raise UserError(f"{option} {folder}: {path} is a link to {os.readlink(path)}, which does not exist; "
-                            f"make that folder, or choose another {option}")
+            raise UserError(f"{{{parameter}}}: {path} is a link to {os.readlink(path)}, which does not exist; "
+                            f"make that folder, or choose another {{{parameter}!n}}", **{parameter: folder})
         if path.exists():
             if not path.is_dir():
-                raise UserError(f"{option} {folder}: {path} is a file, not a folder; choose another {option}")
+                raise UserError(f"{{{parameter}}}: {path} is a file, not a folder; choose another {{{parameter}!n}}",
+                                **{parameter: folder})
             return
 
 
-def _refuse_users_files(folder: Path, writer: str, force: bool | None, exports: bool = True) -> None:
-    """Refuse to let `writer` replace a file in `folder` that scenegen did not write: a plan schema of the
-    user's, or (with `exports`) a film.mp4, shots.srt, ... there before the folder was a run. Unless `force`
-    (None: `writer` has no --force)."""
+def _refuse_users_files(folder: Path, writer: str, force: bool | None, exports: bool = True,
+                        **arguments: object) -> None:
+    """Refuse to let `writer` (a message naming the `arguments` at fault) replace a file in `folder` that
+    scenegen did not write: a plan schema of the user's, or (with `exports`) a film.mp4, shots.srt, ... there
+    before the folder was a run. Unless `force` (None: the caller has no `force`)."""
     from scenegen.orchestrator.graph import EXPORTS
     from scenegen.schemas.files import SCHEMA_FILE, is_plan_schema
 
@@ -156,8 +155,9 @@ def _refuse_users_files(folder: Path, writer: str, force: bool | None, exports: 
     theirs += RunDir(folder).found_before(list(EXPORTS.values())) if exports else []
     if theirs and not force:
         more = f" (and {len(theirs) - 1} more)" if len(theirs) > 1 else ""
-        remedy = "move it away, or pass --force to replace it" if force is not None else "move it away"
-        raise UserError(f"{theirs[0]}{more}: not written by scenegen, and {writer} would replace it; {remedy}")
+        remedy = "move it away, or pass {force} to replace it" if force is not None else "move it away"
+        raise UserError(f"{theirs[0]}{more}: not written by scenegen, and {writer} would replace it; {remedy}",
+                        **arguments, **({"force": True} if force is not None else {}))
 
 
 def _first_missing(folder: Path) -> Path | None:
@@ -172,7 +172,7 @@ def _first_missing(folder: Path) -> Path | None:
 
 def _check_sentence(sentence: str) -> None:
     if not sentence.strip():
-        raise UserError("SENTENCE is empty: say what the film is about, e.g. scenegen story \"a woman's life\"")
+        raise UserError("{sentence!n} is empty: say what the film is about, e.g. \"a woman's life\"", sentence=sentence)
 
 
 @dataclass(frozen=True)
@@ -181,6 +181,39 @@ class Takes:
 
     seeds: list[int | None]
     current: int
+
+
+@dataclass(frozen=True)
+class Try:
+    """One seed a gated node tried: its scores on each measure, and whether they passed its thresholds."""
+
+    number: int      # 1-based
+    seed: int
+    scores: dict[str, float | None]
+    passed: bool
+
+
+@dataclass(frozen=True)
+class Tries:
+    """The seeds a gated node (a keyframe scored before it is kept) tried, and which try it uses."""
+
+    node: str        # node id
+    tries: list[Try]
+    chosen: int      # a try's number
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What `status` tells of a run: every node's state, tallied by kind, and the tries of its gated nodes."""
+
+    states: list[NodeState]
+    by_kind: dict[str, dict[str, int]]   # kind -> state -> nodes, kinds in the order the graph makes them
+    tries: list[Tries]
+
+    @property
+    def todo(self) -> list[NodeState]:
+        """The nodes `render` would compute: every one not done."""
+        return [s for s in self.states if s.state != "done"]
 
 
 @dataclass(frozen=True)
@@ -231,12 +264,12 @@ class Run:
 
         _check_sentence(sentence)
         run = cls(root or Path("runs") / slug(sentence))
-        _refuse_a_file_at(run.root, "--out")
+        _refuse_a_file_at(run.root, "root")
         request = {"sentence": sentence, "shots": shots, "seed": seed, **planner.identity()}
         if run.dir.plan.exists() and not force:
             return run._same_story(request, change)
         run._changed_settings(change)  # checked before anything is made or the planner is asked
-        _refuse_users_files(run.root, f"--out {run.root}", force)
+        _refuse_users_files(run.root, "{root}", force, root=run.root)
         made = _first_missing(run.root)
         run.root.mkdir(parents=True, exist_ok=True)
         ours = False
@@ -265,8 +298,8 @@ class Run:
         if asked != request:
             of = f" of {asked['sentence']!r}" if asked else ""
             raise UserError(f"{self.dir.plan} already holds a plan{of}; `scenegen render {self.root}` renders it, "
-                            "--force replaces it (the old plan is kept under .scenegen/replaced/), "
-                            "or choose another --out")
+                            "{force} replaces it (the old plan is kept under .scenegen/replaced/), "
+                            "or choose another {root!n}", force=True, root=self.root)
         self.update_settings(change)
         return self, None
 
@@ -280,12 +313,12 @@ class Run:
         if source.name == "plan.json" and root is None:
             return cls(source.parent)
         run = cls(root or (source.with_suffix("") if source.suffix else source.with_name(f"{source.name}-run")))
-        _refuse_a_file_at(run.root, "--out")
+        _refuse_a_file_at(run.root, "root")
         _refuse_users_files(run.root, f"the run of {source}", None)
         new = source.read_bytes()
         # Checked now, before a run folder is made for a plan or options that cannot be rendered.
         old_fps = run.settings().output.fps
-        run._check_plan(old_fps, run._changed_settings(change).output.fps, change.options, source, new)
+        run._check_plan(old_fps, run._changed_settings(change).output.fps, change.given, source, new)
         run.root.mkdir(parents=True, exist_ok=True)
         with run.locked():
             adopted = run.dir.state / "adopted-plan.sha256"
@@ -346,7 +379,7 @@ class Run:
         old = self.settings()
         new = self._changed_settings(change)
         if self.dir.plan.exists():
-            self._check_plan(old.output.fps, new.output.fps, change.options)
+            self._check_plan(old.output.fps, new.output.fps, change.given)
         return old, new
 
     def _changed_settings(self, change: SettingsChange) -> RenderSettings:
@@ -367,19 +400,20 @@ class Run:
             merged["output"]["burn_captions"] = change.burn_captions
         if change.sound is not None:
             merged["output"]["sound"] = change.sound
-        updated = parse(type(on_disk), merged, Path(change.options or str(self.dir.settings)))
+        updated = parse(type(on_disk), merged, self.dir.settings, **change.given)
         try:
             _check_backends(updated)
         except UserError as e:
-            # Whose fault: the options', unless the settings on disk fail the same way without them.
-            blamed = change.options if change and _backend_error(on_disk) != str(e) else str(self.dir.settings)
-            raise UserError(f"{blamed}: {e}") from None
+            # Whose fault: the change's, unless the settings on disk fail the same way without it.
+            if change and _backend_error(on_disk) != str(e):
+                raise UserError(f"{arguments(change.given)}: {e}", **change.given) from None
+            raise UserError(f"{self.dir.settings}: {e}") from None
         return updated
 
     def _write_settings(self, settings: RenderSettings) -> None:
         write_atomic(self.dir.settings, settings.model_dump_json(indent=2) + "\n")
 
-    def _check_plan(self, old_fps: int, new_fps: int, options: str, path: Path | None = None,
+    def _check_plan(self, old_fps: int, new_fps: int, options: dict[str, object], path: Path | None = None,
                     raw: bytes | None = None) -> None:
         """Refuse settings under which a plan (the run's, or `raw` read from `path`) that loads today would not."""
         from scenegen.schemas.files import load_plan
@@ -389,7 +423,8 @@ class Run:
             load_plan(path, new_fps, raw=raw)
         except UserError as e:
             load_plan(path, old_fps, raw=raw)  # a plan broken anyway is the plan's error, not the option's
-            raise UserError(f"{options}: the plan would not fit: {e}; nothing was changed") from None
+            raise UserError(f"{arguments(options)}: the plan would not fit: {e}; nothing was changed",
+                            **options) from None
 
     # -- rendering and inspecting ---------------------------------------------------------
 
@@ -398,26 +433,32 @@ class Run:
 
         return load_run(self.dir)[0]
 
-    def render(self, executor: Executor | None = None, progress: Progress | None = None) -> Report:
-        """Compute whatever is missing or stale (with `executor`, default: threads here) and reuse the rest.
+    def render(self, executor: Executor | Callable[[], Executor] | None = None,
+               progress: Progress | None = None) -> Report:
+        """Compute whatever is missing or stale and reuse the rest, with `executor`: one the caller made
+        (and closes), or a function that makes one (default: threads here), called only when there is
+        something to compute, so an up-to-date run answers before an executor (Ray's) starts.
 
         The report's `inputs_changed` says that plan or settings were saved meanwhile: what
         they changed stays stale for the next render.
         """
         from scenegen.orchestrator import render as rendering
-        from scenegen.orchestrator.executor import InProcessExecutor
+        from scenegen.orchestrator.executor import Executor, InProcessExecutor
 
         if not self.dir.plan.exists():
             raise UserError(f"{self.root}: no plan.json here; give a run directory made by `scenegen story` or a plan file")
+        if self.dir.stamp_is_current():
+            return rendering.Report(up_to_date=True)
         self.plan()  # a broken plan or settings file is refused before the run's folder gains a lock
-        owned = executor is None
-        executor = executor or InProcessExecutor(workers=os.cpu_count() or 1)
-        try:
+        if isinstance(executor, Executor):
             with self.locked():
                 return rendering.render(self.dir, executor, progress)
+        made = (executor or (lambda: InProcessExecutor(workers=os.cpu_count() or 1)))()
+        try:
+            with self.locked():
+                return rendering.render(self.dir, made, progress)
         finally:
-            if owned:
-                executor.close()
+            made.close()
 
     def status(self) -> list[NodeState]:
         """Each node as done, stale, missing or failed: everything not done is what `render` computes."""
@@ -426,6 +467,19 @@ class Run:
         if not self.dir.plan.exists():
             raise UserError(f"{self.root}: no plan.json here")
         return status(self.dir)
+
+    def summary(self) -> Summary:
+        """`status`, tallied by kind, with the tries each gated node recorded."""
+        states = self.status()
+        by_kind: dict[str, dict[str, int]] = {}
+        for s in states:
+            counts = by_kind.setdefault(s.node.kind, dict.fromkeys(("done", "stale", "missing", "failed"), 0))
+            counts[s.state] += 1
+        # A gated backend records its tries among the facts of the node's record.
+        tries = [Tries(s.node.id, [Try(t["take"], t["seed"], t["scores"], t["passed"])
+                                   for t in s.record.facts["takes"]], s.record.facts["chosen"])
+                 for s in states if s.record and s.record.facts.get("takes")]
+        return Summary(states, by_kind, tries)
 
     def stand_ins(self) -> list[tuple[str, str, StandIn]]:
         """Each kind whose chosen backend has another run in its place (a voice for a language it does
@@ -460,6 +514,29 @@ class Run:
                 groups.append(([kind], weights))
         return [(kinds, weights) for kinds, weights in groups if len(kinds) > 1]
 
+    # -- measuring -----------------------------------------------------------------------
+
+    def evaluate(self, clip: Path | None = None, face_model: Path | None = None, face_detector: Path | None = None,
+                 asr: Path | None = None, config: Path | None = None) -> dict:
+        """Measure the rendered run (evaluation/run.py says what), writing metrics.json and report.html into it.
+
+        The models are `config`'s `[eval]` table (a TOML file or a preset), each one given here replacing its entry.
+        """
+        from scenegen.evaluation.models import EvalSettings
+        from scenegen.evaluation.run import evaluate, write_report
+        from scenegen.schemas.files import parse, read_config
+
+        models = {"clip": clip, "face_model": face_model, "face_detector": face_detector, "asr": asr}
+        given = {name: path for name, path in models.items() if path is not None}
+        values = read_config(config).get("eval", {}) if config else {}
+        values |= {name: str(path) for name, path in given.items()}
+        settings = parse(EvalSettings, values, config, **({} if config else given))
+        if not self.dir.plan.exists():
+            raise UserError(f"{self.root}: no plan.json here")
+        metrics = evaluate(self.dir, settings)
+        write_report(self.dir, metrics)
+        return metrics
+
     # -- takes ---------------------------------------------------------------------------
 
     def takes(self) -> dict[str, Takes]:
@@ -479,7 +556,7 @@ class Run:
         from scenegen.schemas.files import write_plan
 
         if seed is not None and take is not None:
-            raise UserError("--seed and --take both choose the take; give one of them")
+            raise UserError("{seed!n} and {take!n} both choose the take; give one of them", seed=seed, take=take)
         self._retake(shot, seed, take)  # every check before the lock is taken: a refusal makes no file at all
         _refuse_users_files(self.root, "redo", None, exports=False)
         with self.locked():
@@ -496,16 +573,16 @@ class Run:
         plan = self.plan()
         index = next((i for i, s in enumerate(plan.shots) if s.id == shot or str(s.index) == shot), None)
         if index is None:
-            raise UserError(f"--shot {shot!r}: no such shot in {self.dir.plan}; "
-                            f"use a number 1..{len(plan.shots)} or a shot id")
+            raise UserError(f"{{shot!r}}: no such shot in {self.dir.plan}; "
+                            f"use a number 1..{len(plan.shots)} or a shot id", shot=shot)
         old = plan.shots[index]
         recorded = self._recorded_takes()
         seeds = _with_current(recorded.get(old.id, []), old.seed)
-        option = f"--seed {seed}" if seed is not None else (f"--take {take}" if take is not None else f"--shot {shot}")
+        chosen_by = {"seed": seed} if seed is not None else ({"take": take} if take is not None else {"shot": shot})
         if take is not None:
             if not 0 <= take < len(seeds):
-                raise UserError(f"--take {take}: shot {old.index} ({old.id}) has takes 0..{len(seeds) - 1}; "
-                                f"`scenegen status {self.root}` lists them")
+                raise UserError(f"{{take}}: shot {old.index} ({old.id}) has takes 0..{len(seeds) - 1}; "
+                                f"`scenegen status {self.root}` lists them", take=take)
             seed = seeds[take]
         elif seed is None:
             seed = max((s or 0) for s in seeds) + 1
@@ -514,7 +591,7 @@ class Run:
         shots = list(plan.shots)
         shots[index] = old.model_copy(update={"seed": seed})
         new_plan = parse(StoryPlan, plan.model_copy(update={"shots": shots}).model_dump(mode="json", by_alias=True),
-                         Path(option))
+                         self.dir.plan, **chosen_by)
         retake = Retake(old.id, old.index, seeds.index(old.seed), seeds.index(seed), Takes(seeds, seeds.index(seed)))
         return new_plan, {**recorded, old.id: seeds}, retake
 
@@ -528,6 +605,14 @@ class Run:
             return {}
         return {shot: seeds for shot, seeds in takes.items() if isinstance(seeds, list) and all(
             s is None or (type(s) is int and s >= 0) for s in seeds)}
+
+
+def computed_by_kind(report: Report) -> dict[str, int]:
+    """How many nodes of each backend's kind `report` says were computed, in the order a render makes the kinds."""
+    from scenegen.schemas.settings import DEFAULT_BACKENDS
+
+    kinds = [node_id.partition(":")[0] for node_id in report.executed]
+    return {kind: kinds.count(kind) for kind in DEFAULT_BACKENDS if kind in kinds}
 
 
 def _check_backends(settings: RenderSettings) -> None:

@@ -11,8 +11,9 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from scenegen.atomic import write_atomic
-from scenegen.errors import UserError
-from scenegen.schemas.plan import StoryPlan, speech_errors, structure_errors, timing_errors
+from scenegen.errors import UserError, arguments
+from scenegen.schemas.checks import plan_errors
+from scenegen.schemas.plan import StoryPlan
 from scenegen.schemas.settings import RenderSettings
 
 SCHEMA_FILE = "plan.schema.json"
@@ -49,7 +50,9 @@ def read_json(path: Path, raw: bytes | None = None) -> object:
                         "no value of a plan or settings file needs one") from None
 
 
-def parse(model: type[M], data: object, path: Path) -> M:
+def parse(model: type[M], data: object, path: Path | None, **options: object) -> M:
+    """`data` as a `model`; its first fault named by the JSON path in the file at `path`, or in what the
+    arguments `options` (by parameter name, with their values) made of it."""
     try:
         return model.model_validate(data)
     except ValidationError as e:
@@ -58,18 +61,15 @@ def parse(model: type[M], data: object, path: Path) -> M:
         value = first.get("input")
         message = first["msg"].removeprefix("Value error, ")
         shown = "" if isinstance(value, dict | list) or first["type"] in ("missing", "value_error") else f" (got {json.dumps(value)[:60]})"
-        raise UserError(f"{path}: {json_path(first['loc'])}: {message}{shown}{more}") from None
+        where = arguments(options) if options else path
+        raise UserError(f"{where}: {json_path(first['loc'])}: {message}{shown}{more}", **options) from None
 
 
 def load_plan(path: Path, fps: int, fps_from: Path | None = None, raw: bytes | None = None) -> StoryPlan:
     """Parse and check a plan file (or `raw`, its bytes); `fps` (read from the file `fps_from`) decides
     whether transitions fit their shots."""
     plan = parse(StoryPlan, read_json(path, raw), path)
-    # A transition too short for a frame may be the settings' fault, not the plan's: say where
-    # the fps came from. Words too long for their shot are the plan's, whatever the fps.
-    source = f" (output.fps in {fps_from})" if fps_from else ""
-    problems = (structure_errors(plan) + [(where, what + source) for where, what in timing_errors(plan, fps)]
-                + speech_errors(plan, fps))
+    problems = plan_errors(plan, fps, fps_from)
     if problems:
         where, what = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -130,19 +130,20 @@ def read_config(path: Path) -> dict:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UserError(f"--config {path}: no such file, and no preset of that name; presets: {', '.join(presets())}") from None
+        raise UserError("{config}: no such file, and no preset of that name; presets: " + ", ".join(presets()),
+                        config=path) from None
     except IsADirectoryError:
-        raise UserError(f"--config {path}: a folder, not a TOML file") from None
+        raise UserError("{config}: a folder, not a TOML file", config=path) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise UserError(f"--config {path}: not valid TOML: {e}") from None
+        raise UserError("{config}: not valid TOML: " + str(e), config=path) from None
     except ValueError:  # what tomllib raises for an integer longer than Python reads
-        raise UserError(f"--config {path}: holds an integer of more than {sys.get_int_max_str_digits()} digits; "
-                        "no setting needs one") from None
+        raise UserError(f"{{config}}: holds an integer of more than {sys.get_int_max_str_digits()} digits; "
+                        "no setting needs one", config=path) from None
     for table, value in data.items():
         if table not in CONFIG_TABLES:
-            raise UserError(f"--config {path}: unknown table [{table}]; known: {', '.join(CONFIG_TABLES)}")
+            raise UserError(f"{{config}}: unknown table [{table}]; known: {', '.join(CONFIG_TABLES)}", config=path)
         if not isinstance(value, dict):
-            raise UserError(f"--config {path}: {table} must be a table, [{table}]")
+            raise UserError(f"{{config}}: {table} must be a table, [{table}]", config=path)
     choices = [choice for choice in data.get("backends", {}).values() if isinstance(choice, dict)]
     tables = [choice["settings"] for choice in choices if isinstance(choice.get("settings"), dict)]
     loras = [lora for settings in tables if isinstance(settings.get("loras"), list)

@@ -4,13 +4,13 @@ A plan holds the cast and, per shot, the five domains VGoT describes (character,
 background, relation, camera pose, HDR lighting) plus the story context before the
 shot. Camera and lighting are structured (numbers and enums the renderers act on) and
 carry free text for the prompt. Cross-references (character ids, shot order,
-transition lengths) are checked after parsing so that every error names its JSON path.
+transition lengths) are checked after parsing, by schemas/checks.py, so that every error
+names its JSON path.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from enum import StrEnum
 from typing import Annotated
@@ -275,125 +275,8 @@ def voice_of(plan: StoryPlan, speaker: str | None) -> Voice:
     return Voice(kind=kind, pitch=round(draw[1] / 255 * 1.2 - 0.6, 2))
 
 
-def reference_errors(plan: StoryPlan, fps: int) -> list[tuple[str, str]]:
-    """What the schema alone cannot see, as (JSON path, message) pairs."""
-    return structure_errors(plan) + timing_errors(plan, fps) + speech_errors(plan, fps)
-
-
-def structure_errors(plan: StoryPlan) -> list[tuple[str, str]]:
-    """Ids that clash or point nowhere, numbering, transitions that cannot be."""
-    errors: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for i, c in enumerate(plan.characters):
-        if c.id in seen:
-            errors.append((f"characters[{i}].id", f"duplicate character id {c.id!r}"))
-        seen.add(c.id)
-    shot_ids: set[str] = set()
-    for i, shot in enumerate(plan.shots):
-        at = f"shots[{i}]"
-        if shot.id in shot_ids:
-            errors.append((f"{at}.id", f"duplicate shot id {shot.id!r}"))
-        shot_ids.add(shot.id)
-        if shot.index != i + 1:
-            errors.append((f"{at}.index", f"is {shot.index} but the shot is number {i + 1}; renumber the shots 1..{len(plan.shots)}"))
-        for j, cid in enumerate(shot.characters):
-            if cid not in seen:
-                errors.append((f"{at}.characters[{j}]", f"unknown character id {cid!r}; known: {', '.join(sorted(seen)) or 'none'}"))
-        if len(set(shot.characters)) != len(shot.characters):
-            errors.append((f"{at}.characters", "lists a character twice"))
-        for cid in shot.ages:
-            if cid not in shot.characters:
-                errors.append((f"{at}.ages.{cid}", f"{cid!r} is not in this shot's characters"))
-        for j, line in enumerate(shot.dialogue):
-            if line.speaker not in seen:
-                errors.append((f"{at}.dialogue[{j}].speaker",
-                               f"unknown character id {line.speaker!r}; known: {', '.join(sorted(seen)) or 'none'}"))
-        t = shot.transition
-        if t.type == TransitionType.cut and t.duration:
-            errors.append((f"{at}.transition.duration", "a cut has no duration; set it to 0 or use a dissolve"))
-        if t.type != TransitionType.cut and i == len(plan.shots) - 1:
-            errors.append((f"{at}.transition.type", "the last shot has no next shot to transition to; use cut"))
-    if plan.score:
-        errors += _score_errors(plan.score, [shot.id for shot in plan.shots])
-    return errors
-
-
-def _score_errors(score: Score, shot_ids: list[str]) -> list[tuple[str, str]]:
-    errors = []
-    playing, previous, entered = True, (0, 0.0), set()
-    for i, cue in enumerate(score.cues):
-        at = f"score.cues[{i}]"
-        if cue.shot not in shot_ids:
-            errors.append((f"{at}.shot", f"unknown shot id {cue.shot!r}"))
-            continue
-        when = (shot_ids.index(cue.shot), cue.at)
-        if when < previous:
-            errors.append((at, "cues must come in film order (by shot, then `at`)"))
-        previous = when
-        if cue.mood is not None and cue.change != ScoreChange.enter:
-            errors.append((f"{at}.mood", f"only an enter sets a mood; this cue is a {cue.change}"))
-        if cue.change == ScoreChange.enter:
-            if cue.shot == shot_ids[0] and cue.at:
-                errors.append((f"{at}.at", "the score already plays from the first frame; an enter in the first "
-                                           "shot must be at 0 (it sets the opening piece's mood)"))
-            if cue.shot in entered:
-                errors.append((f"{at}.shot", f"a second enter in shot {cue.shot!r}; one piece may start per shot"))
-            entered.add(cue.shot)
-        elif not playing:
-            errors.append((f"{at}.change", f"the music stopped at an earlier cue; put an enter before this {cue.change}"))
-        playing = cue.change != ScoreChange.stop
-    return errors
-
-
-def timing_errors(plan: StoryPlan, fps: int) -> list[tuple[str, str]]:
-    """Transitions that do not fit in frames at `fps`."""
-    errors = []
-    for i, shot in enumerate(plan.shots):
-        t = shot.transition
-        if t.type != TransitionType.cut and round(t.duration * fps) < 1:
-            errors.append((f"shots[{i}].transition.duration", f"a {t.type} needs at least one frame at {fps} fps"))
-    # A transition overlaps the end of one shot with the start of the next; the two
-    # windows that touch a shot must fit inside it, or frames would be used twice.
-    incoming = 0
-    for i, shot in enumerate(plan.shots):
-        frames = round(shot.duration * fps)
-        outgoing = round(shot.transition.duration * fps) if i < len(plan.shots) - 1 else 0
-        if incoming + outgoing > frames:
-            errors.append((
-                f"shots[{i}].transition.duration",
-                f"the transitions into and out of this shot ({incoming / fps:g} s + {outgoing / fps:g} s) "
-                f"are longer than the shot ({shot.duration:g} s); shorten them or lengthen the shot",
-            ))
-        incoming = outgoing
-    return errors
-
-
 def said_fields(shot) -> list[tuple[str, str]]:
     """(field, text) of everything `shot` says, narration first: for a plan's shot and for the
     LLM planner's answer alike (both have `narration` and `dialogue`)."""
     said = [("narration", shot.narration)] if shot.narration else []
     return said + [(f"dialogue[{j}].text", line.text) for j, line in enumerate(shot.dialogue)]
-
-
-def speech_errors(plan: StoryPlan, fps: int) -> list[tuple[str, str]]:
-    """Shots whose narration and lines do not fit the time they are on screen, at a natural pace."""
-    from scenegen.schemas.timing import FrameLayout, speech_frames_needed, spoken_words  # timing imports this module
-
-    errors = []
-    known = {c.id for c in plan.characters}
-    for i, (shot, span) in enumerate(zip(plan.shots, FrameLayout.of(plan, fps).spans)):
-        said = said_fields(shot)
-        silent = [(f"shots[{i}].{field}", "has no word to say (no letter or digit); write the words, or remove it")
-                  for field, text in said if not spoken_words(text)]
-        errors += silent
-        if silent or any(line.speaker not in known for line in shot.dialogue):
-            continue  # words to say first; an unknown speaker is reported by structure_errors
-        needed = speech_frames_needed(plan, shot, span, fps)
-        if needed > span.frames:
-            field = max(said, key=lambda item: spoken_words(item[1]))[0]   # the longest is the one to cut
-            seconds = math.ceil(needed / fps * 10) / 10
-            fix = (f"make its duration at least {seconds:g} s, or shorten the words" if seconds <= MAX_SHOT_SECONDS else
-                   f"they need {seconds:g} s, over a shot's {MAX_SHOT_SECONDS:g} s: share them with the next shot")
-            errors.append((f"shots[{i}].{field}",
-                           f"the shot's words take longer than its {shot.duration:g} s at a natural pace; {fix}"))
-    return errors

@@ -19,7 +19,8 @@ a batch filmed from one distance) is checked after parsing. A failed check is se
 the model with the error, up to `repairs` times; an answer cut off at the token limit
 makes its batch split in two. What has one right value is set, not asked: a cut lasts
 0 s and the film's last shot ends on a cut. HTTP failures (429, 5xx, timeouts) are retried by the
-SDK with back-off.
+SDK with back-off. The SDK's HTTP client may be passed in (`http_client`), as httpx's
+transport is: tests swap the network for an `httpx2.MockTransport`, not the code.
 
 Each answer is cached under `<workdir>/.scenegen/llm/` by the hash of its request, so
 a re-run after any failure replays what was already paid for.
@@ -31,7 +32,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
@@ -49,6 +50,9 @@ from scenegen.schemas.plan import (
     MAX_SHOT_SECONDS, NARRATOR, LineText, Score, ScoreChange, ScoreCue, Slug, Text, Voice, VoiceKind, said_fields,
 )
 from scenegen.schemas.timing import seconds_to_say, spoken_words
+
+if TYPE_CHECKING:
+    import httpx2   # the openai SDK's httpx, installed with the [llm] extra
 
 
 class PlanningError(UserError):
@@ -190,7 +194,8 @@ def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
 class LLMPlanner(ScriptBackend):
     name: ClassVar[str] = "llm"
 
-    def __init__(self, settings: dict[str, Any] | None = None):
+    def __init__(self, settings: dict[str, Any] | None = None, http_client: httpx2.Client | None = None):
+        """`http_client` carries the requests (a test's mock transport, a proxy); None: the SDK's own."""
         try:
             self.config = Settings.model_validate(settings or {})
         except ValidationError as e:
@@ -200,6 +205,7 @@ class LLMPlanner(ScriptBackend):
         super().__init__(self.config.model_dump())
         self.description = f"the LLM planner ({self.config.model} at {self.config.base_url})"
         self._mode = self.config.mode
+        self._http_client = http_client
         self._client = None
 
     def plan(self, request: ScriptRequest) -> StoryPlan:
@@ -208,7 +214,8 @@ class LLMPlanner(ScriptBackend):
         except ImportError:
             raise UserError("the llm planner needs the openai package: pip install 'scenegen[llm]'") from None
         c = self.config
-        self._client = OpenAI(base_url=c.base_url, api_key=c.api_key, timeout=c.timeout, max_retries=c.retries)
+        self._client = OpenAI(base_url=c.base_url, api_key=c.api_key, timeout=c.timeout, max_retries=c.retries,
+                              http_client=self._http_client)
         self._cache = (request.workdir or Path(".")) / ".scenegen" / "llm"
         # llama.cpp's sampler keeps only a seed's low 32 bits; sending just those keeps a seed of
         # any size (--seed takes thousands of digits) within what every server's parser takes.
