@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scenegen.modules.diffusion import PipelineSettings, load_pipeline
-from scenegen.modules.keyframe.diffusion import DiffusersKeyframe, regions
-from scenegen.modules.portrait.diffusion import DiffusersPortrait
-from scenegen.modules.shot.diffusion import DiffusersShot
+from scenegen.modules.boundary.diffusers import DiffusersSmoothing, fill_window, window_layout
+from scenegen.modules.clip.diffusers import DiffusersShot
+from scenegen.modules.diffusers_backend import PipelineSettings, load_pipeline
+from scenegen.modules.keyframe.diffusers import DiffusersKeyframe, regions
+from scenegen.modules.portrait.diffusers import DiffusersPortrait
 from scenegen.orchestrator.backend import Job
-from scenegen.modules.smoothing.diffusion import DiffusersSmoothing, fill_window, window_layout
 from scenegen.orchestrator.render import status
 from scenegen.orchestrator.store import RunDir
 from scenegen.schemas.files import load_plan
@@ -121,7 +121,7 @@ def test_a_long_shot_is_made_in_chunks_at_the_models_rate_and_retimed(tiny_model
     """12 s at the film's 8 fps: tiny Wan makes it at its 16 fps, 17 frames at a time, each
     chunk starting on the last frame of the one before, then the frames are retimed to 8."""
     from scenegen.media import frames_to_cover
-    from scenegen.modules.shot.diffusion import chunk_lengths
+    from scenegen.modules.clip.diffusers import chunk_lengths
 
     backend = DiffusersShot({"model": str(tiny_models / "wan-i2v"), "dtype": "float32", "device": "cpu", "steps": 2,
                              "guidance": 1.0, "max_sequence_length": 16, "chunk_frames": 17})
@@ -396,7 +396,7 @@ def test_the_weights_of_a_model_id_are_its_snapshot_in_the_hugging_face_cache(tm
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text("0123abcd")
     # huggingface_hub reads its cache location when imported: a fresh interpreter sees this one.
-    probe = "from scenegen.modules.diffusion import PipelineSettings; print(*PipelineSettings(model='acme/tiny').weight_files())"
+    probe = "from scenegen.modules.diffusers_backend import PipelineSettings; print(*PipelineSettings(model='acme/tiny').weight_files())"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             env={**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"})
     assert result.returncode == 0, result.stderr

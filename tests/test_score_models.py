@@ -12,7 +12,7 @@ import pytest
 
 from scenegen.errors import UserError
 from scenegen.media import read_wav
-from scenegen.modules.score.diffusion import CROSSFADE, RATE, DiffusersScore, crossfade, generation_lengths
+from scenegen.modules.score.diffusers import CROSSFADE, RATE, DiffusersScore, crossfade, generation_lengths
 from scenegen.orchestrator.backend import Job
 
 from tiny_models import build

@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from scenegen.errors import UserError
 from scenegen.media import resample, write_wav
-from scenegen.modules.diffusion import device_of, model_here, offline_loading, weight_files
+from scenegen.modules.diffusers_backend import device_of, model_here, offline_loading, weight_files
 from scenegen.modules.levers import free_device_memory
 from scenegen.modules.voice import VoiceBackend
 from scenegen.orchestrator.backend import Job

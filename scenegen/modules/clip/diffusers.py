@@ -34,11 +34,11 @@ from pydantic import BaseModel, Field
 
 from scenegen.camera import Trajectory, trajectory
 from scenegen.media import frames_to_cover, retime, rgb_to_yuv
-from scenegen.modules.diffusion import (
+from scenegen.modules.clip import ShotBackend
+from scenegen.modules.diffusers_backend import (
     LTX, SANA_WM, WAN_I2V, DiffusersBackend, Family, VideoSettings, chunk_seed, generator, valid_length,
 )
 from scenegen.modules.levers import device_memory_advice
-from scenegen.modules.shot import ShotBackend
 from scenegen.modules.shot_prompts import full_prompt
 from scenegen.orchestrator.backend import Job
 from scenegen.schemas import OutputFormat, Shot, StoryPlan

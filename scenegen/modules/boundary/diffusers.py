@@ -31,10 +31,10 @@ from PIL import Image
 from pydantic import BaseModel, Field
 
 from scenegen.media import rgb_to_yuv, yuv_frames, yuv_to_rgb
-from scenegen.modules.diffusion import LTX, WAN_VACE, DiffusersBackend, Family, VideoSettings, generator
+from scenegen.modules.boundary import SmoothingBackend, dissolve, overlapping
+from scenegen.modules.diffusers_backend import LTX, WAN_VACE, DiffusersBackend, Family, VideoSettings, generator
 from scenegen.modules.levers import device_memory_advice
 from scenegen.modules.shot_prompts import look
-from scenegen.modules.smoothing import SmoothingBackend, dissolve, overlapping
 from scenegen.orchestrator.backend import Job
 from scenegen.prompts import render
 from scenegen.schemas import OutputFormat, Shot, StoryPlan

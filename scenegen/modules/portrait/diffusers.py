@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
-from scenegen.modules.diffusion import (
+from scenegen.modules.diffusers_backend import (
     STABLE_DIFFUSION, DiffusersBackend, Family, PipelineSettings, generator, require_levers,
 )
 from scenegen.modules.levers import device_memory_advice

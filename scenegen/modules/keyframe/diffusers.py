@@ -31,7 +31,7 @@ from PIL import Image, ImageDraw
 from pydantic import BaseModel, Field, model_validator
 
 from scenegen.faces import FaceEmbedder
-from scenegen.modules.diffusion import (
+from scenegen.modules.diffusers_backend import (
     STABLE_DIFFUSION, DiffusersBackend, Family, PipelineSettings, generator, weight_files,
 )
 from scenegen.modules.levers import device_memory_advice

@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field
 
 from scenegen.errors import UserError
 from scenegen.media import resample, write_wav
-from scenegen.modules.diffusion import STABLE_AUDIO, DiffusersBackend, Family, PipelineSettings, chunk_seed, generator
+from scenegen.modules.diffusers_backend import STABLE_AUDIO, DiffusersBackend, Family, PipelineSettings, chunk_seed, generator
 from scenegen.modules.levers import device_memory_advice
 from scenegen.modules.score import ScoreBackend, dynamics
 from scenegen.orchestrator.backend import Job
