@@ -105,10 +105,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or l
 import memsim  # noqa: E402
 from scenegen.errors import UserError
 from scenegen.media import EncoderSettings, rgb_to_yuv
-from scenegen.modules.keyframe.diffusion import DiffusersKeyframe
-from scenegen.modules.portrait.diffusion import DiffusersPortrait
-from scenegen.modules.shot.diffusion import DiffusersShot
-from scenegen.modules.smoothing.diffusion import DiffusersSmoothing
+from scenegen.modules.boundary.diffusers import DiffusersSmoothing
+from scenegen.modules.clip.diffusers import DiffusersShot
+from scenegen.modules.keyframe.diffusers import DiffusersKeyframe
+from scenegen.modules.portrait.diffusers import DiffusersPortrait
 from scenegen.orchestrator.backend import Job
 from scenegen.orchestrator.digests import files_digest
 from scenegen.schemas import OutputFormat

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import av
 
-from scenegen.modules.assembly.segment import Settings as SegmentSettings
+from scenegen.modules.segment.pyav import Settings as SegmentSettings
 
 
 def timed(*args: str) -> tuple[float, float]:

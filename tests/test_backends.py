@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scenegen.media import VideoWriter, concatenate, yuv_frames
-from scenegen.modules.assembly.captions import _timestamp
 from scenegen.camera import SUBJECT_DISTANCE, trajectory
-from scenegen.modules.shot.animatic import camera_path
-from scenegen.modules.smoothing.animatic import AnimaticSmoothing
+from scenegen.media import VideoWriter, concatenate, yuv_frames
+from scenegen.modules.boundary.animatic import AnimaticSmoothing
+from scenegen.modules.captions.srt import _timestamp
+from scenegen.modules.clip.animatic import camera_path
 from scenegen.orchestrator.backend import Job
 from scenegen.schemas.plan import StoryPlan
 from scenegen.schemas.timing import FrameLayout

@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from scenegen.camera import DUTCH_ROLL, SUBJECT_DISTANCE, focal_length, trajectory
-from scenegen.modules.shot.animatic import camera_path
+from scenegen.modules.clip.animatic import camera_path
 from scenegen.schemas.plan import CameraPose
 
 W, H = 64, 48
@@ -143,7 +143,7 @@ def test_every_move_cuts_a_window_inside_the_keyframe(size):
     """Pull-outs that need the whole keyframe once came out a hair outside it and crashed the cut."""
     from scenegen.camera import MOVES
     from scenegen.modules.keyframe.animatic import MARGIN
-    from scenegen.modules.shot.animatic import _cut, _split_planes
+    from scenegen.modules.clip.animatic import _cut, _split_planes
 
     width, height = size
     plate = (int(round(width * MARGIN / 2)) * 2, int(round(height * MARGIN / 2)) * 2)

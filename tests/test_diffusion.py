@@ -12,14 +12,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import scenegen.modules.keyframe.diffusion as keyframe_diffusion
-import scenegen.modules.portrait.diffusion as portrait_diffusion
-import scenegen.modules.shot.diffusion as shot_diffusion
-import scenegen.modules.smoothing.diffusion as smoothing_diffusion
-from scenegen.modules.diffusion import PipelineSettings, load_pipeline
-from scenegen.modules.keyframe.diffusion import DiffusersKeyframe, regions
+from scenegen.modules.boundary.diffusers import DiffusersSmoothing, fill_window, window_layout
+from scenegen.modules.clip.diffusers import DiffusersShot
+from scenegen.modules.diffusers_backend import PipelineSettings, load_pipeline
+from scenegen.modules.keyframe.diffusers import DiffusersKeyframe, regions
+from scenegen.modules.portrait.diffusers import DiffusersPortrait
 from scenegen.orchestrator.backend import Job
-from scenegen.modules.smoothing.diffusion import DiffusersSmoothing, fill_window, window_layout
 from scenegen.orchestrator.render import status
 from scenegen.orchestrator.store import RunDir
 from scenegen.schemas.files import load_plan
@@ -123,13 +121,12 @@ def test_a_long_shot_is_made_in_chunks_at_the_models_rate_and_retimed(tiny_model
     """12 s at the film's 8 fps: tiny Wan makes it at its 16 fps, 17 frames at a time, each
     chunk starting on the last frame of the one before, then the frames are retimed to 8."""
     from scenegen.media import frames_to_cover
-    from scenegen.modules.shot.diffusion import DiffusersShot, chunk_lengths
+    from scenegen.modules.clip.diffusers import chunk_lengths
 
     backend = DiffusersShot({"model": str(tiny_models / "wan-i2v"), "dtype": "float32", "device": "cpu", "steps": 2,
                              "guidance": 1.0, "max_sequence_length": 16, "chunk_frames": 17})
-    backend.load()
     calls = []
-    pipe = backend.pipe
+    pipe = backend.load_pipe()
 
     def recording(**kwargs):
         result = pipe(**kwargs)
@@ -137,7 +134,8 @@ def test_a_long_shot_is_made_in_chunks_at_the_models_rate_and_retimed(tiny_model
                       "seed": kwargs["generator"].initial_seed(), "last": result.frames[0][-1]})
         return result
 
-    backend.pipe = recording
+    backend.load_pipe = lambda: recording
+    backend.load()
     Image.new("RGB", (96, 64), (120, 90, 60)).save(tmp_path / "key.png")
     job = Job(node="clip:s01", params={"prompt": "a woman walks", "frames": 96, "fps": 8, "width": 96, "height": 64},
               inputs={"keyframe:s01": tmp_path / "key.png"}, output=tmp_path / "clip.mp4", root=tmp_path,
@@ -155,7 +153,6 @@ def test_a_long_shot_is_made_in_chunks_at_the_models_rate_and_retimed(tiny_model
 
 def test_sana_wm_follows_the_camera_path(tiny_models, tmp_path):
     """One keyframe, one seed: a static camera and a pan give two clips, the same path the same clip."""
-    from scenegen.modules.shot.diffusion import DiffusersShot
     from scenegen.schemas.settings import OutputFormat
 
     backend = DiffusersShot({"family": "sana_wm", "model": str(tiny_models / "sana-wm"), "dtype": "float32",
@@ -220,13 +217,13 @@ def test_a_dissolve_is_a_dissolve_on_the_diffusion_backend_too(tiny_models, tmp_
 
 def test_the_pipeline_loads_once_per_run(tiny_models, tiny_run, tmp_path, monkeypatch):
     loads = []
-    real = shot_diffusion.load_pipeline
+    real = DiffusersShot.load_pipe
 
-    def counting(*args, **kwargs):
-        loads.append(args[0])
-        return real(*args, **kwargs)
+    def counting(backend):
+        loads.append(backend.family.pipeline)
+        return real(backend)
 
-    monkeypatch.setattr(shot_diffusion, "load_pipeline", counting)
+    monkeypatch.setattr(DiffusersShot, "load_pipe", counting)
     run = RunDir(tmp_path / "run")
     run.root.mkdir()
     for name in ("plan.json", "settings.json"):
@@ -399,7 +396,7 @@ def test_the_weights_of_a_model_id_are_its_snapshot_in_the_hugging_face_cache(tm
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text("0123abcd")
     # huggingface_hub reads its cache location when imported: a fresh interpreter sees this one.
-    probe = "from scenegen.modules.diffusion import PipelineSettings; print(*PipelineSettings(model='acme/tiny').weight_files())"
+    probe = "from scenegen.modules.diffusers_backend import PipelineSettings; print(*PipelineSettings(model='acme/tiny').weight_files())"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             env={**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"})
     assert result.returncode == 0, result.stderr
@@ -429,8 +426,6 @@ def test_backend_option_switches_every_generative_stage(tiny_run, tmp_path):
 
 
 def test_sdxl_portraits_and_keyframes(tiny_models, tmp_path):
-    from scenegen.modules.portrait.diffusion import DiffusersPortrait
-
     common = {"model": str(tiny_models / "sdxl"), "dtype": "float32", "device": "cpu", "steps": 2, "guidance": 1.0}
     portrait = DiffusersPortrait({**common, "size": 64})
     portrait.load()
@@ -453,21 +448,20 @@ def test_stages_load_in_dag_order_once_each_and_one_pipeline_at_a_time(tiny_run,
     loaded: list[tuple[str, weakref.ref]] = []
     alive_at_load: list[list[str]] = []
 
-    def instrument(module, kind):
-        real = module.load_pipeline
+    def instrument(backend_class):
+        real = backend_class.load_pipe
 
-        def load_pipeline(*args, **kwargs):
+        def load_pipe(backend):
             gc.collect()
             alive_at_load.append([kind for kind, pipe in loaded if pipe() is not None])
-            pipe = real(*args, **kwargs)
-            loaded.append((kind, weakref.ref(pipe)))
+            pipe = real(backend)
+            loaded.append((backend.kind, weakref.ref(pipe)))
             return pipe
 
-        monkeypatch.setattr(module, "load_pipeline", load_pipeline)
+        monkeypatch.setattr(backend_class, "load_pipe", load_pipe)
 
-    for module, kind in ((portrait_diffusion, "portrait"), (keyframe_diffusion, "keyframe"), (shot_diffusion, "clip"),
-                         (smoothing_diffusion, "boundary")):
-        instrument(module, kind)
+    for backend_class in (DiffusersPortrait, DiffusersKeyframe, DiffusersShot, DiffusersSmoothing):
+        instrument(backend_class)
     run = RunDir(tmp_path / "run")
     run.root.mkdir()
     for name in ("plan.json", "settings.json"):
@@ -491,7 +485,7 @@ def test_stages_load_in_dag_order_once_each_and_one_pipeline_at_a_time(tiny_run,
 
 def test_a_run_whose_boundaries_are_all_dissolves_never_loads_the_smoothing_model(tiny_run, tmp_path, monkeypatch):
     loads = []
-    monkeypatch.setattr(smoothing_diffusion, "load_pipeline", lambda *args, **kwargs: loads.append(args[0]))
+    monkeypatch.setattr(DiffusersSmoothing, "load_pipe", lambda backend: loads.append(backend.family.pipeline))
     run = RunDir(tmp_path / "run")
     run.root.mkdir()
     for name in ("plan.json", "settings.json"):

@@ -12,12 +12,12 @@ import torch
 from PIL import Image
 
 from scenegen.errors import UserError
-from scenegen.modules.diffusion import PipelineSettings, generator, load_pipeline
-from scenegen.modules.keyframe.diffusion import DiffusersKeyframe
+from scenegen.modules.boundary.diffusers import DiffusersSmoothing
+from scenegen.modules.clip.diffusers import DiffusersShot
+from scenegen.modules.diffusers_backend import PipelineSettings, generator, load_pipeline
+from scenegen.modules.keyframe.diffusers import DiffusersKeyframe
 from scenegen.modules.levers import DeviceOutOfMemory, device_memory_advice
-from scenegen.modules.portrait.diffusion import DiffusersPortrait
-from scenegen.modules.shot.diffusion import DiffusersShot
-from scenegen.modules.smoothing.diffusion import DiffusersSmoothing
+from scenegen.modules.portrait.diffusers import DiffusersPortrait
 from scenegen.schemas import OutputFormat
 
 from conftest import scenegen

@@ -177,7 +177,7 @@ def test_group_offload_takes_the_block_count_asked_for():
     from diffusers import WanTransformer3DModel
     from diffusers.hooks import HookRegistry
 
-    from scenegen.modules.diffusion import PipelineSettings
+    from scenegen.modules.diffusers_backend import PipelineSettings
     from scenegen.modules.levers import group_offload_options
 
     def settings(**levers):

@@ -19,7 +19,7 @@ PLUGIN = textwrap.dedent("""
     import os
 
     from scenegen.modules.keyframe.animatic import AnimaticKeyframe
-    from scenegen.modules.shot.animatic import AnimaticShot
+    from scenegen.modules.clip.animatic import AnimaticShot
 
     LOADS = []
 

@@ -12,7 +12,7 @@ import pytest
 
 from scenegen.errors import UserError
 from scenegen.media import read_wav
-from scenegen.modules.score.diffusion import CROSSFADE, RATE, DiffusersScore, crossfade, generation_lengths
+from scenegen.modules.score.diffusers import CROSSFADE, RATE, DiffusersScore, crossfade, generation_lengths
 from scenegen.orchestrator.backend import Job
 
 from tiny_models import build
@@ -85,15 +85,15 @@ def test_the_same_seed_gives_the_same_bytes_and_another_seed_other_bytes(backend
 
 def test_a_piece_longer_than_one_generation_is_made_in_several_and_keeps_its_length(backend, model, tmp_path):
     short = DiffusersScore({"model": str(model), **FAST, "piece_seconds": 1.0})
-    short.load()
-    calls, pipe = [], short.pipe
+    calls, pipe = [], short.load_pipe()
 
     def recording(**kwargs):
         calls.append((kwargs["audio_end_in_s"], kwargs["generator"].initial_seed()))
         return pipe(**kwargs)
 
     recording.vae = pipe.vae   # where run reads the model's rate
-    short.pipe = recording
+    short.load_pipe = lambda: recording
+    short.load()
     samples, facts = score(short, tmp_path, "long", seed=5, seconds=3.3)
     assert samples.shape == (round(3.3 * RATE), 2)
     assert facts == {"seconds": 3.3, "generations": len(calls)} and len(calls) > 3

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from scenegen.media import loudness, read_wav, write_wav
-from scenegen.modules.assembly.mix import RATE, PyAVMix
+from scenegen.modules.mix.pyav import RATE, PyAVMix
 from scenegen.modules.score.pad import PadScore
 from scenegen.modules.voice.espeak import EspeakVoice
 from scenegen.orchestrator.backend import Job
@@ -331,7 +331,7 @@ def test_the_meter_reads_ebu_tech_3341s_tones_and_never_under_reads_a_peak_betwe
 def test_the_timeline_lays_a_line_that_runs_on_beside_the_next_one_where_the_mix_does(tmp_path):
     import opentimelineio as otio
 
-    from scenegen.modules.assembly.timeline import OtioTimeline
+    from scenegen.modules.timeline.otio import OtioTimeline
 
     write_wav(tmp_path / "long.wav", np.full((3 * 8000, 1), 0.1), 8000)    # 3 s: past its 1 s shot
     write_wav(tmp_path / "short.wav", np.full((8000, 1), 0.1), 8000)
@@ -352,7 +352,7 @@ def test_the_timeline_lays_a_line_that_runs_on_beside_the_next_one_where_the_mix
 
 
 def test_pieces_back_to_back_share_one_score_track_whatever_their_rounding(tmp_path):
-    from scenegen.modules.assembly.timeline import OtioTimeline
+    from scenegen.modules.timeline.otio import OtioTimeline
 
     # 10.48 + 3.528 is 14.008000000000001 in floating point: still back to back.
     pieces = [(10.48, 3.528, "score:s02", {}), (14.008, 2.0, "score:s03", {})]

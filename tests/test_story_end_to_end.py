@@ -116,7 +116,7 @@ def test_captions_cover_the_film_once_per_shot_and_carry_every_line_with_its_spe
 
 
 def test_film_carries_the_captions_as_a_subtitle_track_timed_as_the_srt(life):
-    from scenegen.modules.assembly import one_at_a_time
+    from scenegen.modules.cues import one_at_a_time
 
     # MP4's text track shows one cue at a time: where a line is said over a shot's caption, one cue holds both.
     srt = one_at_a_time(srt_cues(life / "shots.srt"))

@@ -26,7 +26,7 @@ import numpy as np
 
 from scenegen.errors import UserError
 from scenegen.media import read_sound_track, read_wav, resample
-from scenegen.modules.assembly import speech_cues, speech_params, voice_seconds
+from scenegen.modules.cues import speech_cues, speech_params, voice_seconds
 from scenegen.schemas import OutputFormat, StoryPlan
 from scenegen.schemas.plan import voice_of
 from scenegen.schemas.timing import FrameLayout, number_in_words, utterances

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from scenegen.media import loudness, read_sound_track
-from scenegen.modules.assembly import speech_cues, speech_params, voice_seconds
+from scenegen.modules.cues import speech_cues, speech_params, voice_seconds
 from scenegen.schemas import OutputFormat, StoryPlan
 from scenegen.schemas.timing import FrameLayout
 

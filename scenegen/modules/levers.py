@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scenegen.errors import UserError
 
 # The denoiser a backend's family runs; refusals depend on it.
-Denoiser = Literal["unet", "wan", "wan_vace", "ltx", "sana_wm"]
+Denoiser = Literal["unet", "wan", "wan_vace", "ltx", "sana_wm", "stable_audio"]
 
 CACHES = ("none", "first_block", "taylorseer")
 WAN = ("wan", "wan_vace")

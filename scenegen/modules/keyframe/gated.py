@@ -26,7 +26,7 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scenegen.evaluation.metrics import cosine
-from scenegen.modules.diffusion import weight_files
+from scenegen.modules.diffusers_backend import weight_files
 from scenegen.modules.shot_prompts import fit, prompt_domains, within
 from scenegen.modules.keyframe import KeyframeBackend
 from scenegen.orchestrator.backend import Job

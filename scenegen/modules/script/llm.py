@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from scenegen.atomic import write_atomic
 from scenegen.errors import UserError
-from scenegen.modules.portrait.animatic import COLOURS
+from scenegen.modules.colours import COLOURS
 from scenegen.modules.script import ScriptBackend, ScriptRequest
 from scenegen.prompts import render
 from scenegen.schemas import (

@@ -31,7 +31,6 @@ random state. The same seed gives the same bytes on the same device; CPU and GPU
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -39,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from scenegen.errors import UserError
 from scenegen.media import resample, write_wav
-from scenegen.modules.diffusion import device_of, model_here, weight_files
+from scenegen.modules.diffusers_backend import device_of, model_here, offline_loading, weight_files
 from scenegen.modules.levers import free_device_memory
 from scenegen.modules.voice import VoiceBackend
 from scenegen.orchestrator.backend import Job
@@ -76,15 +75,11 @@ class TransformersVoice(VoiceBackend):
         return weight_files(self.settings.model)
 
     def load(self) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # belt and braces: no hub call can be made
-        import torch
-        import transformers
-
-        transformers.utils.logging.disable_progress_bar()
         s = self.settings
-        source = Path(s.model).expanduser()
-        location = str(source) if source.is_dir() else s.model
-        try:
+        with offline_loading(s.model, "VitsModel") as location:
+            import torch
+            import transformers
+
             config = transformers.AutoConfig.from_pretrained(location, local_files_only=True)
             # VitsModel loads any checkpoint, leaving what it lacks random: a voice of noise.
             if config.model_type != "vits":
@@ -93,8 +88,6 @@ class TransformersVoice(VoiceBackend):
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(location, local_files_only=True)
             self.model = transformers.VitsModel.from_pretrained(location, config=config, dtype=getattr(torch, s.dtype),
                                                                 local_files_only=True)
-        except (OSError, ValueError) as e:
-            raise UserError(f"model {s.model!r} could not be loaded as a VitsModel: {e}") from None
         self.device = torch.device(device_of(s))
         self.model.to(self.device).eval()
         if s.noise_scale is not None:

@@ -25,9 +25,7 @@ worker (`load`) and serves every shot.
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -36,29 +34,14 @@ from pydantic import BaseModel, Field
 
 from scenegen.camera import Trajectory, trajectory
 from scenegen.media import frames_to_cover, retime, rgb_to_yuv
-from scenegen.modules.diffusion import (
-    VideoSettings, generator, load_pipeline, require_levers, require_size, valid_length,
+from scenegen.modules.clip import ShotBackend
+from scenegen.modules.diffusers_backend import (
+    LTX, SANA_WM, WAN_I2V, DiffusersBackend, Family, VideoSettings, chunk_seed, generator, valid_length,
 )
-from scenegen.modules.levers import device_memory_advice, free_device_memory
-from scenegen.modules.shot import ShotBackend
+from scenegen.modules.levers import device_memory_advice
 from scenegen.modules.shot_prompts import full_prompt
 from scenegen.orchestrator.backend import Job
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
-
-
-@dataclass(frozen=True)
-class Family:
-    pipeline: str
-    multiple: int      # frame sizes are multiples of this
-    step: int          # frames come in step*k + 1
-    denoiser: str
-    fps: int           # the frame rate it was trained at
-    frames: int        # the most frames it was trained to make at once
-
-
-FAMILIES = {"wan": Family("WanImageToVideoPipeline", 16, 4, "wan", fps=16, frames=81),
-            "ltx": Family("LTXConditionPipeline", 32, 8, "ltx", fps=25, frames=161),
-            "sana_wm": Family("SanaWMPipeline", 32, 8, "sana_wm", fps=16, frames=161)}
 
 
 class Settings(VideoSettings):
@@ -69,36 +52,18 @@ class Settings(VideoSettings):
                                                                        "the family's by default (Wan 81, LTX 161, SANA-WM 161)")
 
 
-class DiffusersShot(ShotBackend):
+class DiffusersShot(DiffusersBackend, ShotBackend):
     name: ClassVar[str] = "diffusers"
     version: ClassVar[str] = "2"
     Settings: ClassVar[type[BaseModel]] = Settings
-    thread_safe: ClassVar[bool] = False
-    uses_gpu: ClassVar[bool] = True
+    families: ClassVar[dict[str, Family]] = {"wan": WAN_I2V, "ltx": LTX, "sana_wm": SANA_WM}
 
     def params(self, plan: StoryPlan, shot: Shot, output: OutputFormat) -> dict[str, Any]:
         # Wan and LTX read the prompt with a T5 encoder (512 tokens): every domain, whole.
         return {**super().params(plan, shot, output), "prompt": full_prompt(plan, shot)}
 
-    def check(self, output: OutputFormat) -> None:
-        family = FAMILIES[self.settings.family]
-        require_size(output, family.multiple, family.pipeline)
-        require_levers(self.kind, self.settings, family.denoiser)
-
-    def files(self) -> list[Path]:
-        return self.settings.weight_files()
-
-    def load(self) -> None:
-        family = FAMILIES[self.settings.family]
-        self.pipe = load_pipeline(family.pipeline, self.settings, family.denoiser)
-
-    def release(self) -> None:
-        del self.pipe
-        free_device_memory()
-
     def run(self, job: Job) -> None:
-        p, s = job.params, self.settings
-        family = FAMILIES[s.family]
+        p, s, family = job.params, self.settings, self.family
         width, height, frames = p["width"], p["height"], p["frames"]
         native_fps = s.native_fps or family.fps
         needed = frames if native_fps == p["fps"] else frames_to_cover(frames, native_fps, p["fps"])
@@ -158,10 +123,3 @@ def _padded(camera: Trajectory, first: int, length: int) -> Trajectory:
     chunk is generated at a valid length, which may run past the shot)."""
     index = np.minimum(np.arange(first, first + length), len(camera.c2w) - 1)
     return replace(camera, c2w=camera.c2w[index], intrinsics=camera.intrinsics[index])
-
-
-def chunk_seed(seed: int, chunk: int) -> int:
-    """The first chunk keeps the shot's seed; each later one gets its own, from it."""
-    if chunk == 0:
-        return seed
-    return int.from_bytes(hashlib.sha256(f"{seed}:{chunk}".encode()).digest()[:8], "big") >> 1

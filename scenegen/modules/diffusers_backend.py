@@ -1,4 +1,9 @@
-"""What the diffusion backends share: model settings, offline loading, memory and speed levers.
+"""What the diffusion backends share: the `DiffusersBackend` base, the model families, model settings,
+offline loading, memory and speed levers.
+
+A backend declares the `Family` it runs (or, when its settings pick one, the `families`
+to pick from) and keeps only `params` and `run`; the base checks the output format and
+the levers against the family, lists the weights, and loads and releases the pipeline.
 
 Weights are never downloaded: `model` is a local directory, or a Hugging Face id that
 is already in the local cache (`HF_HOME`). Anything else fails at once with a message
@@ -8,15 +13,46 @@ diffusers are imported inside the functions, so importing this module stays chea
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from scenegen.errors import UserError
 from scenegen.media import EncoderSettings
-from scenegen.modules.levers import CACHES, Denoiser, Lora, apply, refusal
+from scenegen.modules.levers import CACHES, Denoiser, Lora, apply, free_device_memory, refusal
+from scenegen.orchestrator.backend import Backend
+
+
+@dataclass(frozen=True)
+class Family:
+    """A model family as the backends run it: the pipeline that loads it, and what it can make."""
+
+    pipeline: str                 # the diffusers pipeline class
+    denoiser: Denoiser            # decides which levers combine (`levers.refusal`)
+    multiple: int | None = None   # frame sizes are multiples of this; None when the film's size is not the model's
+    step: int = 1                 # frames come in step*k + 1
+    fps: int | None = None        # the frame rate it was trained at
+    frames: int | None = None     # the most frames it was trained to make at once
+    called: str | None = None     # its name in messages, when not its pipeline's
+
+    @property
+    def name(self) -> str:
+        return self.called or self.pipeline
+
+
+# `AutoPipelineForText2Image` picks the Stable Diffusion pipeline (SD 1.5, SDXL, ...) from the model's own files.
+STABLE_DIFFUSION = Family("AutoPipelineForText2Image", "unet", multiple=8, called="Stable Diffusion")
+WAN_I2V = Family("WanImageToVideoPipeline", "wan", multiple=16, step=4, fps=16, frames=81)
+WAN_VACE = Family("WanVACEPipeline", "wan_vace", multiple=16, step=4)
+LTX = Family("LTXConditionPipeline", "ltx", multiple=32, step=8, fps=25, frames=161)
+SANA_WM = Family("SanaWMPipeline", "sana_wm", multiple=32, step=8, fps=16, frames=161)
+STABLE_AUDIO = Family("StableAudioPipeline", "stable_audio")
 
 
 class PipelineSettings(BaseModel):
@@ -98,29 +134,36 @@ def weight_files(*locations: str | None) -> list[Path]:
     return files
 
 
+@contextmanager
+def offline_loading(model: str, loaded_as: str) -> Iterator[str]:
+    """Where to load `model` from (its directory, or its id in the cache), with no hub call and no
+    library progress bars; a model that will not load is a UserError naming it and `loaded_as`."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # belt and braces: no hub call can be made
+    import transformers
+
+    # Our own progress bars show the run; the libraries' would interleave with them.
+    transformers.utils.logging.disable_progress_bar()
+    source = Path(model).expanduser()
+    try:
+        yield str(source) if source.is_dir() else model
+    except (OSError, ValueError) as e:
+        raise UserError(f"model {model!r} could not be loaded as a {loaded_as}: {e}") from None
+
+
 def load_pipeline(pipeline_class: str, settings: PipelineSettings, denoiser: Denoiser, adapters=None):
     """Load `diffusers.<pipeline_class>` from local files, let `adapters(pipe)` attach an IP-Adapter, apply the levers.
 
     Adapters come first: an offload hook, a cast or a compiled graph only covers the
     layers that exist when it is applied.
     """
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # belt and braces: no hub call can be made
-    import diffusers
-    import torch
-    import transformers
+    with offline_loading(settings.model, pipeline_class) as location:
+        import diffusers
+        import torch
 
-    # Our own progress bars show the run; the libraries' would interleave with them.
-    diffusers.utils.logging.disable_progress_bar()
-    transformers.utils.logging.disable_progress_bar()
-
-    dtype = getattr(torch, settings.dtype)
-    source = Path(settings.model).expanduser()
-    try:
+        diffusers.utils.logging.disable_progress_bar()
         pipe = getattr(diffusers, pipeline_class).from_pretrained(
-            str(source) if source.is_dir() else settings.model, dtype=dtype, local_files_only=True
+            location, dtype=getattr(torch, settings.dtype), local_files_only=True
         )
-    except (OSError, ValueError) as e:
-        raise UserError(f"model {settings.model!r} could not be loaded as a {pipeline_class}: {e}") from None
     pipe.set_progress_bar_config(disable=True)
     if adapters is not None:
         adapters(pipe)
@@ -152,6 +195,14 @@ def generator(seed: int):
     return torch.Generator("cpu").manual_seed(seed)
 
 
+def chunk_seed(seed: int, chunk: int) -> int:
+    """The seed of one generation of several (a shot's chunks, a piece's parts): the first keeps
+    the node's seed; each later one gets its own, from it."""
+    if chunk == 0:
+        return seed
+    return int.from_bytes(hashlib.sha256(f"{seed}:{chunk}".encode()).digest()[:8], "big") >> 1
+
+
 def require_levers(kind: str, settings: PipelineSettings, denoiser: Denoiser) -> None:
     """Refuse lever settings that cannot combine on this denoiser, naming the stage's settings."""
     if reason := refusal(settings, denoiser):
@@ -170,3 +221,51 @@ def require_multiple(name: str, value: int, multiple: int, model: str) -> None:
         lower, upper = value - value % multiple, value - value % multiple + multiple
         raise UserError(f"{model} needs the frame {name} to be a multiple of {multiple}, not {value}; "
                         f"use --size with {lower} or {upper}")
+
+
+class DiffusersBackend(Backend):
+    """A backend that runs one diffusers pipeline: it declares the `Family`, and keeps `params` and `run`.
+
+    A backend whose settings pick the model (`family = "wan"`, ...) declares the `families`
+    to pick from instead; `family` is then the one its settings pick.
+    """
+
+    family: ClassVar[Family]
+    families: ClassVar[dict[str, Family]] = {}
+    # Whether the pipeline waits for the first job that uses it (boundaries that are all dissolves use none).
+    loads_when_needed: ClassVar[bool] = False
+    thread_safe: ClassVar[bool] = False
+    uses_gpu: ClassVar[bool] = True
+
+    def __init__(self, settings: dict[str, Any] | None = None):
+        super().__init__(settings)
+        if self.families:
+            self.family = self.families[self.settings.family]
+
+    def check(self, output) -> None:
+        if self.family.multiple:
+            require_size(output, self.family.multiple, self.family.name)
+        require_levers(self.kind, self.settings, self.family.denoiser)
+
+    def files(self) -> list[Path]:
+        return self.settings.weight_files()
+
+    def load(self) -> None:
+        self._pipe = None if self.loads_when_needed else self.load_pipe()
+
+    @property
+    def pipe(self):
+        """The family's pipeline, loaded by `load` or, for a backend that waits, by its first use."""
+        if self._pipe is None:
+            self._pipe = self.load_pipe()
+        return self._pipe
+
+    def load_pipe(self):
+        return load_pipeline(self.family.pipeline, self.settings, self.family.denoiser, adapters=self.attach_adapters)
+
+    def attach_adapters(self, pipe) -> None:
+        """Attach what the pipeline needs beside its own weights (an IP-Adapter), before the levers apply."""
+
+    def release(self) -> None:
+        self._pipe = None
+        free_device_memory()

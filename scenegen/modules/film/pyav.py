@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from scenegen.media import concatenate
-from scenegen.modules.assembly import one_at_a_time, subtitle_params, subtitles
+from scenegen.modules.cues import one_at_a_time, subtitle_params, subtitles
 from scenegen.orchestrator.backend import Backend, Job
 from scenegen.schemas import OutputFormat, StoryPlan
 

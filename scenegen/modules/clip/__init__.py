@@ -1,4 +1,4 @@
-"""Shot stage: a video clip per shot, made from its keyframe (node kind `clip`)."""
+"""Clip stage: a video clip per shot, made from its keyframe (node kind `clip`)."""
 
 from typing import Any, ClassVar
 

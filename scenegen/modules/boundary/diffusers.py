@@ -24,7 +24,6 @@ in every backend, and the model is not run. It is not even loaded until the firs
 from __future__ import annotations
 
 from collections import deque
-from pathlib import Path
 from typing import Any, Callable, ClassVar, Literal
 
 import numpy as np
@@ -32,16 +31,13 @@ from PIL import Image
 from pydantic import BaseModel, Field
 
 from scenegen.media import rgb_to_yuv, yuv_frames, yuv_to_rgb
-from scenegen.modules.diffusion import VideoSettings, generator, load_pipeline, require_levers, require_size
-from scenegen.modules.levers import device_memory_advice, free_device_memory
+from scenegen.modules.boundary import SmoothingBackend, dissolve, overlapping
+from scenegen.modules.diffusers_backend import LTX, WAN_VACE, DiffusersBackend, Family, VideoSettings, generator
+from scenegen.modules.levers import device_memory_advice
 from scenegen.modules.shot_prompts import look
-from scenegen.modules.smoothing import SmoothingBackend, dissolve, overlapping
 from scenegen.orchestrator.backend import Job
 from scenegen.prompts import render
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
-
-# family -> (pipeline, size multiple, frame step, denoiser)
-FAMILIES = {"wan": ("WanVACEPipeline", 16, 4, "wan_vace"), "ltx": ("LTXConditionPipeline", 32, 8, "ltx")}
 
 
 class Settings(VideoSettings):
@@ -50,12 +46,12 @@ class Settings(VideoSettings):
                                                     "rounded up to the model's latent steps")
 
 
-class DiffusersSmoothing(SmoothingBackend):
+class DiffusersSmoothing(DiffusersBackend, SmoothingBackend):
     name: ClassVar[str] = "diffusers"
     version: ClassVar[str] = "2"
     Settings: ClassVar[type[BaseModel]] = Settings
-    thread_safe: ClassVar[bool] = False
-    uses_gpu: ClassVar[bool] = True
+    families: ClassVar[dict[str, Family]] = {"wan": WAN_VACE, "ltx": LTX}
+    loads_when_needed: ClassVar[bool] = True   # by the first smooth boundary
 
     def params(self, plan: StoryPlan, pair: tuple[Shot, Shot], output: OutputFormat) -> dict[str, Any]:
         before, after = pair
@@ -64,29 +60,6 @@ class DiffusersSmoothing(SmoothingBackend):
             "prompt": render("diffusion/boundary.j2", style=look(plan.style), before=before.background,
                              after=after.background).strip(),
         }
-
-    def check(self, output: OutputFormat) -> None:
-        pipeline, multiple, _, denoiser = FAMILIES[self.settings.family]
-        require_size(output, multiple, pipeline)
-        require_levers(self.kind, self.settings, denoiser)
-
-    def files(self) -> list[Path]:
-        return self.settings.weight_files()
-
-    def load(self) -> None:
-        self._pipe = None   # loaded by the first smooth boundary: see `pipe`
-
-    @property
-    def pipe(self):
-        """The model, loaded when a boundary first needs it."""
-        if self._pipe is None:
-            pipeline, _, _, denoiser = FAMILIES[self.settings.family]
-            self._pipe = load_pipeline(pipeline, self.settings, denoiser)
-        return self._pipe
-
-    def release(self) -> None:
-        self._pipe = None
-        free_device_memory()
 
     def run(self, job: Job) -> None:
         p, s = job.params, self.settings
@@ -97,7 +70,7 @@ class DiffusersSmoothing(SmoothingBackend):
                 for frame in dissolve(*overlapping(before_clip, after_clip, window)):
                     out.write_yuv(frame)
             return
-        known_before, generated, known_after = window_layout(s.context, window, FAMILIES[s.family][2])
+        known_before, generated, known_after = window_layout(s.context, window, self.family.step)
         total = known_before + generated + known_after
         # Shot A's context ends where the overlap begins; the generated run starts there
         # and goes on into shot B, whose known frames follow it. When the overlap is not a

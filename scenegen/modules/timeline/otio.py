@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import opentimelineio as otio
 
-from scenegen.modules.assembly import layout_params, speech_cues, speech_params, voice_seconds
+from scenegen.modules.cues import layout_params, speech_cues, speech_params, voice_seconds
 from scenegen.orchestrator.backend import Backend, Job
 from scenegen.schemas import OutputFormat, StoryPlan
 from scenegen.schemas.timing import FrameLayout, score_scenes

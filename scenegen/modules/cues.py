@@ -1,7 +1,8 @@
-"""Assembly stage: the film, joined from per-shot segments, and what users open beside
-it (captions, timeline, storyboard).
+"""Where the shots, captions and spoken lines fall in the film: the plan slices and cues that
+the film, captions, timeline, storyboard and mix backends share.
 
-Each output is its own DAG node, so editing a caption does not re-encode the film.
+The film and what users open beside it are each a DAG node of their own (segment, film,
+captions, timeline, storyboard, mix), so editing a caption does not re-encode the film.
 """
 
 from __future__ import annotations

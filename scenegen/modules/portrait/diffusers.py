@@ -8,13 +8,14 @@ every keyframe will keep.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
-from scenegen.modules.diffusion import PipelineSettings, generator, load_pipeline, require_levers
-from scenegen.modules.levers import device_memory_advice, free_device_memory
+from scenegen.modules.diffusers_backend import (
+    STABLE_DIFFUSION, DiffusersBackend, Family, PipelineSettings, generator, require_levers,
+)
+from scenegen.modules.levers import device_memory_advice
 from scenegen.modules.portrait import PortraitBackend
 from scenegen.modules.shot_prompts import portrait_prompt, within
 from scenegen.orchestrator.backend import Job
@@ -24,25 +25,15 @@ class Settings(PipelineSettings):
     size: int = Field(1024, ge=64, le=2048, multiple_of=8, description="portrait width and height")
 
 
-class DiffusersPortrait(PortraitBackend):
+class DiffusersPortrait(DiffusersBackend, PortraitBackend):
     name: ClassVar[str] = "diffusers"
     version: ClassVar[str] = "2"
     Settings: ClassVar[type[BaseModel]] = Settings
-    thread_safe: ClassVar[bool] = False
-    uses_gpu: ClassVar[bool] = True
+    family: ClassVar[Family] = STABLE_DIFFUSION
 
     def check(self, output) -> None:
-        require_levers(self.kind, self.settings, "unet")
-
-    def files(self) -> list[Path]:
-        return self.settings.weight_files()
-
-    def load(self) -> None:
-        self.pipe = load_pipeline("AutoPipelineForText2Image", self.settings, "unet")
-
-    def release(self) -> None:
-        del self.pipe
-        free_device_memory()
+        # The portrait's size is its own setting, not the film's: only the levers can refuse.
+        require_levers(self.kind, self.settings, self.family.denoiser)
 
     def run(self, job: Job) -> dict:
         s, character = self.settings, job.params["character"]

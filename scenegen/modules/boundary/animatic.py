@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from scenegen.media import EncoderSettings
-from scenegen.modules.smoothing import SmoothingBackend, blend, dissolve, overlapping
+from scenegen.modules.boundary import SmoothingBackend, blend, dissolve, overlapping
 from scenegen.orchestrator.backend import Job
 
 

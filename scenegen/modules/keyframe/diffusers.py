@@ -31,10 +31,10 @@ from PIL import Image, ImageDraw
 from pydantic import BaseModel, Field, model_validator
 
 from scenegen.faces import FaceEmbedder
-from scenegen.modules.diffusion import (
-    PipelineSettings, generator, load_pipeline, require_levers, require_size, weight_files,
+from scenegen.modules.diffusers_backend import (
+    STABLE_DIFFUSION, DiffusersBackend, Family, PipelineSettings, generator, weight_files,
 )
-from scenegen.modules.levers import device_memory_advice, free_device_memory
+from scenegen.modules.levers import device_memory_advice
 from scenegen.modules.keyframe import KeyframeBackend
 from scenegen.modules.shot_prompts import fit, prompt_domains, within
 from scenegen.orchestrator.backend import Job
@@ -88,16 +88,11 @@ class Settings(PipelineSettings):
         return self
 
 
-class DiffusersKeyframe(KeyframeBackend):
+class DiffusersKeyframe(DiffusersBackend, KeyframeBackend):
     name: ClassVar[str] = "diffusers"
     version: ClassVar[str] = "2"
     Settings: ClassVar[type[BaseModel]] = Settings
-    thread_safe: ClassVar[bool] = False
-    uses_gpu: ClassVar[bool] = True
-
-    def check(self, output: OutputFormat) -> None:
-        require_size(output, 8, "Stable Diffusion")
-        require_levers(self.kind, self.settings, "unet")
+    family: ClassVar[Family] = STABLE_DIFFUSION
 
     def params(self, plan: StoryPlan, shot: Shot, output: OutputFormat) -> dict[str, Any]:
         return {
@@ -106,25 +101,17 @@ class DiffusersKeyframe(KeyframeBackend):
             "domains": prompt_domains(plan, shot),
         }
 
-    def files(self) -> list[Path]:
-        return self.settings.weight_files()
-
     def load(self) -> None:
+        super().load()
+        if self.settings.ip_adapter_kind == "faceid":
+            self.faces = FaceEmbedder(self.settings.face_model, self.settings.face_detector)
+
+    def attach_adapters(self, pipe) -> None:
         s = self.settings
-        faceid = s.ip_adapter_kind == "faceid"
-
-        def attach_ip_adapter(pipe) -> None:
-            # Before the levers: an offload hook or a cast set up earlier would miss the adapter's layers.
-            pipe.load_ip_adapter(s.ip_adapter, subfolder=s.ip_adapter_subfolder, weight_name=s.ip_adapter_weight,
-                                 image_encoder_folder=None if faceid else s.image_encoder_folder, local_files_only=True)
-
-        self.pipe = load_pipeline("AutoPipelineForText2Image", s, "unet", adapters=attach_ip_adapter)
-        if faceid:
-            self.faces = FaceEmbedder(s.face_model, s.face_detector)
-
-    def release(self) -> None:
-        del self.pipe
-        free_device_memory()
+        # The image encoder is the adapter's input only for `image`; faceid is given insightface's embedding.
+        pipe.load_ip_adapter(s.ip_adapter, subfolder=s.ip_adapter_subfolder, weight_name=s.ip_adapter_weight,
+                             image_encoder_folder=None if s.ip_adapter_kind == "faceid" else s.image_encoder_folder,
+                             local_files_only=True)
 
     def face_embedding(self, portrait: Image.Image) -> np.ndarray | None:
         """insightface's `normed_embedding` of the portrait's face (512 numbers, unit length), if it has one."""

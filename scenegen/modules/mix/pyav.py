@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from scenegen.media import loudness, read_wav, resample, write_aac
-from scenegen.modules.assembly import speech_cues, speech_params
+from scenegen.modules.cues import speech_cues, speech_params
 from scenegen.orchestrator.backend import Backend, Job
 from scenegen.schemas import OutputFormat, StoryPlan
 from scenegen.schemas.timing import FrameLayout, score_scenes

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from scenegen.modules.assembly import subtitle_params, subtitles
+from scenegen.modules.cues import subtitle_params, subtitles
 from scenegen.orchestrator.backend import Backend, Job
 from scenegen.schemas import OutputFormat, StoryPlan
 

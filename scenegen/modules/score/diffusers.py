@@ -32,10 +32,9 @@ from pydantic import BaseModel, Field
 
 from scenegen.errors import UserError
 from scenegen.media import resample, write_wav
-from scenegen.modules.diffusion import PipelineSettings, generator, load_pipeline, require_levers
-from scenegen.modules.levers import device_memory_advice, free_device_memory
+from scenegen.modules.diffusers_backend import STABLE_AUDIO, DiffusersBackend, Family, PipelineSettings, chunk_seed, generator
+from scenegen.modules.levers import device_memory_advice
 from scenegen.modules.score import ScoreBackend, dynamics
-from scenegen.modules.shot.diffusion import chunk_seed
 from scenegen.orchestrator.backend import Job
 from scenegen.prompts import render
 
@@ -51,28 +50,17 @@ class Settings(PipelineSettings):
                                                                      "the model's (Stable Audio Open: 47.55)")
 
 
-class DiffusersScore(ScoreBackend):
+class DiffusersScore(DiffusersBackend, ScoreBackend):
     name: ClassVar[str] = "diffusers"
     version: ClassVar[str] = "2"
     Settings: ClassVar[type[BaseModel]] = Settings
-    thread_safe: ClassVar[bool] = False
-    uses_gpu: ClassVar[bool] = True
+    family: ClassVar[Family] = STABLE_AUDIO
 
     def check(self, output) -> None:
-        require_levers(self.kind, self.settings, "stable_audio")
+        super().check(output)
         if reason := refusal(self.settings, longest_generation(self.settings.model, self.files())):
             raise UserError(f"settings for {self.kind} backend 'diffusers': {reason} "
                             f"(settings.json, or [backends.{self.kind}.settings] in a --config file)")
-
-    def files(self) -> list[Path]:
-        return self.settings.weight_files()
-
-    def load(self) -> None:
-        self.pipe = load_pipeline("StableAudioPipeline", self.settings, "stable_audio")
-
-    def release(self) -> None:
-        del self.pipe
-        free_device_memory()
 
     def run(self, job: Job) -> dict[str, Any]:
         p, s = job.params, self.settings

@@ -1,4 +1,4 @@
-"""Smoothing stage: the frames where two neighbouring shots overlap, regenerated (node kind `boundary`).
+"""Boundary stage: the frames where two neighbouring shots overlap, regenerated (node kind `boundary`).
 
 The last w frames of one clip and the first w of the next cover the same stretch of
 film; a boundary backend writes those w frames, given both clips. A `dissolve` is the

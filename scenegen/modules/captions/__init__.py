@@ -1,0 +1,1 @@
+"""Captions stage: shots.srt, each shot's story context and each line while it is said (node kind `captions`)."""

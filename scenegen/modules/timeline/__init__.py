@@ -1,0 +1,1 @@
+"""Timeline stage: an OpenTimelineIO file for editors (node kind `timeline`)."""
