@@ -1,5 +1,6 @@
 """The `Run` API under the commands: locked read-modify-writes, validate-then-write, takes, replacing a story."""
 
+import ast
 import json
 import os
 import re
@@ -267,3 +268,21 @@ def test_render_makes_its_executor_only_when_there_is_work_and_closes_what_it_ma
     edit_plan(small_run, lambda p: p["shots"][0].update(background="A lighthouse at dusk."))
     report = run.render(make)
     assert report.ok and report.executed and len(made) == 1 and made[0].closed
+
+
+def test_no_error_below_the_command_line_words_a_flag():
+    # The cases above reach only some errors; every other message below cli.py must name its option as data
+    # ({size!n}, {config!n}) too, or a Python caller reads flags it never passed.
+    flag = re.compile(r"(^|[\s(`])--[a-z]")
+    package = Path(__file__).parent.parent / "scenegen"
+    worded = []
+    for path in package.rglob("*.py"):
+        if path.name == "cli.py":
+            continue
+        for call in ast.walk(ast.parse(path.read_text())):
+            if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "UserError":
+                text = "".join(part.value for arg in call.args for part in ast.walk(arg)
+                               if isinstance(part, ast.Constant) and isinstance(part.value, str))
+                if flag.search(text):
+                    worded.append(f"{path.relative_to(package)}:{call.lineno}: {text[:80]}")
+    assert worded == []

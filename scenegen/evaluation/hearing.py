@@ -57,8 +57,8 @@ class Ear:
             self.model = WhisperModel(model, device="cpu", compute_type="int8")
         except (RuntimeError, OSError, ValueError) as e:
             raise UserError(f"asr {model!r} is not a Whisper model in CTranslate2's format (a folder with model.bin, "
-                            f"config.json and tokenizer.json): {str(e).splitlines()[0]} (--asr, or asr in the [eval] "
-                            "table of a --config file)") from None
+                            f"config.json and tokenizer.json): {str(e).splitlines()[0]} ({{asr!n}}, or asr in the [eval] "
+                            "table of a {config!n} file)", asr=None, config=None) from None
         self.language = language.split("-")[0].lower()
         self.refusal = None if self.model.model.is_multilingual or self.language == "en" else (
             f"{self.name} hears English only, and the voices speak {language!r}: give --asr a multilingual Whisper")

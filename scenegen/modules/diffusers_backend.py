@@ -207,7 +207,7 @@ def require_levers(kind: str, settings: PipelineSettings, denoiser: Denoiser) ->
     """Refuse lever settings that cannot combine on this denoiser, naming the stage's settings."""
     if reason := refusal(settings, denoiser):
         raise UserError(f"settings for {kind} backend 'diffusers': {reason} "
-                        f"(settings.json, or [backends.{kind}.settings] in a --config file)")
+                        f"(settings.json, or [backends.{kind}.settings] in a {{config!n}} file)", config=None)
 
 
 def require_size(output, multiple: int, model: str) -> None:
@@ -220,7 +220,7 @@ def require_multiple(name: str, value: int, multiple: int, model: str) -> None:
     if value % multiple:
         lower, upper = value - value % multiple, value - value % multiple + multiple
         raise UserError(f"{model} needs the frame {name} to be a multiple of {multiple}, not {value}; "
-                        f"use --size with {lower} or {upper}")
+                        f"use {{size!n}} with {lower} or {upper}", size=None)
 
 
 class DiffusersBackend(Backend):

@@ -66,7 +66,7 @@ class Backend(ABC):
             where = ".".join(str(p) for p in first["loc"])
             message = first["msg"].removeprefix("Value error, ")
             raise UserError(f"settings for {self.kind} backend {self.name!r}: {where}: {message} "
-                            f"(settings.json, or [backends.{self.kind}.settings] in a --config file)") from None
+                            f"(settings.json, or [backends.{self.kind}.settings] in a {{config!n}} file)", config=None) from None
 
     def stand_in(self) -> StandIn | None:
         """The backend to build instead, for settings this one cannot serve (a language a voice does

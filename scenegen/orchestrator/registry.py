@@ -65,11 +65,12 @@ def executor_class(name: str) -> type:
     """An executor by name ("inprocess", "ray", or a plugin's)."""
     entry = _registered(EXECUTORS).get(name)
     if entry is None:
-        raise UserError(f"--executor {name!r}: no such executor; installed: {', '.join(sorted(_registered(EXECUTORS)))}")
+        raise UserError(f"{{executor!r}}: no such executor; installed: {', '.join(sorted(_registered(EXECUTORS)))}",
+                        executor=name)
     try:
         return entry.load()
     except ImportError as e:
-        raise UserError(f"--executor {name!r} needs {e.name}: pip install 'scenegen[{name}]'") from None
+        raise UserError(f"{{executor!r}} needs {e.name}: pip install 'scenegen[{name}]'", executor=name) from None
 
 
 def available(kind: str) -> list[str]:

@@ -60,7 +60,7 @@ class DiffusersScore(DiffusersBackend, ScoreBackend):
         super().check(output)
         if reason := refusal(self.settings, longest_generation(self.settings.model, self.files())):
             raise UserError(f"settings for {self.kind} backend 'diffusers': {reason} "
-                            f"(settings.json, or [backends.{self.kind}.settings] in a --config file)")
+                            f"(settings.json, or [backends.{self.kind}.settings] in a {{config!n}} file)", config=None)
 
     def run(self, job: Job) -> dict[str, Any]:
         p, s = job.params, self.settings

@@ -32,4 +32,4 @@ class ScriptBackend(ABC):
 
     @abstractmethod
     def plan(self, request: ScriptRequest) -> StoryPlan:
-        """A plan with exactly `request.shots` shots that passes `reference_errors`."""
+        """A plan with exactly `request.shots` shots that passes `plan_errors`."""

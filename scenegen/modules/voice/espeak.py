@@ -63,7 +63,7 @@ class EspeakVoice(VoiceBackend):
         if self.settings.language.lower() not in languages:
             raise UserError(f"settings for voice backend 'espeak': language {self.settings.language!r} is not an "
                             "eSpeak NG language; try en, en-us, fr, de, es "
-                            "(settings.json, or [backends.voice.settings] in a --config file)")
+                            "(settings.json, or [backends.voice.settings] in a {config!n} file)", config=None)
 
     def files(self) -> list[Path]:
         # The library and the data it speaks from (phonemes, dictionaries, languages, variants):
