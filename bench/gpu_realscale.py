@@ -15,9 +15,9 @@ encoder and its tokenizer, the Wan VAE and scheduler) is saved once, in componen
 
 What it measures. For each stage and each lever set, one job through the stage's backend
 (`DiffusersPortrait`, `DiffusersKeyframe` with two characters masked side by side,
-`DiffusersShot`, `DiffusersSmoothing`), constructed from a settings dict and called as a
+`DiffusersClip`, `DiffusersBoundary`), constructed from a settings dict and called as a
 render calls it (`check`, `load`, `run`), in a process of its own (below):
-  - load s: `backend.load()` and the first `backend.pipe` (the smoothing stage loads its
+  - load s: `backend.load()` and the first `backend.pipe` (the boundary stage loads its
     model there, at the first boundary that needs it): from_pretrained from the local
     folder, then the levers;
   - forwards, s / forward: every call of the denoiser (`pipe.transformer` or `pipe.unet`),
@@ -105,8 +105,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or l
 import memsim  # noqa: E402
 from scenegen.errors import UserError
 from scenegen.media import EncoderSettings, rgb_to_yuv
-from scenegen.modules.boundary.diffusers import DiffusersSmoothing
-from scenegen.modules.clip.diffusers import DiffusersShot
+from scenegen.modules.boundary.diffusers import DiffusersBoundary
+from scenegen.modules.clip.diffusers import DiffusersClip
 from scenegen.modules.keyframe.diffusers import DiffusersKeyframe
 from scenegen.modules.portrait.diffusers import DiffusersPortrait
 from scenegen.orchestrator.backend import Job
@@ -494,8 +494,8 @@ def component_classes(folder: Path) -> dict[str, str]:
 
 # --- Stages, jobs and lever sets ------------------------------------------------------------------------------------
 
-STAGES = {"portrait": DiffusersPortrait, "keyframe": DiffusersKeyframe, "clip": DiffusersShot,
-          "boundary": DiffusersSmoothing}
+STAGES = {"portrait": DiffusersPortrait, "keyframe": DiffusersKeyframe, "clip": DiffusersClip,
+          "boundary": DiffusersBoundary}
 STAGE_MODELS = {"portrait": ["sdxl"], "keyframe": ["sdxl", IP_ADAPTER], "clip": ["wan-i2v", LORA], "boundary": ["wan-vace"]}
 PRESETS = Path(scenegen.__file__).parent / "presets"
 DEFAULT_LEVERS = {"backends": {stage: {"name": "diffusers", "settings": {"guidance": 5.0}} for stage in STAGES}}
@@ -679,7 +679,7 @@ def measure_stage(stage: str, settings: dict, job: Job, output: OutputFormat, me
         backend.check(output)
         start = time.perf_counter()
         backend.load()
-        pipe = backend.pipe   # the smoothing stage loads its model here, at first use
+        pipe = backend.pipe   # the boundary stage loads its model here, at first use
         row["load_s"] = time.perf_counter() - start
         row["resident_gib"] = memory.resident()
         if isinstance(memory, memsim.Meter):

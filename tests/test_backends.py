@@ -6,7 +6,7 @@ from PIL import Image
 
 from scenegen.camera import SUBJECT_DISTANCE, trajectory
 from scenegen.media import VideoWriter, concatenate, yuv_frames
-from scenegen.modules.boundary.animatic import AnimaticSmoothing
+from scenegen.modules.boundary.animatic import AnimaticBoundary
 from scenegen.modules.captions.srt import _timestamp
 from scenegen.modules.clip.animatic import camera_path
 from scenegen.orchestrator.backend import Job
@@ -72,7 +72,7 @@ def constant_clip(path, luma: int, frames: int = 6):
 def run_boundary(tmp_path, kind: str, window: int):
     constant_clip(tmp_path / "a.mp4", 50)
     constant_clip(tmp_path / "b.mp4", 150)
-    backend = AnimaticSmoothing({"crf": 0})
+    backend = AnimaticBoundary({"crf": 0})
     job = Job(node="boundary:a+b", params={"type": kind, "frames": window, "fps": 12, "width": W, "height": H},
               inputs={"clip:a": tmp_path / "a.mp4", "clip:b": tmp_path / "b.mp4"}, output=tmp_path / "out.mp4",
               root=tmp_path, keep=tmp_path / "kept", seed=0)

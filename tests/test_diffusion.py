@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scenegen.modules.boundary.diffusers import DiffusersSmoothing, fill_window, window_layout
-from scenegen.modules.clip.diffusers import DiffusersShot
+from scenegen.modules.boundary.diffusers import DiffusersBoundary, fill_window, window_layout
+from scenegen.modules.clip.diffusers import DiffusersClip
 from scenegen.modules.diffusers_backend import PipelineSettings, load_pipeline
 from scenegen.modules.keyframe.diffusers import DiffusersKeyframe, regions
 from scenegen.modules.portrait.diffusers import DiffusersPortrait
@@ -94,7 +94,7 @@ def test_ltx_makes_the_clips_and_boundaries_too(tiny_models, tmp_path):
 
 
 def test_given_frames_survive_smoothing_exactly(tiny_models):
-    backend = DiffusersSmoothing({"model": str(tiny_models / "wan-vace"), "dtype": "float32", "device": "cpu",
+    backend = DiffusersBoundary({"model": str(tiny_models / "wan-vace"), "dtype": "float32", "device": "cpu",
                                   "steps": 2, "guidance": 1.0, "max_sequence_length": 16})
     pipe = load_pipeline("WanVACEPipeline", backend.settings, "wan_vace")
     rng = np.random.default_rng(0)
@@ -123,7 +123,7 @@ def test_a_long_shot_is_made_in_chunks_at_the_models_rate_and_retimed(tiny_model
     from scenegen.media import frames_to_cover
     from scenegen.modules.clip.diffusers import chunk_lengths
 
-    backend = DiffusersShot({"model": str(tiny_models / "wan-i2v"), "dtype": "float32", "device": "cpu", "steps": 2,
+    backend = DiffusersClip({"model": str(tiny_models / "wan-i2v"), "dtype": "float32", "device": "cpu", "steps": 2,
                              "guidance": 1.0, "max_sequence_length": 16, "chunk_frames": 17})
     calls = []
     pipe = backend.load_pipe()
@@ -155,7 +155,7 @@ def test_sana_wm_follows_the_camera_path(tiny_models, tmp_path):
     """One keyframe, one seed: a static camera and a pan give two clips, the same path the same clip."""
     from scenegen.schemas.settings import OutputFormat
 
-    backend = DiffusersShot({"family": "sana_wm", "model": str(tiny_models / "sana-wm"), "dtype": "float32",
+    backend = DiffusersClip({"family": "sana_wm", "model": str(tiny_models / "sana-wm"), "dtype": "float32",
                              "device": "cpu", "steps": 2, "guidance": 1.0, "max_sequence_length": 16})
     backend.check(OutputFormat(width=96, height=64, fps=8))
     backend.load()
@@ -176,7 +176,7 @@ def test_sana_wm_follows_the_camera_path(tiny_models, tmp_path):
 
     for lever, reason in (({"cache": "taylorseer"}, "not checked on SANA-WM"),
                           ({"loras": [{"path": str(tiny_models / "wan-i2v-lora")}]}, "loads no LoRA")):
-        refused = DiffusersShot({"family": "sana_wm", "model": str(tiny_models / "sana-wm"), "device": "cpu", **lever})
+        refused = DiffusersClip({"family": "sana_wm", "model": str(tiny_models / "sana-wm"), "device": "cpu", **lever})
         with pytest.raises(UserError, match=reason):
             refused.check(OutputFormat(width=96, height=64, fps=8))
     assert len(still) == len(panned) == 16
@@ -206,7 +206,7 @@ def test_a_dissolve_is_a_dissolve_on_the_diffusion_backend_too(tiny_models, tmp_
         with VideoWriter(tmp_path / f"{name}.mp4", 12, 64, 48, crf=0, preset="veryfast", threads=1) as video:
             for _ in range(20):
                 video.write_yuv(planes)
-    backend = DiffusersSmoothing({"model": str(tiny_models / "wan-vace"), "crf": 0})
+    backend = DiffusersBoundary({"model": str(tiny_models / "wan-vace"), "crf": 0})
     job = Job(node="boundary:a+b", params={"type": "dissolve", "frames": 3, "fps": 12, "width": 64, "height": 48,
                                            "prompt": "p"},
               inputs={"clip:a": tmp_path / "a.mp4", "clip:b": tmp_path / "b.mp4"}, output=tmp_path / "out.mp4",
@@ -217,13 +217,13 @@ def test_a_dissolve_is_a_dissolve_on_the_diffusion_backend_too(tiny_models, tmp_
 
 def test_the_pipeline_loads_once_per_run(tiny_models, tiny_run, tmp_path, monkeypatch):
     loads = []
-    real = DiffusersShot.load_pipe
+    real = DiffusersClip.load_pipe
 
     def counting(backend):
         loads.append(backend.family.pipeline)
         return real(backend)
 
-    monkeypatch.setattr(DiffusersShot, "load_pipe", counting)
+    monkeypatch.setattr(DiffusersClip, "load_pipe", counting)
     run = RunDir(tmp_path / "run")
     run.root.mkdir()
     for name in ("plan.json", "settings.json"):
@@ -460,7 +460,7 @@ def test_stages_load_in_dag_order_once_each_and_one_pipeline_at_a_time(tiny_run,
 
         monkeypatch.setattr(backend_class, "load_pipe", load_pipe)
 
-    for backend_class in (DiffusersPortrait, DiffusersKeyframe, DiffusersShot, DiffusersSmoothing):
+    for backend_class in (DiffusersPortrait, DiffusersKeyframe, DiffusersClip, DiffusersBoundary):
         instrument(backend_class)
     run = RunDir(tmp_path / "run")
     run.root.mkdir()
@@ -485,7 +485,7 @@ def test_stages_load_in_dag_order_once_each_and_one_pipeline_at_a_time(tiny_run,
 
 def test_a_run_whose_boundaries_are_all_dissolves_never_loads_the_smoothing_model(tiny_run, tmp_path, monkeypatch):
     loads = []
-    monkeypatch.setattr(DiffusersSmoothing, "load_pipe", lambda backend: loads.append(backend.family.pipeline))
+    monkeypatch.setattr(DiffusersBoundary, "load_pipe", lambda backend: loads.append(backend.family.pipeline))
     run = RunDir(tmp_path / "run")
     run.root.mkdir()
     for name in ("plan.json", "settings.json"):

@@ -12,8 +12,8 @@ import torch
 from PIL import Image
 
 from scenegen.errors import UserError
-from scenegen.modules.boundary.diffusers import DiffusersSmoothing
-from scenegen.modules.clip.diffusers import DiffusersShot
+from scenegen.modules.boundary.diffusers import DiffusersBoundary
+from scenegen.modules.clip.diffusers import DiffusersClip
 from scenegen.modules.diffusers_backend import PipelineSettings, generator, load_pipeline
 from scenegen.modules.keyframe.diffusers import DiffusersKeyframe
 from scenegen.modules.levers import DeviceOutOfMemory, device_memory_advice
@@ -49,10 +49,10 @@ def clip(tiny, model="wan-i2v", steps=2, guidance=1.0, **levers) -> tuple[str, i
 
 
 REFUSED = [
-    (DiffusersShot, "wan-i2v", {"cpu_offload": True, "group_offload": "block"}, "cpu_offload and group_offload both move weights"),
-    (DiffusersShot, "wan-i2v", {"cpu_offload": True}, 'with device = "cpu" leave them off'),
-    (DiffusersSmoothing, "wan-vace", {"cache": "first_block"}, "adds WanVACE's control hints twice"),
-    (DiffusersShot, "ltx", {"family": "ltx", "cache": "first_block"}, "fails inside LTX-Video's transformer"),
+    (DiffusersClip, "wan-i2v", {"cpu_offload": True, "group_offload": "block"}, "cpu_offload and group_offload both move weights"),
+    (DiffusersClip, "wan-i2v", {"cpu_offload": True}, 'with device = "cpu" leave them off'),
+    (DiffusersBoundary, "wan-vace", {"cache": "first_block"}, "adds WanVACE's control hints twice"),
+    (DiffusersClip, "ltx", {"family": "ltx", "cache": "first_block"}, "fails inside LTX-Video's transformer"),
     (DiffusersPortrait, "sd15", {"cache": "taylorseer"}, "a UNet has none"),
     (KEYFRAME, "sd15", {"cache": "first_block", "ip_adapter": "IPA"}, "a UNet has none"),
     (DiffusersPortrait, "sd15", {"vae_dtype": "float32", "dtype": "bfloat16"}, "only the Wan pipelines cast latents"),
@@ -94,7 +94,7 @@ ACCEPTED = [dict(fp8_storage=fp8, cache=cache, vae_tiling=tiling, attention_back
 @pytest.mark.parametrize("levers", ACCEPTED, ids=lambda levers: ",".join(f"{k}={v}" for k, v in levers.items()))
 def test_every_accepted_combination_runs(tiny, levers):
     PipelineSettings(**settings_for(tiny, "wan-i2v", **levers))
-    DiffusersShot(settings_for(tiny, "wan-i2v", **levers)).check(OUTPUT)
+    DiffusersClip(settings_for(tiny, "wan-i2v", **levers)).check(OUTPUT)
     _, forwards = clip(tiny, steps=4, **levers)
     assert forwards == 4 or levers["cache"] != "none", "without a cache every step runs the transformer"
 
@@ -145,7 +145,7 @@ def test_a_lora_is_fused_at_its_scale(tiny):
 
 def test_a_missing_lora_is_a_one_line_error(tiny):
     with pytest.raises(UserError, match="LoRA 'nowhere/lora': not a file or directory here"):
-        DiffusersShot(settings_for(tiny, "wan-i2v", loras=[{"path": "nowhere/lora", "weight_name": "x.safetensors"}]))
+        DiffusersClip(settings_for(tiny, "wan-i2v", loras=[{"path": "nowhere/lora", "weight_name": "x.safetensors"}]))
 
 
 def test_guidance_one_runs_one_forward_per_step(tiny):

@@ -19,7 +19,7 @@ PLUGIN = textwrap.dedent("""
     import os
 
     from scenegen.modules.keyframe.animatic import AnimaticKeyframe
-    from scenegen.modules.clip.animatic import AnimaticShot
+    from scenegen.modules.clip.animatic import AnimaticClip
 
     LOADS = []
 
@@ -38,7 +38,7 @@ PLUGIN = textwrap.dedent("""
             return {"pid": os.getpid(), "device": os.environ.get("CUDA_VISIBLE_DEVICES"), "loads": len(LOADS)}
 
 
-    class CrashingShot(AnimaticShot):
+    class CrashingClip(AnimaticClip):
         # Kills its own worker process the first time it runs (a marker file says it did).
         name = "crashing"
 
@@ -70,7 +70,7 @@ def cluster(tmp_path_factory):
     (plugin / "probe_plugin-1.0.dist-info").mkdir()
     (plugin / "probe_plugin-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: probe-plugin\nVersion: 1.0\n")
     (plugin / "probe_plugin-1.0.dist-info" / "entry_points.txt").write_text(
-        "[scenegen.backends]\nkeyframe.probe = probe_backends:ProbeKeyframe\nclip.crashing = probe_backends:CrashingShot\n")
+        "[scenegen.backends]\nkeyframe.probe = probe_backends:ProbeKeyframe\nclip.crashing = probe_backends:CrashingClip\n")
     (plugin / "probe_backends.py").write_text(PLUGIN)
     # Ray's workers inherit the environment: they find the plugin the way the driver does.
     os.environ["PYTHONPATH"] = os.pathsep.join([str(plugin), os.environ.get("PYTHONPATH", "")])

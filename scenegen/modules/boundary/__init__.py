@@ -18,7 +18,7 @@ from scenegen.orchestrator.backend import Backend
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
 
 
-class SmoothingBackend(Backend):
+class BoundaryBackend(Backend):
     kind: ClassVar[str] = "boundary"
     suffix: ClassVar[str] = ".mp4"
 

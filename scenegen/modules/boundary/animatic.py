@@ -18,12 +18,12 @@ import numpy as np
 from pydantic import BaseModel
 
 from scenegen.media import EncoderSettings
-from scenegen.modules.boundary import SmoothingBackend, blend, dissolve, overlapping
+from scenegen.modules.boundary import BoundaryBackend, blend, dissolve, overlapping
 from scenegen.orchestrator.backend import Job
 
 
 
-class AnimaticSmoothing(SmoothingBackend):
+class AnimaticBoundary(BoundaryBackend):
     name: ClassVar[str] = "animatic"
     version: ClassVar[str] = "1"
     Settings: ClassVar[type[BaseModel]] = EncoderSettings

@@ -31,7 +31,7 @@ from PIL import Image
 from pydantic import BaseModel, Field
 
 from scenegen.media import rgb_to_yuv, yuv_frames, yuv_to_rgb
-from scenegen.modules.boundary import SmoothingBackend, dissolve, overlapping
+from scenegen.modules.boundary import BoundaryBackend, dissolve, overlapping
 from scenegen.modules.diffusers_backend import LTX, WAN_VACE, DiffusersBackend, Family, VideoSettings, generator
 from scenegen.modules.levers import device_memory_advice
 from scenegen.modules.shot_prompts import look
@@ -46,7 +46,7 @@ class Settings(VideoSettings):
                                                     "rounded up to the model's latent steps")
 
 
-class DiffusersSmoothing(DiffusersBackend, SmoothingBackend):
+class DiffusersBoundary(DiffusersBackend, BoundaryBackend):
     name: ClassVar[str] = "diffusers"
     version: ClassVar[str] = "2"
     Settings: ClassVar[type[BaseModel]] = Settings

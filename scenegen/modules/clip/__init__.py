@@ -6,14 +6,14 @@ from scenegen.orchestrator.backend import Backend
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
 
 
-class ShotBackend(Backend):
+class ClipBackend(Backend):
     kind: ClassVar[str] = "clip"
     suffix: ClassVar[str] = ".mp4"
 
     def params(self, plan: StoryPlan, shot: Shot, output: OutputFormat) -> dict[str, Any]:
         return {
             "take": shot.seed,
-            # The camera's whole path: framing and lens too, as every shot backend follows
+            # The camera's whole path: framing and lens too, as every clip backend follows
             # `scenegen.camera.trajectory`.
             "camera": shot.camera.model_dump(mode="json", exclude={"text"}, exclude_none=True),
             "frames": round(shot.duration * output.fps),

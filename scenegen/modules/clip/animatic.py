@@ -22,13 +22,13 @@ from pydantic import BaseModel
 
 from scenegen.camera import SUBJECT_DISTANCE, Trajectory, trajectory
 from scenegen.media import EncoderSettings, rgb_to_yuv
-from scenegen.modules.clip import ShotBackend
+from scenegen.modules.clip import ClipBackend
 from scenegen.orchestrator.backend import Job
 
 BACKDROP = 2.0   # the scenery behind the subject, in subject distances from the first camera
 
 
-class AnimaticShot(ShotBackend):
+class AnimaticClip(ClipBackend):
     name: ClassVar[str] = "animatic"
     version: ClassVar[str] = "2"
     Settings: ClassVar[type[BaseModel]] = EncoderSettings

@@ -34,7 +34,7 @@ from pydantic import BaseModel, Field
 
 from scenegen.camera import Trajectory, trajectory
 from scenegen.media import frames_to_cover, retime, rgb_to_yuv
-from scenegen.modules.clip import ShotBackend
+from scenegen.modules.clip import ClipBackend
 from scenegen.modules.diffusers_backend import (
     LTX, SANA_WM, WAN_I2V, DiffusersBackend, Family, VideoSettings, chunk_seed, generator, valid_length,
 )
@@ -52,7 +52,7 @@ class Settings(VideoSettings):
                                                                        "the family's by default (Wan 81, LTX 161, SANA-WM 161)")
 
 
-class DiffusersShot(DiffusersBackend, ShotBackend):
+class DiffusersClip(DiffusersBackend, ClipBackend):
     name: ClassVar[str] = "diffusers"
     version: ClassVar[str] = "2"
     Settings: ClassVar[type[BaseModel]] = Settings

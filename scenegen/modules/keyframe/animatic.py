@@ -16,7 +16,7 @@
 No text is drawn: the story context is the film's subtitle track and shots.srt, where it
 neither slides with the camera nor doubles up in a dissolve.
 
-The still is drawn `MARGIN` times larger than the frame so the shot stage can pan,
+The still is drawn `MARGIN` times larger than the frame so the clip stage can pan,
 tilt and push in over it; the frame's own area is centred.
 """
 
