@@ -86,7 +86,7 @@ def friendly(command):
         except UserError as e:
             typer.secho(f"error: {e.worded(as_flag)}", fg="red", err=True)
             raise typer.Exit(e.exit_code) from None
-        except OSError as e:  # the filesystem said no (permissions, a full disk): its own words, and where
+        except OSError as e:  # the filesystem refused (permissions, a full disk): its own words, and where
             where = f"{e.filename}: " if e.filename is not None else ""
             typer.secho(f"error: {where}{e.strerror or e}", fg="red", err=True)
             raise typer.Exit(1) from None

@@ -1,4 +1,4 @@
-"""Whether a config's stages fit this machine, said before any weight loads: `scenegen check`.
+"""Whether a config's stages fit this machine, answered before any weight loads: `scenegen check`.
 
 Every figure comes from `presets/memory.json`, which `bench/gpu_realscale.py --simulate
 --table` writes: each shipped preset's GPU stages run at the public model sizes with the

@@ -86,7 +86,7 @@ class PipelineSettings(BaseModel):
     @field_validator("group_offload", mode="before")
     @classmethod
     def _group_offload_was_a_switch(cls, value):
-        # Settings written before the block/leaf choice said true or false.
+        # Settings written before the block/leaf choice held true or false.
         return {False: "none", True: "leaf"}.get(value, value) if isinstance(value, bool) else value
 
     def weight_files(self) -> list[Path]:

@@ -28,7 +28,7 @@ READ_ORDER = ("subject", "relation", "place", "light", "camera", "style")
 # Words that already say an age, and what a prompt says where the text does not.
 AGE_WORDS = {"elder": ("old", "elderly", "aged", "grey", "gray", "silver", "white-haired", "ageing", "aging"),
              "child": ("child", "girl", "boy", "kid", "young", "little", "teenage", "teenager", "baby", "toddler")}
-AGE_SAID = {"elder": "elderly", "child": "child"}
+AGE_IN_PROMPT = {"elder": "elderly", "child": "child"}
 
 
 def look(style: str) -> str:
@@ -117,13 +117,13 @@ def _phrases(text: str, names: list[str]) -> list[str]:
 
 
 def _aged(plan, shot) -> str:
-    """The shot's character text, each one's age said where the fields set it and the text does not."""
+    """The shot's character text, each one's age written in where the fields set it and the text does not."""
     parts = _parts(plan, shot)
     for cid, age in shot.ages.items():
         part = parts.get(cid)
-        if age in AGE_SAID and part and not re.search(rf"\b({'|'.join(AGE_WORDS[age])})\b", part, re.I):
+        if age in AGE_IN_PROMPT and part and not re.search(rf"\b({'|'.join(AGE_WORDS[age])})\b", part, re.I):
             name = plan.character(cid).name
-            parts[cid] = part.replace(name, f"{name}, {AGE_SAID[age]},", 1)
+            parts[cid] = part.replace(name, f"{name}, {AGE_IN_PROMPT[age]},", 1)
     return ";".join(parts.values())
 
 

@@ -40,7 +40,7 @@ class StandIn:
 
     name: str
     settings: dict[str, Any]
-    reason: str               # said by `scenegen status`
+    reason: str               # printed by `scenegen status`
 
 
 class NoSettings(BaseModel):

@@ -208,7 +208,7 @@ def _place_word(word: str) -> str | None:
 
 def _weather(background: str) -> str | None:
     words = set(re.findall(r"[a-z]+", background.lower()))  # whole words: a train station is not rain
-    return next((kind for kind, said in WEATHER.items() if words & set(said)), None)
+    return next((kind for kind, kind_words in WEATHER.items() if words & set(kind_words)), None)
 
 
 def _sky(draw: ImageDraw.ImageDraw, width: int, horizon: int, time_of_day: str) -> None:

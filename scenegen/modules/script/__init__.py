@@ -25,7 +25,7 @@ class ScriptRequest:
 
 class ScriptBackend(ABC):
     name: ClassVar[str]
-    description: str   # said to the user: which planner made the plan
+    description: str   # shown to the user: which planner made the plan
 
     def __init__(self, settings: dict[str, Any] | None = None):
         self.settings = settings or {}

@@ -319,9 +319,9 @@ class LLMPlanner(ScriptBackend):
                 if self._mode == "auto" and e.status_code in (400, 422, 500) and _rejects_json_schema(e):
                     self._mode = "json_object"  # e.g. llama.cpp's server: JSON mode with a schema instead
                     continue
-                said = e.body.get("message", e.message) if isinstance(e.body, dict) else e.message
+                server_error = e.body.get("message", e.message) if isinstance(e.body, dict) else e.message
                 raise PlanningError(f"the LLM server at {c.base_url} answered HTTP {e.status_code} "
-                                    f"after {c.retries + 1} attempts: {_one_line(said)}") from None
+                                    f"after {c.retries + 1} attempts: {_one_line(server_error)}") from None
             except openai.APITimeoutError:
                 raise PlanningError(f"the LLM server at {c.base_url} did not answer within {c.timeout:g} s "
                                     f"({c.retries + 1} attempts); raise --llm-timeout or check the server") from None

@@ -346,7 +346,7 @@ def _where(location: str, setting: str, premise: reading.Premise, kind: dict, sc
         return world[setting].format(location=location, place=place.text, at=at)
     if inside is not None:
         return f"{location} near {place.text}"
-    # The world's own places are said plainly ("a well at an oasis in the Sahara"), a beat's own
+    # The world's own places are named plainly ("a well at an oasis in the Sahara"), a beat's own
     # in the world's way ("a tiny kitchen at home in an oasis town in the Sahara").
     if swapped or not world:
         return f"{location} {at} {place.text}"
@@ -361,8 +361,8 @@ def _in_turn(choices: list[str], turns: Counter[str], key: str) -> str:
 
 def _foreign(location: str, world: dict) -> bool:
     """Whether a location names something its world has not: a beach in the mountains."""
-    said = {t.lemma for t in tag(location)} | set(location.lower().split())
-    return bool(said & set(world.get("foreign", [])))
+    named = {t.lemma for t in tag(location)} | set(location.lower().split())
+    return bool(named & set(world.get("foreign", [])))
 
 
 def _place_clause(premise: reading.Premise) -> str:

@@ -316,12 +316,12 @@ def _count(tokens: list[Token], i: int) -> int:
 def _age(tokens: list[Token], i: int, one: str) -> str | None:
     words = vocabulary()
     before = [t.lemma for t in tokens[max(0, i - 3):i] if t.pos in ("ADJ", "NOUN", "ADV")]
-    said = next((age for age, ws in words["ages"].items() for w in before if w in ws), None)
-    return said or ("child" if one in words["people"]["child"] else "elder" if one in words["people"]["elder"] else None)
+    named = next((age for age, ws in words["ages"].items() for w in before if w in ws), None)
+    return named or ("child" if one in words["people"]["child"] else "elder" if one in words["people"]["elder"] else None)
 
 
 def _apposed_age(tokens: list[Token], i: int) -> str | None:
-    """ "Eli, ninety, remembers": an age said after a name."""
+    """ "Eli, ninety, remembers": an age given after a name."""
     after = tokens[i + 1:i + 4]
     if len(after) >= 2 and after[0].lower == "," and after[1].pos in ("NUM", "NOUN"):
         number = after[1].lower
@@ -332,7 +332,7 @@ def _apposed_age(tokens: list[Token], i: int) -> str | None:
 
 
 def _number(word: str) -> int | None:
-    """A number said in words, up to ninety-nine: 'eighteen', 'ninety', 'seventy-two'."""
+    """A number written in words, up to ninety-nine: 'eighteen', 'ninety', 'seventy-two'."""
     units = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
              "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
     tens = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
@@ -453,7 +453,7 @@ def _places(tokens: list[Token]) -> list[tuple[int, Place]]:
 def _noun_phrase(tokens: list[Token], noun: int, head: bool) -> str:
     """'a small fishing village' as 'the small fishing village': one place, named again and again.
 
-    The words before the noun belong to it back to an article; weather and era words are said
+    The words before the noun belong to it back to an article; weather and era words are kept
     apart ("a stormy coast" is the coast, in a storm).
     """
     start = noun
@@ -465,7 +465,7 @@ def _noun_phrase(tokens: list[Token], noun: int, head: bool) -> str:
 
 
 def _hints(tokens: list[Token]) -> list[str]:
-    """Worlds said by a word that describes a place or a person: "a *mountain* hotel", "a *coastal*
+    """Worlds named by a word that describes a place or a person: "a *mountain* hotel", "a *coastal*
     town", "a *desert* island", "a *street* vendor"."""
     worlds = vocabulary()["worlds"]
     hints = []
@@ -525,7 +525,7 @@ def _left_behind(tokens: list[Token], i: int, nests: list) -> bool:
 
 def _setting(nests: list[list[tuple[int, str, Place]]], hints: list[str]) -> Setting:
     """The places nested as the sentence nests them, the rest from the inside out (a building, a
-    town, a landscape), and their world: a vehicle's, a landscape's (named, or said by a word
+    town, a landscape), and their world: a vehicle's, a landscape's (named, or hinted by a word
     that describes a place), a building's own, a settlement's, or, for a building that sets
     none, its surroundings, in no landscape of their own ("around")."""
     words = vocabulary()
