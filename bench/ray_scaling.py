@@ -26,7 +26,7 @@ from scenegen.modules.script import ScriptRequest
 from scenegen.modules.script.offline import OfflinePlanner
 from scenegen.orchestrator.executor import InProcessExecutor, Task
 from scenegen.orchestrator.graph import RenderGraph
-from scenegen.orchestrator.render import load_run, render, status, task_for
+from scenegen.orchestrator.render import bring_up_to_date, load_run, status, task_for
 from scenegen.orchestrator.store import RunDir
 from scenegen.schemas.files import write_plan
 
@@ -55,7 +55,7 @@ def main() -> None:
         write_plan(run.plan, OfflinePlanner().plan(ScriptRequest("a woman's life", args.shots)))
         run.lock()
         executor = InProcessExecutor(workers=2)
-        render(run, executor)  # everything once, so keyframes exist and every actor's imports are warm
+        bring_up_to_date(run, executor)  # everything once, so keyframes exist and every actor's imports are warm
         executor.close()
         tasks = clip_tasks(run)
         seconds = {}

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from scenegen.cli import app
 from scenegen.orchestrator.executor import InProcessExecutor
-from scenegen.orchestrator.render import render
+from scenegen.orchestrator.render import bring_up_to_date
 from scenegen.orchestrator.store import RunDir
 
 SMALL = ["--size", "160x96", "--fps", "12"]
@@ -56,7 +56,7 @@ def rerender(run: RunDir, executor=None):
     executor = executor or InProcessExecutor(workers=2)
     run.lock()
     try:
-        return render(run, executor)
+        return bring_up_to_date(run, executor)
     finally:
         executor.close()
         run.unlock()

@@ -158,7 +158,7 @@ def test_nothing_recomputed_and_status_all_done_without_edits(small_run):
 
 def test_an_edit_saved_during_a_render_is_not_stamped_as_rendered(small_run):
     from scenegen.orchestrator.executor import InProcessExecutor
-    from scenegen.orchestrator.render import Progress, render
+    from scenegen.orchestrator.render import Progress, bring_up_to_date
 
     # Start from a stale clip, and save an edit of another shot while that clip renders.
     edit_plan(small_run, lambda p: p["shots"][0].update(duration=p["shots"][0]["duration"] + 0.5))
@@ -171,7 +171,7 @@ def test_an_edit_saved_during_a_render_is_not_stamped_as_rendered(small_run):
     executor = InProcessExecutor(workers=2)
     small_run.lock()
     try:
-        report = render(small_run, executor, EditWhileRendering())
+        report = bring_up_to_date(small_run, executor, EditWhileRendering())
     finally:
         executor.close()
         small_run.unlock()

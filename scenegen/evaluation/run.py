@@ -33,7 +33,7 @@ from scenegen.evaluation.models import Clip, EvalSettings
 from scenegen.evaluation.sound import sound_facts
 from scenegen.orchestrator.render import load_run, status
 from scenegen.orchestrator.store import RunDir
-from scenegen.prompts import render
+from scenegen.prompts import fill_template
 from scenegen.schemas.timing import FrameLayout
 
 DOMAINS = ("character", "background", "relation", "camera", "lighting")
@@ -105,8 +105,8 @@ def evaluate(run: RunDir, settings: EvalSettings) -> dict:
             # The context either side of the overlap, as the film shows it.
             context_before = list(deque(before["images"][:-overlap], maxlen=CROSS_FRAMES))
             context_after = list(after["images"][overlap:overlap + CROSS_FRAMES])
-            text = clip.texts([render("diffusion/boundary.j2", style=plan.style, before=a.background,
-                                      after=b.background).strip()])[0]
+            text = clip.texts([fill_template("diffusion/boundary.j2", style=plan.style, before=a.background,
+                                             after=b.background).strip()])[0]
             entry["seine"] = boundary_criteria(context_before, list(window), context_after, text)
         boundaries.append(entry)
 
@@ -132,4 +132,4 @@ def evaluate(run: RunDir, settings: EvalSettings) -> dict:
 
 def write_report(run: RunDir, metrics: dict) -> None:
     write_atomic(run.root / "metrics.json", json.dumps(metrics, indent=2) + "\n")
-    write_atomic(run.root / "report.html", render("eval_report.html.j2", metrics=metrics, domains=DOMAINS))
+    write_atomic(run.root / "report.html", fill_template("eval_report.html.j2", metrics=metrics, domains=DOMAINS))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from scenegen.prompts import render
+from scenegen.prompts import fill_template
 
 ANIMATIC_LOOK = ("animatic", "storybook", "storyboard")
 KEY_ORDER = ("subject", "place", "light", "camera", "relation", "style")
@@ -40,9 +40,9 @@ def look(style: str) -> str:
 
 def full_prompt(plan, shot) -> str:
     """Every domain, whole, for a T5-class encoder."""
-    return render("diffusion/shot.j2", style=look(plan.style), character=_aged(plan, shot),
-                  background=shot.background, relation=shot.relation, camera=shot.camera.text,
-                  lighting=shot.lighting.text).strip()
+    return fill_template("diffusion/shot.j2", style=look(plan.style), character=_aged(plan, shot),
+                         background=shot.background, relation=shot.relation, camera=shot.camera.text,
+                         lighting=shot.lighting.text).strip()
 
 
 def within(tokenizer) -> Callable[[str], bool]:

@@ -69,7 +69,7 @@ def load_run(run: RunDir) -> tuple[StoryPlan, RenderSettings]:
     return load_plan(run.plan, settings.output.fps, run.settings if run.settings.exists() else None), settings
 
 
-def render(run: RunDir, executor: Executor, progress: Progress | None = None) -> Report:
+def bring_up_to_date(run: RunDir, executor: Executor, progress: Progress | None = None) -> Report:
     """Bring every node of the run up to date; the run directory must be locked.
 
     The nodes rendered are those of the plan and settings as they were when the render

@@ -452,11 +452,11 @@ class Run:
         self.plan()  # a broken plan or settings file is refused before the run's folder gains a lock
         if isinstance(executor, Executor):
             with self.locked():
-                return rendering.render(self.dir, executor, progress)
+                return rendering.bring_up_to_date(self.dir, executor, progress)
         made = (executor or (lambda: InProcessExecutor(workers=os.cpu_count() or 1)))()
         try:
             with self.locked():
-                return rendering.render(self.dir, made, progress)
+                return rendering.bring_up_to_date(self.dir, made, progress)
         finally:
             made.close()
 

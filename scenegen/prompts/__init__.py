@@ -19,8 +19,8 @@ def environment() -> Environment:
     )
 
 
-def render(template: str, **context) -> str:
-    """Render a template, without the blank lines around it."""
+def fill_template(template: str, **context) -> str:
+    """A template filled in, without the blank lines around it."""
     return environment().get_template(template).render(**context).strip() + "\n"
 
 

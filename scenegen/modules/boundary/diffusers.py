@@ -36,7 +36,7 @@ from scenegen.modules.diffusers_backend import LTX, WAN_VACE, DiffusersBackend, 
 from scenegen.modules.levers import device_memory_advice
 from scenegen.modules.shot_prompts import look
 from scenegen.orchestrator.backend import Job
-from scenegen.prompts import render
+from scenegen.prompts import fill_template
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
 
 
@@ -57,8 +57,8 @@ class DiffusersBoundary(DiffusersBackend, BoundaryBackend):
         before, after = pair
         return {
             **super().params(plan, pair, output),
-            "prompt": render("diffusion/boundary.j2", style=look(plan.style), before=before.background,
-                             after=after.background).strip(),
+            "prompt": fill_template("diffusion/boundary.j2", style=look(plan.style), before=before.background,
+                                    after=after.background).strip(),
         }
 
     def run(self, job: Job) -> None:

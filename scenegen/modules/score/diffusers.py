@@ -36,7 +36,7 @@ from scenegen.modules.diffusers_backend import STABLE_AUDIO, DiffusersBackend, F
 from scenegen.modules.levers import device_memory_advice
 from scenegen.modules.score import ScoreBackend, dynamics
 from scenegen.orchestrator.backend import Job
-from scenegen.prompts import render
+from scenegen.prompts import fill_template
 
 RATE = 44100       # what this backend writes: Stable Audio Open's own rate, so its output is written as it comes
 CROSSFADE = 0.5    # seconds two consecutive generations overlap
@@ -65,7 +65,7 @@ class DiffusersScore(DiffusersBackend, ScoreBackend):
     def run(self, job: Job) -> dict[str, Any]:
         p, s = job.params, self.settings
         rate = self.pipe.vae.config.sampling_rate
-        prompt = render("diffusion/score.j2", mood=p["mood"]).strip()
+        prompt = fill_template("diffusion/score.j2", mood=p["mood"]).strip()
         overlap = round(CROSSFADE * rate)
         lengths = generation_lengths(math.ceil(p["seconds"] * rate), math.floor(s.piece_seconds * rate), overlap)
         audio = None

@@ -40,7 +40,7 @@ from scenegen.atomic import write_atomic
 from scenegen.errors import UserError
 from scenegen.modules.colours import COLOURS
 from scenegen.modules.script import ScriptBackend, ScriptRequest
-from scenegen.prompts import render
+from scenegen.prompts import fill_template
 from scenegen.schemas import (
     CameraAngle, CameraMovement, Character, Contrast, KeyLight, Mood, Shot, ShotSize, StoryPlan, TimeOfDay,
     TransitionType,
@@ -222,20 +222,20 @@ class LLMPlanner(ScriptBackend):
         self._seed = request.seed % 2**32
         sentence = " ".join(request.sentence.split())
 
-        outline = self._ask("outline", Outline, render("llm/outline.j2", sentence=sentence, shots=request.shots),
-                            _check_outline)
+        outline = self._ask("outline", Outline,
+                            fill_template("llm/outline.j2", sentence=sentence, shots=request.shots), _check_outline)
         cast = [m.id for m in outline.characters]
         pre_shots = self._ask(
             "pre-shot sentences", _pre_shots_model(request.shots),
-            render("llm/pre_shots.j2", outline=outline, shots=request.shots), lambda a: [],
+            fill_template("llm/pre_shots.j2", outline=outline, shots=request.shots), lambda a: [],
         ).sentences
 
         specs: list[Any] = []
         pending = [(start, min(start + c.batch_size, request.shots)) for start in range(0, request.shots, c.batch_size)]
         while pending:
             start, stop = pending.pop(0)
-            prompt = render("llm/shots.j2", outline=outline, sentences=pre_shots, start=start, stop=stop,
-                            total=request.shots, summary=_summary(pre_shots, specs))
+            prompt = fill_template("llm/shots.j2", outline=outline, sentences=pre_shots, start=start, stop=stop,
+                                   total=request.shots, summary=_summary(pre_shots, specs))
             try:
                 what = f"shots {start + 1}-{stop}" if stop - start > 1 else f"shot {stop}"
                 batch = self._ask(what, _shot_batch_model(cast, stop - start), prompt,
@@ -271,7 +271,7 @@ class LLMPlanner(ScriptBackend):
         """Ask until an answer parses and passes `check`; raise _Truncated if cut off and splittable."""
         schema = strict_schema(model)
         messages = [
-            {"role": "system", "content": render("llm/system.j2", schema=json.dumps(schema))},
+            {"role": "system", "content": fill_template("llm/system.j2", schema=json.dumps(schema))},
             {"role": "user", "content": prompt},
         ]
         problem = ""
@@ -286,7 +286,7 @@ class LLMPlanner(ScriptBackend):
             if not problem:
                 return answer
             messages += [{"role": "assistant", "content": text},
-                         {"role": "user", "content": render("llm/repair.j2", problem=problem)}]
+                         {"role": "user", "content": fill_template("llm/repair.j2", problem=problem)}]
         raise PlanningError(
             f"the model gave no valid {what} after {self.config.repairs} repairs; last problem: "
             f"{problem}; its answers are kept in {self._cache} and a re-run reuses them"
@@ -442,7 +442,7 @@ def _summary(sentences: list[str], specs: list) -> str:
     """The story so far, for a batch: the last eight shots before it."""
     done = list(zip(sentences, specs))[-8:]
     offset = len(specs) - len(done)
-    return render("llm/summary.j2", shots=[
+    return fill_template("llm/summary.j2", shots=[
         {"number": offset + i + 1, "context": sentence, "size": spec.camera.shot_size.value,
          "background": spec.background, "time": spec.lighting.time_of_day.value}
         for i, (sentence, spec) in enumerate(done)

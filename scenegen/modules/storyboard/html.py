@@ -11,7 +11,7 @@ import os
 from typing import Any, ClassVar
 
 from scenegen.orchestrator.backend import Backend, Job
-from scenegen.prompts import render
+from scenegen.prompts import fill_template
 from scenegen.schemas import OutputFormat, StoryPlan
 from scenegen.schemas.timing import FrameLayout
 
@@ -31,5 +31,6 @@ class HtmlStoryboard(Backend):
         plan = job.params["plan"]
         images = {node: os.path.relpath(path, job.root) for node, path in job.inputs.items()}
         names = {c["id"]: c["name"] for c in plan["characters"]}
-        html = render("storyboard.html.j2", plan=plan, images=images, names=names, film_seconds=job.params["film_seconds"])
+        html = fill_template("storyboard.html.j2", plan=plan, images=images, names=names,
+                             film_seconds=job.params["film_seconds"])
         job.output.write_text(html, encoding="utf-8")
