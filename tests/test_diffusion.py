@@ -23,8 +23,8 @@ from scenegen.orchestrator.store import RunDir
 from scenegen.schemas.files import load_plan
 from scenegen.schemas.timing import FrameLayout
 
-from conftest import edit_plan, rerender, scenegen
-from tiny_models import build
+from support.runs import edit_plan, rerender, scenegen
+from support.tiny_models import build
 
 TINY = Path(__file__).parent / "tiny.toml"
 

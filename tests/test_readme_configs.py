@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cache_entry, offline
-from tiny_models import build
+from support.hub import cache_entry, offline
+from support.tiny_models import build
 
 README = Path(__file__).parent.parent / "README.md"
 BLOCKS = re.findall(r"```toml\n(.*?)```", README.read_text(), re.S)

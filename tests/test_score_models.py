@@ -15,7 +15,7 @@ from scenegen.media import read_wav
 from scenegen.modules.score.diffusers import CROSSFADE, RATE, DiffusersScore, crossfade, generation_lengths
 from scenegen.orchestrator.backend import Job
 
-from tiny_models import build
+from support.tiny_models import build
 
 FAST = {"dtype": "float32", "device": "cpu", "steps": 2, "guidance": 1.0}
 

@@ -19,7 +19,7 @@ import pytest
 from scenegen.schemas.files import load_plan
 from scenegen.schemas.timing import FrameLayout
 
-from conftest import scenegen, subtitle_cues
+from support.runs import scenegen, subtitle_cues
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from scenegen.cli import app
 from scenegen.orchestrator.render import status
 
-from conftest import fresh_copy, reference_run, scenegen
+from support.runs import fresh_copy, reference_run, scenegen
 
 from .malformed import mutations, set_path
 

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from scenegen.cli import app
 
-from conftest import scenegen
+from support.runs import scenegen
 
 from .malformed import mutations, set_path
 
