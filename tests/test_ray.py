@@ -14,6 +14,7 @@ from scenegen.orchestrator.store import RunDir
 from support.runs import edit_plan, rerender, scenegen
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed: pip install -e '.[ray]'")
+pytestmark = pytest.mark.ray
 
 PLUGIN = textwrap.dedent("""
     import os

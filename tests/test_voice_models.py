@@ -17,6 +17,8 @@ from scenegen.orchestrator.backend import Job
 from support.hub import cache_entry, offline
 from support.tiny_models import build, vits
 
+pytestmark = pytest.mark.torch
+
 LINE = "the quick brown fox jumps over the lazy dog"
 
 
