@@ -203,7 +203,7 @@ def test_settings_with_a_number_too_big_are_refused_in_one_line(planned, tmp_pat
 
 @pytest.mark.parametrize("where", ["seed", "shots.0.duration", "shots.0.camera.fov_deg", "score.cues.0.at"])
 def test_a_plan_with_an_integer_too_long_to_read_is_refused_in_one_line(planned, tmp_path, cli, where):
-    from .malformed import set_path
+    from support.malformed import set_path
 
     run = copy_of(planned, tmp_path)
     plan = json.loads((run / "plan.json").read_text())
