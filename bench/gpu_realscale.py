@@ -59,7 +59,7 @@ presets' figures that `scenegen check` reads (scenegen/presets/memory.json); bot
 written again after every result, as --json is.
 
 Every figure printed is measured (or, with --simulate, simulated) in the run that prints it. `--tiny` runs the same code
-at the sizes tests/tiny_models.py uses, on the CPU, in seconds: tests/test_gpu_realscale.py.
+at the sizes tests/support/tiny_models.py uses, on the CPU, in seconds: tests/test_gpu_realscale.py.
 """
 
 from __future__ import annotations
@@ -907,7 +907,7 @@ def main() -> None:
     parser.add_argument("--levers", default=None, help="comma-separated lever sets (default: default and every preset)")
     parser.add_argument("--steps", type=int, default=4, help="denoising steps of every job")
     parser.add_argument("--frames", type=int, default=None, help="frames of a clip (default: the scale's)")
-    parser.add_argument("--tiny", action="store_true", help="tests/tiny_models.py's sizes, for the tests")
+    parser.add_argument("--tiny", action="store_true", help="tests/support/tiny_models.py's sizes, for the tests")
     parser.add_argument("--simulate", action="store_true",
                         help="no GPU: simulate its memory on this CPU at real size (bench/memsim.py); seconds are not measured")
     parser.add_argument("--json", type=Path, default=None, help="write every measurement here")

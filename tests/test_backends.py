@@ -13,7 +13,7 @@ from scenegen.orchestrator.backend import Job
 from scenegen.schemas.plan import StoryPlan
 from scenegen.schemas.timing import FrameLayout
 
-from conftest import subtitle_cues
+from support.runs import subtitle_cues
 
 W, H = 64, 48
 

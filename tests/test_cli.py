@@ -11,7 +11,7 @@ import pytest
 
 from scenegen.schemas.files import load_plan
 
-from conftest import SMALL, edit_plan, scenegen
+from support.runs import SMALL, edit_plan, scenegen
 
 
 def test_schema_prints_the_plan_json_schema(cli):

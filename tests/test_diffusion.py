@@ -23,8 +23,8 @@ from scenegen.orchestrator.store import RunDir
 from scenegen.schemas.files import load_plan
 from scenegen.schemas.timing import FrameLayout
 
-from conftest import edit_plan, rerender, scenegen
-from tiny_models import build
+from support.runs import edit_plan, rerender, scenegen
+from support.tiny_models import build
 
 TINY = Path(__file__).parent / "tiny.toml"
 
@@ -52,6 +52,7 @@ def frames(path: Path) -> list[np.ndarray]:
         return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
 
 
+@pytest.mark.torch
 def test_story_with_every_stage_on_diffusion(tiny_run):
     settings = json.loads(tiny_run.settings.read_text())
     assert {settings["backends"][k]["name"] for k in ("portrait", "keyframe", "clip", "boundary")} == {"diffusers"}
@@ -71,6 +72,7 @@ def test_story_with_every_stage_on_diffusion(tiny_run):
     assert len(frames(tiny_run.root / "film.mp4")) == layout.total_frames
 
 
+@pytest.mark.torch
 def test_ltx_makes_the_clips_and_boundaries_too(tiny_models, tmp_path):
     config = tmp_path / "ltx.toml"
     text = TINY.read_text().replace(".tiny/", f"{tiny_models}/")
@@ -93,6 +95,7 @@ def test_ltx_makes_the_clips_and_boundaries_too(tiny_models, tmp_path):
     assert run.settings.read_bytes() == before, "a refused option must not change the run's settings"
 
 
+@pytest.mark.torch
 def test_given_frames_survive_smoothing_exactly(tiny_models):
     backend = DiffusersBoundary({"model": str(tiny_models / "wan-vace"), "dtype": "float32", "device": "cpu",
                                   "steps": 2, "guidance": 1.0, "max_sequence_length": 16})
@@ -117,6 +120,7 @@ def test_given_frames_survive_smoothing_exactly(tiny_models):
     assert all(np.asarray(f).shape == (32, 48, 3) for f in sequence[3:5])
 
 
+@pytest.mark.torch
 def test_a_long_shot_is_made_in_chunks_at_the_models_rate_and_retimed(tiny_models, tmp_path):
     """12 s at the film's 8 fps: tiny Wan makes it at its 16 fps, 17 frames at a time, each
     chunk starting on the last frame of the one before, then the frames are retimed to 8."""
@@ -151,6 +155,7 @@ def test_a_long_shot_is_made_in_chunks_at_the_models_rate_and_retimed(tiny_model
     assert len(frames(tmp_path / "clip.mp4")) == 96
 
 
+@pytest.mark.torch
 def test_sana_wm_follows_the_camera_path(tiny_models, tmp_path):
     """One keyframe, one seed: a static camera and a pan give two clips, the same path the same clip."""
     from scenegen.schemas.settings import OutputFormat
@@ -196,6 +201,7 @@ def test_the_smoothing_window_keeps_to_the_latent_groups(step, context, window):
     assert (before + generated + after) % step == 1 % step, "a length the model can make"
 
 
+@pytest.mark.torch
 def test_a_dissolve_is_a_dissolve_on_the_diffusion_backend_too(tiny_models, tmp_path):
     """The model is not asked: the two shots' own frames cross-fade, as the animatic's do."""
     from scenegen.media import VideoWriter, yuv_frames
@@ -215,6 +221,7 @@ def test_a_dissolve_is_a_dissolve_on_the_diffusion_backend_too(tiny_models, tmp_
     assert [float(f[:48].mean()) for f in yuv_frames(tmp_path / "out.mp4")] == pytest.approx([75, 100, 125], abs=0.5)
 
 
+@pytest.mark.torch
 def test_the_pipeline_loads_once_per_run(tiny_models, tiny_run, tmp_path, monkeypatch):
     loads = []
     real = DiffusersClip.load_pipe
@@ -235,6 +242,7 @@ def test_the_pipeline_loads_once_per_run(tiny_models, tiny_run, tmp_path, monkey
     assert (run.root / "film.mp4").read_bytes() == (tiny_run.root / "film.mp4").read_bytes()
 
 
+@pytest.mark.torch
 def test_memory_and_speed_levers_apply_on_cpu(tiny_models):
     settings = PipelineSettings(model=str(tiny_models / "wan-i2v"), dtype="float32", device="cpu", steps=2,
                                 fp8_storage=True, vae_tiling=True, cache="first_block")
@@ -249,6 +257,7 @@ def test_memory_and_speed_levers_apply_on_cpu(tiny_models):
     assert video.shape == (5, 32, 48, 3) and np.isfinite(video).all()
 
 
+@pytest.mark.torch
 def test_missing_weights_and_bad_sizes_stop_before_any_work(tiny_models, tmp_path):
     config = tmp_path / "missing.toml"
     config.write_text(TINY.read_text().replace(".tiny/wan-vace", str(tmp_path / "nowhere"))
@@ -284,6 +293,7 @@ def keyframe_with(tiny_models, tmp_path, portrait: Image.Image, scale: float, **
     return (tmp_path / "out.png").read_bytes()
 
 
+@pytest.mark.torch
 def test_the_portrait_reaches_the_unet_through_the_ip_adapter(tiny_models, tmp_path):
     red, blue = Image.new("RGB", (64, 64), (220, 30, 30)), Image.new("RGB", (64, 64), (30, 30, 220))
     assert keyframe_with(tiny_models, tmp_path, red, 0.8) != keyframe_with(tiny_models, tmp_path, blue, 0.8)
@@ -291,6 +301,7 @@ def test_the_portrait_reaches_the_unet_through_the_ip_adapter(tiny_models, tmp_p
     assert keyframe_with(tiny_models, tmp_path, red, 0.0) == keyframe_with(tiny_models, tmp_path, blue, 0.0)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("guidance", [1.0, 3.0])
 def test_faceid_embeds_the_portraits_face_with_insightface(tiny_models, tmp_path, guidance):
     from insightface.model_zoo.arcface_onnx import ArcFaceONNX
@@ -308,6 +319,7 @@ def test_faceid_embeds_the_portraits_face_with_insightface(tiny_models, tmp_path
             == keyframe_with(tiny_models, tmp_path, blue, 0.0, faceid=True, guidance=guidance))
 
 
+@pytest.mark.torch
 def test_faceid_keyframes_render_with_nobody_in_them_and_with_a_portrait_without_a_face(tiny_models, tmp_path):
     backend = keyframe_backend(tiny_models, 0.8, faceid=True)
     nobody = Job(node="keyframe:s01", params={"characters": [], "relation": "an empty street", "domains": {"place": ["a street"]},
@@ -328,6 +340,7 @@ def test_faceid_keyframes_render_with_nobody_in_them_and_with_a_portrait_without
     assert Image.open(tmp_path / "faceless.png").size == (64, 64)
 
 
+@pytest.mark.torch
 def test_faceid_without_a_face_model_is_a_clear_error(tiny_models):
     from scenegen.errors import UserError
 
@@ -336,6 +349,7 @@ def test_faceid_without_a_face_model_is_a_clear_error(tiny_models):
                            "ip_adapter_kind": "faceid"})
 
 
+@pytest.mark.torch
 def test_a_new_portrait_redraws_exactly_the_keyframes_that_show_the_character(tiny_run, tmp_path):
     # Drawn portraits (a tiny random SD paints near-identical ones whatever the prompt)
     # under diffusion keyframes: a recoloured character must reach the keyframes.
@@ -360,6 +374,7 @@ def test_a_new_portrait_redraws_exactly_the_keyframes_that_show_the_character(ti
         assert after[f"keyframe:{shot}"]["sha256"] != before[f"keyframe:{shot}"]["sha256"]
 
 
+@pytest.mark.torch
 def test_weights_changed_in_place_make_what_they_made_stale(tiny_models, tiny_run, tmp_path):
     from safetensors.torch import load_file, save_file
 
@@ -412,6 +427,7 @@ def test_masks_follow_the_relation():
     assert apart[1] - apart[0] > close[1] - close[0]
 
 
+@pytest.mark.torch
 def test_backend_option_switches_every_generative_stage(tiny_run, tmp_path):
     run = RunDir(tmp_path / "run")
     shutil.copytree(tiny_run.root, run.root)
@@ -425,6 +441,7 @@ def test_backend_option_switches_every_generative_stage(tiny_run, tmp_path):
     assert "--config" in result.stderr
 
 
+@pytest.mark.torch
 def test_sdxl_portraits_and_keyframes(tiny_models, tmp_path):
     common = {"model": str(tiny_models / "sdxl"), "dtype": "float32", "device": "cpu", "steps": 2, "guidance": 1.0}
     portrait = DiffusersPortrait({**common, "size": 64})
@@ -441,6 +458,7 @@ def test_sdxl_portraits_and_keyframes(tiny_models, tmp_path):
     assert Image.open(tmp_path / "k.png").size == (96, 64)
 
 
+@pytest.mark.torch
 def test_stages_load_in_dag_order_once_each_and_one_pipeline_at_a_time(tiny_run, tmp_path, monkeypatch):
     import gc
     import weakref
@@ -483,6 +501,7 @@ def test_stages_load_in_dag_order_once_each_and_one_pipeline_at_a_time(tiny_run,
     assert "portrait" not in stale and "keyframe" in stale
 
 
+@pytest.mark.torch
 def test_a_run_whose_boundaries_are_all_dissolves_never_loads_the_smoothing_model(tiny_run, tmp_path, monkeypatch):
     loads = []
     monkeypatch.setattr(DiffusersBoundary, "load_pipe", lambda backend: loads.append(backend.family.pipeline))

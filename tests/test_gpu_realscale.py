@@ -11,6 +11,8 @@ import av
 import pytest
 import torch
 
+pytestmark = pytest.mark.torch
+
 BENCH = Path(__file__).parent.parent / "bench" / "gpu_realscale.py"
 STAGES = ("portrait", "keyframe", "clip", "boundary")
 

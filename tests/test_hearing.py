@@ -20,7 +20,7 @@ from scenegen.orchestrator.backend import Job
 from scenegen.orchestrator.graph import checked_backends
 from scenegen.schemas.settings import RenderSettings
 
-from conftest import rerender, scenegen
+from support.runs import rerender, scenegen
 
 HELD_OUT = Path(__file__).with_name("held_out_lines.txt").read_text().splitlines()
 KINDS = ("feminine", "masculine", "childlike")

@@ -6,7 +6,7 @@ import pytest
 from scenegen.orchestrator.render import status
 from scenegen.schemas.files import load_plan
 
-from conftest import edit_plan, rerender, subtitle_cues
+from support.runs import edit_plan, rerender, subtitle_cues
 
 
 def neighbours(plan, k: int) -> set[str]:

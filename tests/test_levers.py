@@ -20,8 +20,10 @@ from scenegen.modules.levers import DeviceOutOfMemory, device_memory_advice
 from scenegen.modules.portrait.diffusers import DiffusersPortrait
 from scenegen.schemas import OutputFormat
 
-from conftest import scenegen
-from tiny_models import build
+from support.runs import scenegen
+from support.tiny_models import build
+
+pytestmark = pytest.mark.torch
 
 OUTPUT = OutputFormat(fps=8, width=96, height=64)
 KEYFRAME = DiffusersKeyframe

@@ -10,8 +10,8 @@ from scenegen.modules.script import ScriptRequest
 from scenegen.modules.script.llm import LLMPlanner, PlanningError
 from scenegen.schemas.checks import plan_errors
 
-from conftest import SMALL, scenegen
-from fake_llm import FakeLLM, Fault
+from support.fake_llm import FakeLLM, Fault
+from support.runs import SMALL, scenegen
 
 
 def plan_with(llm: FakeLLM, tmp_path, shots=12, **settings):

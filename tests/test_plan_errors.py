@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import edit_plan, scenegen
+from support.runs import edit_plan, scenegen
 
 
 def set_path(plan: dict, path: list, value) -> None:

@@ -11,8 +11,9 @@ import pytest
 
 from scenegen.schemas.files import presets, read_config
 
-from conftest import cache_entry, offline, scenegen
-from tiny_models import build
+from support.hub import cache_entry, offline
+from support.runs import scenegen
+from support.tiny_models import build
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +38,7 @@ def test_the_presets_are_the_ones_documented():
     assert all(f"`{name}`" in readme for name in presets())
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("name", ["gpu-80gb", "gpu-80gb-fast", "gpu-24gb"])
 def test_every_preset_builds_its_dag_from_the_cache(hub, name):
     # In a fresh interpreter: huggingface_hub reads the cache location when it is imported.
@@ -71,6 +73,7 @@ def test_an_unknown_config_name_lists_the_presets(tmp_path):
     assert result.returncode == 2 and "no preset of that name; presets: gpu-24gb, gpu-80gb, gpu-80gb-fast" in result.stderr
 
 
+@pytest.mark.torch
 def test_the_fast_preset_renders_a_story_with_its_distilled_lora(hub, tmp_path):
     fast = read_config(Path("gpu-80gb-fast"))
     clip = fast["backends"]["clip"]["settings"]

@@ -11,9 +11,10 @@ import pytest
 from scenegen.orchestrator.render import status
 from scenegen.orchestrator.store import RunDir
 
-from conftest import edit_plan, rerender, scenegen
+from support.runs import edit_plan, rerender, scenegen
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed: pip install -e '.[ray]'")
+pytestmark = pytest.mark.ray
 
 PLUGIN = textwrap.dedent("""
     import os

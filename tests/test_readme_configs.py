@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cache_entry, offline
-from tiny_models import build
+from support.hub import cache_entry, offline
+from support.tiny_models import build
 
 README = Path(__file__).parent.parent / "README.md"
 BLOCKS = re.findall(r"```toml\n(.*?)```", README.read_text(), re.S)
@@ -64,6 +64,7 @@ def test_the_readme_shows_configs():
     assert len(BLOCKS) >= 3
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("block", BLOCKS, ids=lambda b: re.findall(r"\[backends\.(\w+)\]", b)[0])
 def test_each_readme_config_loads_with_models_of_its_shapes(models, block, tmp_path):
     root, hub = models

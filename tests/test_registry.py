@@ -11,6 +11,8 @@ import sysconfig
 import textwrap
 from pathlib import Path
 
+import pytest
+
 import scenegen
 import scenegen.modules
 from scenegen.modules.script import ScriptBackend
@@ -48,6 +50,7 @@ def backends_in_source() -> dict[str, str]:
     return found
 
 
+@pytest.mark.ray  # it loads the ray executor too, which imports ray
 def test_an_uninstalled_checkout_finds_every_built_in_and_a_plugins_backends(tmp_path):
     checkout = tmp_path / "checkout"
     shutil.copytree(Path(scenegen.__file__).parent, checkout / "scenegen", ignore=shutil.ignore_patterns("__pycache__"))

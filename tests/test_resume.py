@@ -15,7 +15,7 @@ import pytest
 from scenegen.orchestrator.render import status
 from scenegen.orchestrator.store import RunDir
 
-from conftest import SMALL, fresh_copy, reference_run, rerender, scenegen
+from support.runs import SMALL, fresh_copy, reference_run, rerender, scenegen
 
 
 @pytest.fixture(scope="module")

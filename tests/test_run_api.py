@@ -13,7 +13,7 @@ import pytest
 from scenegen.errors import UserError
 from scenegen.orchestrator.run import Run, SettingsChange
 
-from conftest import SMALL, edit_plan, scenegen
+from support.runs import SMALL, edit_plan, scenegen
 
 
 def snapshot(run) -> dict[str, bytes]:

@@ -15,7 +15,7 @@ from scenegen.media import read_wav
 from scenegen.modules.score.diffusers import CROSSFADE, RATE, DiffusersScore, crossfade, generation_lengths
 from scenegen.orchestrator.backend import Job
 
-from tiny_models import build
+from support.tiny_models import build
 
 FAST = {"dtype": "float32", "device": "cpu", "steps": 2, "guidance": 1.0}
 
@@ -50,6 +50,7 @@ def rms(samples: np.ndarray, start: float, stop: float) -> float:
     return float(np.sqrt(np.mean(samples[round(start * RATE):round(stop * RATE)] ** 2)))
 
 
+@pytest.mark.torch
 def test_a_piece_is_stereo_exactly_its_length_and_fades_to_silence_at_a_stop(backend, tmp_path):
     faded, facts = score(backend, tmp_path, "faded", seconds=3.3, fades_out=True)
     held, _ = score(backend, tmp_path, "held", seconds=3.3, fades_out=False)
@@ -64,6 +65,7 @@ def test_a_piece_is_stereo_exactly_its_length_and_fades_to_silence_at_a_stop(bac
     assert rms(held, 1.0, 1.5) > 0.005, "the tiny model makes sound to measure"
 
 
+@pytest.mark.torch
 def test_a_swell_makes_the_music_after_it_louder(backend, tmp_path):
     swelled, _ = score(backend, tmp_path, "swelled", seconds=4.5, cues=[{"at": 2.0, "change": "swell"}])
     plain, _ = score(backend, tmp_path, "plain", seconds=4.5)
@@ -73,6 +75,7 @@ def test_a_swell_makes_the_music_after_it_louder(backend, tmp_path):
     assert rms(swelled, 4.0, 4.2) / rms(plain, 4.0, 4.2) == pytest.approx(1.6, rel=0.01)
 
 
+@pytest.mark.torch
 def test_the_same_seed_gives_the_same_bytes_and_another_seed_other_bytes(backend, model, tmp_path):
     score(backend, tmp_path, "first", cues=[{"at": 1.0, "change": "drop"}])
     again = DiffusersScore({"model": str(model), **FAST})
@@ -83,6 +86,7 @@ def test_the_same_seed_gives_the_same_bytes_and_another_seed_other_bytes(backend
     assert (tmp_path / "first.wav").read_bytes() != (tmp_path / "other.wav").read_bytes()
 
 
+@pytest.mark.torch
 def test_a_piece_longer_than_one_generation_is_made_in_several_and_keeps_its_length(backend, model, tmp_path):
     short = DiffusersScore({"model": str(model), **FAST, "piece_seconds": 1.0})
     calls, pipe = [], short.load_pipe()
@@ -118,6 +122,7 @@ def test_the_crossfade_keeps_the_loudness_of_unrelated_signals_and_the_lengths_c
         assert fewer == 0 or 512 * fewer - 256 * (fewer - 1) < frames, "no more generations than needed"
 
 
+@pytest.mark.torch
 def test_missing_weights_and_settings_that_cannot_apply_are_refused_before_any_work(model, tmp_path):
     with pytest.raises(UserError, match=r"backend 'diffusers': model: .*nowhere does not exist"):
         DiffusersScore({"model": str(tmp_path / "nowhere")})

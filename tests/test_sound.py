@@ -20,7 +20,7 @@ from scenegen.schemas.files import load_plan
 from scenegen.schemas.plan import Score, ScoreCue
 from scenegen.schemas.timing import FrameLayout, score_scenes
 
-from conftest import SMALL, edit_plan, rerender, scenegen
+from support.runs import SMALL, edit_plan, rerender, scenegen
 
 
 def job(node: str, params: dict, output: Path, inputs: dict | None = None, seed: int = 1) -> Job:

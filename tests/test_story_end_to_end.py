@@ -19,7 +19,7 @@ import pytest
 from scenegen.schemas.files import load_plan
 from scenegen.schemas.timing import FrameLayout
 
-from conftest import scenegen, subtitle_cues
+from support.runs import scenegen, subtitle_cues
 
 
 @pytest.fixture(scope="module")
@@ -208,6 +208,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 @pytest.mark.skipif(not CHROMIUM and not os.environ.get("SCENEGEN_REQUIRE_BROWSER"),
                     reason="no Chromium here (apt-get install chromium); CI installs it and requires this test")
+@pytest.mark.browser
 def test_storyboard_opens_from_a_moved_copy_in_chromium(life, tmp_path):
     from playwright.sync_api import sync_playwright
 

@@ -14,8 +14,10 @@ from scenegen.media import read_wav
 from scenegen.modules.voice.transformers import PITCH_SEMITONES, TransformersVoice
 from scenegen.orchestrator.backend import Job
 
-from conftest import cache_entry, offline
-from tiny_models import build, vits
+from support.hub import cache_entry, offline
+from support.tiny_models import build, vits
+
+pytestmark = pytest.mark.torch
 
 LINE = "the quick brown fox jumps over the lazy dog"
 

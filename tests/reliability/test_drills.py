@@ -24,9 +24,8 @@ from typer.testing import CliRunner
 from scenegen.cli import app
 from scenegen.orchestrator.render import status
 
-from conftest import fresh_copy, reference_run, scenegen
-
-from .malformed import mutations, set_path
+from support.malformed import mutations, set_path
+from support.runs import fresh_copy, reference_run, scenegen
 
 DRILL_SIZE = ["--size", "320x180"]
 

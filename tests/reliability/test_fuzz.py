@@ -16,9 +16,8 @@ from typer.testing import CliRunner
 
 from scenegen.cli import app
 
-from conftest import scenegen
-
-from .malformed import mutations, set_path
+from support.malformed import mutations, set_path
+from support.runs import scenegen
 
 CASES = 200     # distinct ones; hypothesis draws some twice, so it is asked for more
 

@@ -16,7 +16,7 @@ import pytest
 
 from scenegen.orchestrator.render import status
 
-from conftest import SMALL, edit_plan
+from support.runs import SMALL, edit_plan
 
 EXPORTS = ("film.mp4", "shots.srt", "storyboard.html", "timeline.otio")
 
@@ -57,7 +57,7 @@ def test_one_run_rendered_from_two_threads_records_only_bytes_it_hashed(three_sh
     from scenegen.orchestrator.run import Run
     from scenegen.orchestrator.store import file_sha256
 
-    from conftest import fresh_copy
+    from support.runs import fresh_copy
 
     run = Run(fresh_copy(three_shots, tmp_path / "shared").root)
     start = threading.Barrier(2)
@@ -105,7 +105,7 @@ main()
 
 @pytest.mark.parametrize("renames_done", range(5))
 def test_the_same_story_resumes_after_a_kill_between_its_first_writes(three_shots, tmp_path, renames_done):
-    from conftest import scenegen
+    from support.runs import scenegen
 
     story = ["story", "a woman's life", "--shots", "3", "--out", str(tmp_path / "again"), *SMALL]
     killed = subprocess.run([sys.executable, "-c", KILLED_AT_A_RENAME, str(renames_done + 1), *story],
@@ -203,7 +203,7 @@ def test_settings_with_a_number_too_big_are_refused_in_one_line(planned, tmp_pat
 
 @pytest.mark.parametrize("where", ["seed", "shots.0.duration", "shots.0.camera.fov_deg", "score.cues.0.at"])
 def test_a_plan_with_an_integer_too_long_to_read_is_refused_in_one_line(planned, tmp_path, cli, where):
-    from .malformed import set_path
+    from support.malformed import set_path
 
     run = copy_of(planned, tmp_path)
     plan = json.loads((run / "plan.json").read_text())

@@ -1,7 +1,7 @@
 """Tiny random-weight models for the diffusion backends, built in-process (tokenizers too)
 and saved with `save_pretrained`, so the backends' real loading code reads them.
 
-    python tests/tiny_models.py        # writes tests/.tiny/, which tests/tiny.toml points at
+    python tests/support/tiny_models.py    # writes tests/.tiny/, which tests/tiny.toml points at
 
 Compute does not depend on weight values; these prove the wiring on a CPU in seconds.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).parent / ".tiny"
+ROOT = Path(__file__).parents[1] / ".tiny"  # beside tests/tiny.toml, whose model paths are relative to it
 
 
 def t5_parts(umt5: bool = True):
