@@ -37,6 +37,11 @@ class UserError(Exception):
 
         return ARGUMENT.sub(word, self.message)
 
+    def within(self, context: str, **options: object) -> UserError:
+        """This error inside a larger one that names `context` first; the arguments of both stay data, so an
+        option the inner message names is still worded as the caller passed it."""
+        return UserError(f"{context}: {self.message}", **{**self.options, **options})
+
     def __str__(self) -> str:
         return self.worded(as_parameter)
 

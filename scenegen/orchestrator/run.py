@@ -406,8 +406,8 @@ class Run:
         except UserError as e:
             # Whose fault: the change's, unless the settings on disk fail the same way without it.
             if change and _backend_error(on_disk) != str(e):
-                raise UserError(f"{arguments(change.given)}: {e}", **change.given) from None
-            raise UserError(f"{self.dir.settings}: {e}") from None
+                raise e.within(arguments(change.given), **change.given) from None
+            raise e.within(str(self.dir.settings)) from None
         return updated
 
     def _write_settings(self, settings: RenderSettings) -> None:
