@@ -38,9 +38,6 @@ from scenegen.schemas.timing import FrameLayout, score_scenes, utterances
 # Bump when the key recipe itself changes.
 KEY_FORMAT = 2
 
-# Node kinds whose artifact is copied to the top of the run directory.
-EXPORTS = {"film": "film.mp4", "captions": "shots.srt", "timeline": "timeline.otio", "storyboard": "storyboard.html"}
-
 
 @dataclass(frozen=True)
 class Node:

@@ -18,9 +18,9 @@ from typing import Literal
 from scenegen.errors import UserError
 from scenegen.orchestrator.backend import Job
 from scenegen.orchestrator.executor import Executor, Result, Task
-from scenegen.orchestrator.graph import EXPORTS, Node, RenderGraph
+from scenegen.orchestrator.graph import Node, RenderGraph
 from scenegen.orchestrator.registry import available, backend_class
-from scenegen.orchestrator.store import Record, RunDir
+from scenegen.orchestrator.store import EXPORTS, Record, RunDir
 from scenegen.schemas.files import load_plan, parse, read_json
 from scenegen.schemas.plan import StoryPlan
 from scenegen.schemas.settings import RenderSettings

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from scenegen.atomic import write_atomic
 from scenegen.errors import UserError, arguments
-from scenegen.orchestrator.store import RunDir
+from scenegen.orchestrator.store import EXPORTS, RunDir
 
 if TYPE_CHECKING:  # the offline fast path must not pay for pydantic before it needs it
     from scenegen.orchestrator.backend import StandIn
@@ -147,7 +147,6 @@ def _refuse_users_files(folder: Path, writer: str, force: bool | None, exports: 
     """Refuse to let `writer` (a message naming the `arguments` at fault) replace a file in `folder` that
     scenegen did not write: a plan schema of the user's, or (with `exports`) a film.mp4, shots.srt, ... there
     before the folder was a run. Unless `force` (None: the caller has no `force`)."""
-    from scenegen.orchestrator.graph import EXPORTS
     from scenegen.schemas.files import SCHEMA_FILE, is_plan_schema
 
     schema = folder / SCHEMA_FILE

@@ -31,6 +31,8 @@ from scenegen.errors import UserError
 STATE = ".scenegen"
 PLAN = "plan.json"
 SETTINGS = "settings.json"
+# Node kinds whose artifact is copied to the top of the run directory, and the name it takes there.
+EXPORTS = {"film": "film.mp4", "captions": "shots.srt", "timeline": "timeline.otio", "storyboard": "storyboard.html"}
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from scenegen.orchestrator.executor import InProcessExecutor
-from scenegen.orchestrator.graph import EXPORTS
+from scenegen.orchestrator.store import EXPORTS
 from scenegen.orchestrator.run import Run, SettingsChange
 from scenegen.orchestrator.store import file_sha256
 
