@@ -102,7 +102,8 @@ def test_cues_in_shot_order_stay_in_film_order_across_a_transition(small_run):
 
 
 def test_a_stopped_score_needs_an_enter_before_it_swells():
-    from scenegen.schemas.plan import Score, ScoreCue, _score_errors
+    from scenegen.schemas.checks import _score_errors
+    from scenegen.schemas.plan import Score, ScoreCue
 
     score = Score(mood="calm", cues=[ScoreCue(shot="a", change="stop"), ScoreCue(shot="b", change="swell"),
                                      ScoreCue(shot="c", change="enter"), ScoreCue(shot="c", at=0.5, change="swell")])
