@@ -60,8 +60,7 @@ class SettingsChange:
     sound: bool | None = None
 
     def __bool__(self) -> bool:
-        return any(value is not None for value in (self.fps, self.size, self.config, self.backend, self.burn_captions,
-                                                   self.sound))
+        return bool(self.given)
 
     @property
     def given(self) -> dict[str, object]:
