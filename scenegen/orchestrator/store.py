@@ -87,9 +87,12 @@ class RunDir:
             os.ftruncate(fd, 0)
             os.pwrite(fd, str(os.getpid()).encode(), 0)
             self._lock_fd, self._holder = fd, threading.get_ident()
-        # Temp files left by a killed process are partial by definition.
+        # Temp files left by a killed process are partial by definition, as are a backend's scratch folders.
         for leftover in self.tmp.iterdir():
-            leftover.unlink()
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink()
 
     @property
     def is_locked(self) -> bool:
