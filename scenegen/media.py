@@ -11,9 +11,12 @@ is therefore part of every encoder's settings, and with its macroblock tree off 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 import heapq
+import json
 import math
+import sys
 import wave
 from pathlib import Path
 
@@ -29,8 +32,9 @@ class EncoderSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    # Near-lossless by default: intermediate clips are encoded again into the film.
-    crf: int = Field(14, ge=0, le=51)
+    # The film's quality. Clips and boundaries are encoded as the film is, so the film copies
+    # their packets where it shows their frames unchanged, rather than encoding them a second time.
+    crf: int = Field(18, ge=0, le=51)
     preset: str = "veryfast"
     threads: int = Field(1, ge=1, le=64)
     # Off by default: on CPUs with AVX-512, the libx264 in PyAV's wheels (165, av 17 and 18)
@@ -38,22 +42,43 @@ class EncoderSettings(BaseModel):
     # encode to other bytes depending on what the process allocated before. On, files are
     # 1.5-2x smaller at the same crf, and a re-render may differ byte for byte.
     mbtree: bool = False
+    # A keyframe at least every second: a segment can copy a clip's packets from any keyframe
+    # on, so the frames it must encode again around a transition are at most a second's. It
+    # costs bytes: on bench/story.py's film at crf 18, 1 s made the file 23% larger than
+    # x264's default of 250 frames, 2 s 10%, 0.5 s 47%.
+    keyframe_seconds: float = Field(1.0, gt=0.0, le=60.0)
 
     def writer(self, path: Path, fps: int, width: int, height: int) -> "VideoWriter":
-        return VideoWriter(path, fps, width, height, self.crf, self.preset, self.threads, self.mbtree)
+        return VideoWriter(path, fps, width, height, self)
+
+    def encoding(self, fps: int, width: int, height: int) -> str:
+        """What its writer writes into a file's comment: all that decides the packets, and only that
+        (a diffusion backend's settings add its model and steps, which a segment does not have)."""
+        encoder = {name: getattr(self, name) for name in EncoderSettings.model_fields}
+        return json.dumps({"encoder": f"libx264 of PyAV {av.__version__}", "fps": fps, "size": [width, height],
+                           **encoder}, sort_keys=True)
+
+    def wrote(self, path: Path, fps: int, width: int, height: int) -> bool:
+        """Whether `path` is a video this settings' writer wrote at this rate and size, with this
+        PyAV's x264: then its packets can join the writer's as they are, and look as encoding
+        their frames again would (once, not twice)."""
+        with av.open(str(path)) as container:
+            return container.metadata.get("comment") == self.encoding(fps, width, height)
 
 
 class VideoWriter:
-    def __init__(self, path: Path, fps: int, width: int, height: int, crf: int, preset: str, threads: int,
-                 mbtree: bool = False):
+    def __init__(self, path: Path, fps: int, width: int, height: int, settings: EncoderSettings):
         # faststart puts the index first, so players and browsers start before the end arrives.
         self._container = av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"})
+        self._container.metadata["comment"] = settings.encoding(fps, width, height)
         self._stream = self._container.add_stream("libx264", rate=Fraction(fps))
         self._stream.width, self._stream.height = width, height
         self._stream.pix_fmt = "yuv420p"
         self._stream.codec_context.time_base = Fraction(1, fps)
-        self._stream.codec_context.thread_count = threads
-        self._stream.options = {"crf": str(crf), "preset": preset, "x264-params": f"mbtree={int(mbtree)}"}
+        self._stream.codec_context.thread_count = settings.threads
+        keyint = max(1, round(fps * settings.keyframe_seconds))
+        self._stream.options = {"crf": str(settings.crf), "preset": settings.preset,
+                                "x264-params": f"mbtree={int(settings.mbtree)}:keyint={keyint}"}
         self._count = 0
 
     def write_yuv(self, planes: np.ndarray) -> None:
@@ -92,7 +117,27 @@ Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
 CAPTION_TICKS = Fraction(1, 1000)   # cue times in milliseconds
 
 
-def concatenate(parts: list[Path], path: Path, fps: int, captions: list[tuple[float, float, str]] = (),
+@dataclass(frozen=True)
+class Slice:
+    """Frames [start, stop) of a video, where both are among its `cut_points`."""
+
+    path: Path
+    start: int
+    stop: int
+
+
+def cut_points(path: Path) -> list[int]:
+    """The frames a video can be cut at without decoding it: its keyframes, and its end.
+
+    x264's GOPs are closed (its default), so the frames from one keyframe up to the next
+    reference none outside them.
+    """
+    with av.open(str(path)) as container:
+        packets = sorted((p for p in container.demux(video=0) if p.pts is not None), key=lambda p: p.pts)
+    return [frame for frame, packet in enumerate(packets) if packet.is_keyframe] + [len(packets)]
+
+
+def concatenate(parts: list[Path | Slice], path: Path, fps: int, captions: list[tuple[float, float, str]] = (),
                 sound: Path | None = None) -> None:
     """Join videos encoded with one set of encoder settings into one, packet for packet, with
     `captions` (start, end in seconds, text) as a soft subtitle track and the audio of
@@ -100,11 +145,11 @@ def concatenate(parts: list[Path], path: Path, fps: int, captions: list[tuple[fl
 
     Nothing is decoded or encoded again: each part starts on its own keyframe and
     references no frame outside itself, so its packets play the same in the whole,
-    shifted by the frames before it.
+    shifted by the frames before it. A part is a whole video or a `Slice` of one.
     """
     with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as joined:
         # Every stream is added before the first packet: the muxer writes its header then.
-        with av.open(str(parts[0])) as first:
+        with av.open(str(_whole(parts[0]).path)) as first:
             stream = joined.add_stream_from_template(first.streams.video[0])
             time_bases = [first.streams.video[0].time_base]   # of the packets each stream gets, by index
         sources = [_video_packets(parts, stream, fps, time_bases[0])]
@@ -128,25 +173,48 @@ def concatenate(parts: list[Path], path: Path, fps: int, captions: list[tuple[fl
             joined.mux(packet)
 
 
-def _video_packets(parts: list[Path], stream, fps: int, time_base: Fraction) -> Iterator[av.Packet]:
-    """The parts' packets, in order, each shifted by the frames before its part."""
-    offset = 0
+def _video_packets(parts: list[Path | Slice], stream, fps: int, time_base: Fraction) -> Iterator[av.Packet]:
+    """The parts' packets, in order, each shown after the frames before its part.
+
+    Each packet is decoded in turn, a constant lead before the first frame shows: the
+    largest lead of any part. x264 decodes a few frames ahead of showing them where it
+    uses B-frames, and a short part may use none, so parts' own leads differ.
+    """
+    parts = list(map(_whole, parts))
+    lead = max(map(_decoding_lead, parts))
+    joined = 0   # packets so far, one a frame
     for part in parts:
-        with av.open(str(part)) as container:
+        with av.open(str(part.path)) as container:
             source = container.streams.video[0]
             if source.codec_context.extradata != stream.codec_context.extradata or source.time_base != time_base:
-                raise ValueError(f"{part} was encoded with other settings than {parts[0]}; they cannot be joined")
-            frame_ticks = round(1 / (fps * source.time_base))
-            frames = 0
+                raise ValueError(f"{part.path} was encoded with other settings than {parts[0].path}; "
+                                 "they cannot be joined")
+            frame_ticks, start = round(1 / (fps * source.time_base)), source.start_time or 0
+            shift = (joined - part.start) * frame_ticks
             for packet in container.demux(source):
                 if packet.dts is None:  # the demuxer's empty end-of-stream packet
                     continue
-                packet.pts += offset
-                packet.dts += offset
+                frame = (packet.pts - start) // frame_ticks
+                if not part.start <= frame < part.stop:
+                    continue
+                if frame == part.start and not packet.is_keyframe:
+                    raise ValueError(f"{part.path} has no keyframe at frame {frame} to cut at")
+                packet.pts += shift
+                packet.dts = joined * frame_ticks - lead
                 packet.stream = stream
                 yield packet
-                frames += 1
-            offset += frames * frame_ticks
+                joined += 1
+
+
+def _decoding_lead(part: Slice) -> int:
+    """How far, in its time base, a video decodes its frames ahead of showing them."""
+    with av.open(str(part.path)) as container:
+        first = next(p for p in container.demux(video=0) if p.dts is not None)
+        return first.pts - first.dts
+
+
+def _whole(part: Path | Slice) -> Slice:
+    return part if isinstance(part, Slice) else Slice(part, 0, sys.maxsize)
 
 
 def _audio_packets(sound: Path, stream) -> Iterator[av.Packet]:

@@ -1,14 +1,16 @@
 """Each animatic backend does what its spec says, checked on decoded output."""
 
+import av
 import numpy as np
 import pytest
 from PIL import Image
 
 from scenegen.camera import SUBJECT_DISTANCE, trajectory
-from scenegen.media import VideoWriter, concatenate, yuv_frames
+from scenegen.media import EncoderSettings, concatenate, cut_points, yuv_frames
 from scenegen.modules.boundary.animatic import AnimaticBoundary
 from scenegen.modules.captions.srt import _timestamp
 from scenegen.modules.clip.animatic import camera_path
+from scenegen.modules.segment.pyav import PyAVSegment
 from scenegen.orchestrator.backend import Job
 from scenegen.schemas.plan import StoryPlan
 from scenegen.schemas.timing import FrameLayout
@@ -64,7 +66,7 @@ def test_static_holds_and_handheld_wanders_by_seed():
 def constant_clip(path, luma: int, frames: int = 6):
     planes = np.full((H * 3 // 2, W), 128, np.uint8)
     planes[:H] = luma
-    with VideoWriter(path, 12, W, H, crf=0, preset="veryfast", threads=1) as video:
+    with EncoderSettings(crf=0).writer(path, 12, W, H) as video:
         for _ in range(frames):
             video.write_yuv(planes)
 
@@ -99,7 +101,7 @@ def test_a_window_longer_than_the_clips_is_an_error(tmp_path):
 
 def test_videos_of_other_sizes_are_not_joined(tmp_path):
     constant_clip(tmp_path / "a.mp4", 50)
-    with VideoWriter(tmp_path / "b.mp4", 12, W * 2, H, 18, "veryfast", 1) as video:
+    with EncoderSettings().writer(tmp_path / "b.mp4", 12, W * 2, H) as video:
         video.write_yuv(np.full((H * 3 // 2, W * 2), 50, np.uint8))
     with pytest.raises(ValueError, match="b.mp4 was encoded with other settings than .*a.mp4"):
         concatenate([tmp_path / "a.mp4", tmp_path / "b.mp4"], tmp_path / "joined.mp4", 12)
@@ -301,3 +303,68 @@ def test_retiming_interpolates_motion_at_its_own_speed(source, target):
 
     expected = [3.5 + 2 * k * source / target for k in range(count)]
     assert [centre(f) for f in out] == pytest.approx(expected, abs=0.5)
+
+
+def numbered_clip(path, frames: int, settings: EncoderSettings, luma0: int = 20):
+    """A clip whose frame n is grey at luma0 + 8n, so a frame says which one it is, with grain
+    that makes each frame's packet its own."""
+    grain = np.random.default_rng(0)
+    with settings.writer(path, 12, W, H) as video:
+        for n in range(frames):
+            planes = np.full((H * 3 // 2, W), 128, np.uint8)
+            planes[:H] = luma0 + 8 * n + grain.integers(-3, 4, (H, W))
+            video.write_yuv(planes)
+
+
+def packets(path) -> list[bytes]:
+    with av.open(str(path)) as container:
+        return sorted((p.pts, bytes(p)) for p in container.demux(video=0) if p.dts is not None)
+
+
+def run_segment(tmp_path, clip_settings: EncoderSettings, first: int, stop: int, boundary_settings=None):
+    numbered_clip(tmp_path / "clip.mp4", 24, clip_settings)
+    inputs = {"clip:a": tmp_path / "clip.mp4"}
+    if boundary_settings:
+        numbered_clip(tmp_path / "boundary.mp4", 6, boundary_settings, luma0=30)
+        inputs["boundary:a+b"] = tmp_path / "boundary.mp4"
+    job = Job(node="segment:a", params={"shot": "a", "first": first, "stop": stop, "fps": 12, "width": W, "height": H,
+                                        "boundary": "boundary:a+b" if boundary_settings else None},
+              inputs=inputs, output=tmp_path / "segment.mp4", root=tmp_path, keep=tmp_path / "kept", seed=0)
+    PyAVSegment({"keyframe_seconds": 0.5}).run(job)
+    return [round(float(f[:H].mean())) for f in yuv_frames(tmp_path / "segment.mp4")]
+
+
+def test_a_clip_can_be_cut_at_its_keyframes_and_its_end(tmp_path):
+    numbered_clip(tmp_path / "clip.mp4", 20, EncoderSettings(keyframe_seconds=0.5))
+    with av.open(str(tmp_path / "clip.mp4")) as container:
+        keyframes = [n for n, frame in enumerate(container.decode(video=0)) if frame.key_frame]
+    cuts = cut_points(tmp_path / "clip.mp4")
+    assert cuts == keyframes + [20]
+    assert max(b - a for a, b in zip(cuts, cuts[1:])) <= 6, "a keyframe at least every half second"
+
+
+def test_a_segment_copies_the_clip_packets_it_shows_unchanged(tmp_path):
+    # Frames 3..22: the whole GOPs inside are copied, the frames around them encoded again.
+    lumas = run_segment(tmp_path, EncoderSettings(keyframe_seconds=0.5), first=3, stop=22)
+    assert lumas == pytest.approx([20 + 8 * n for n in range(3, 22)], abs=1)
+    inside = [c for c in cut_points(tmp_path / "clip.mp4") if 3 <= c <= 22]
+    clip, segment = packets(tmp_path / "clip.mp4"), {data for _, data in packets(tmp_path / "segment.mp4")}
+    assert inside[0] > 3 and inside[-1] < 22, "there are frames to encode at both ends"
+    assert {data for _, data in clip[inside[0]:inside[-1]]} <= segment
+    assert not {data for _, data in clip[:inside[0]] + clip[inside[-1]:]} & segment
+
+
+def test_a_segment_encodes_a_clip_encoded_otherwise(tmp_path):
+    lumas = run_segment(tmp_path, EncoderSettings(crf=30, keyframe_seconds=0.5), first=0, stop=24)
+    assert lumas == pytest.approx([20 + 8 * n for n in range(24)], abs=2)
+    assert not {data for _, data in packets(tmp_path / "clip.mp4")} & {data for _, data in packets(tmp_path / "segment.mp4")}
+
+
+def test_a_segment_copies_a_boundary_encoded_as_it_encodes(tmp_path):
+    lumas = run_segment(tmp_path, EncoderSettings(keyframe_seconds=0.5), first=0, stop=18,
+                        boundary_settings=EncoderSettings(keyframe_seconds=0.5))
+    assert lumas == pytest.approx([20 + 8 * n for n in range(18)] + [30 + 8 * n for n in range(6)], abs=1)
+    segment = {data for _, data in packets(tmp_path / "segment.mp4")}
+    last_cut = [c for c in cut_points(tmp_path / "clip.mp4") if c <= 18][-1]
+    clip, boundary = packets(tmp_path / "clip.mp4"), packets(tmp_path / "boundary.mp4")
+    assert {data for _, data in clip[:last_cut] + boundary} <= segment

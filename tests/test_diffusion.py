@@ -204,12 +204,12 @@ def test_the_smoothing_window_keeps_to_the_latent_groups(step, context, window):
 @pytest.mark.torch
 def test_a_dissolve_is_a_dissolve_on_the_diffusion_backend_too(tiny_models, tmp_path):
     """The model is not asked: the two shots' own frames cross-fade, as the animatic's do."""
-    from scenegen.media import VideoWriter, yuv_frames
+    from scenegen.media import EncoderSettings, yuv_frames
 
     for name, luma in (("a", 50), ("b", 150)):
         planes = np.full((48 * 3 // 2, 64), 128, np.uint8)
         planes[:48] = luma
-        with VideoWriter(tmp_path / f"{name}.mp4", 12, 64, 48, crf=0, preset="veryfast", threads=1) as video:
+        with EncoderSettings(crf=0).writer(tmp_path / f"{name}.mp4", 12, 64, 48) as video:
             for _ in range(20):
                 video.write_yuv(planes)
     backend = DiffusersBoundary({"model": str(tiny_models / "wan-vace"), "crf": 0})

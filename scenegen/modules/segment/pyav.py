@@ -1,10 +1,17 @@
 """A film segment: one shot as the film shows it, then the transition into the next.
 
 That is the shot's clip without the frames its neighbours' boundaries replace, then
-the boundary frames that follow it, encoded as a stream of its own that starts on a
-keyframe. The film joins the segments without encoding them again, so an edit to one
-shot encodes one or two segments, not the whole film, and segments encode in parallel
-while later shots are still being made.
+the boundary frames that follow it, as a stream of its own that starts on a keyframe.
+The film joins the segments without encoding them again, so an edit to one shot makes
+one or two segments, not the whole film, and segments are made in parallel while later
+shots are still being made.
+
+Where the clip (or the boundary) was encoded as this segment encodes (`wrote`), its
+packets are copied from the first keyframe of the shot's span to the last one: those
+frames are encoded once, not twice, and an edit to one shot waits for no second encode.
+Only the frames before that first keyframe and after that last one are decoded and
+encoded again (with a keyframe a second, at most a second's at either end), as are all
+of them where the encodings differ.
 
 Frames pass from the decoded clips to the encoder as yuv420p planes, untouched; the
 encoder's thread count is fixed by the settings because x264's output depends on it.
@@ -16,29 +23,28 @@ it changes to the next shot's, as the subtitle track does, so two never overlap.
 from __future__ import annotations
 
 import itertools
+import tempfile
 import textwrap
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from scenegen.media import EncoderSettings, rgb_to_yuv, yuv_frames, yuv_to_rgb
+from scenegen.media import EncoderSettings, Slice, concatenate, cut_points, rgb_to_yuv, yuv_frames, yuv_to_rgb
 from scenegen.orchestrator.backend import Backend, Job
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
 from scenegen.schemas.timing import FrameLayout
 
 
-class Settings(EncoderSettings):
-    crf: int = Field(18, ge=0, le=51)
-
-
 class PyAVSegment(Backend):
     kind: ClassVar[str] = "segment"
     name: ClassVar[str] = "pyav"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     suffix: ClassVar[str] = ".mp4"
-    Settings: ClassVar[type[BaseModel]] = Settings
+    Settings: ClassVar[type[BaseModel]] = EncoderSettings
 
     def params(self, plan: StoryPlan, subject: Shot, output: OutputFormat) -> dict[str, Any]:
         spans = FrameLayout.of(plan, output.fps).spans
@@ -57,15 +63,41 @@ class PyAVSegment(Backend):
 
     def run(self, job: Job) -> None:
         p = job.params
-        frames = yuv_frames(job.inputs[f"clip:{p['shot']}"], p["first"], p["stop"])  # the first were in the previous boundary
-        if p["boundary"]:
-            frames = itertools.chain(frames, yuv_frames(job.inputs[p["boundary"]]))
-        with self.settings.writer(job.output, p["fps"], p["width"], p["height"]) as segment:
+        clip, boundary = job.inputs[f"clip:{p['shot']}"], job.inputs.get(p["boundary"])
+        if "captions" in p:   # every frame gets its caption drawn on, so every frame is encoded
+            frames = yuv_frames(clip, p["first"], p["stop"])   # the first were in the previous boundary
+            self._encode(job.output, itertools.chain(frames, yuv_frames(boundary) if boundary else ()), p)
+            return
+        size = p["fps"], p["width"], p["height"]
+        first, stop = p["first"], p["stop"]
+        cuts = [c for c in cut_points(clip) if first <= c <= stop] if self.settings.wrote(clip, *size) else []
+        copy_from, copy_to = (cuts[0], cuts[-1]) if len(cuts) > 1 else (stop, stop)
+        # In order, each a Slice to copy or frames to encode: the clip's span, then the boundary.
+        parts: list[Slice | list[Iterable]] = [[yuv_frames(clip, first, copy_from)], Slice(clip, copy_from, copy_to),
+                                               [yuv_frames(clip, copy_to, stop)]]
+        if boundary and self.settings.wrote(boundary, *size):
+            parts.append(Slice(boundary, 0, cut_points(boundary)[-1]))
+        elif boundary:
+            parts[-1].append(yuv_frames(boundary))
+        with tempfile.TemporaryDirectory(dir=job.output.parent) as scratch:
+            joined = []
+            for n, part in enumerate(parts):
+                if isinstance(part, list):   # frames to encode: a part of its own, if there are any
+                    frames = itertools.chain(*part)
+                    if (opening := next(frames, None)) is not None:
+                        joined.append(self._encode(Path(scratch) / f"{n}.mp4", itertools.chain([opening], frames), p))
+                elif part.start < part.stop:
+                    joined.append(part)
+            concatenate(joined, job.output, p["fps"])
+
+    def _encode(self, path: Path, frames: Iterable[np.ndarray], p: dict[str, Any]) -> Path:
+        with self.settings.writer(path, p["fps"], p["width"], p["height"]) as segment:
             for n, planes in enumerate(frames):
                 if "captions" in p:
                     texts = p["captions"]["texts"]
                     planes = _burned(planes, texts[0] if n < p["captions"]["switch"] else texts[1])
                 segment.write_yuv(planes)
+        return path
 
 
 def _burned(planes: np.ndarray, caption: str) -> np.ndarray:
