@@ -10,6 +10,7 @@ process cannot take a client, so `serve()` answers the same way over real HTTP o
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import threading
@@ -134,7 +135,7 @@ def correct_answer(body: dict) -> dict:
         return {"title": "The Sea at Last", "logline": "Mara leaves her bakery to find the sea.",
                 "style": "warm painterly film", "music": "hopeful",
                 "characters": [{**c, "voice": voice} for c, voice in zip(CAST, ("feminine", "masculine"))],
-                "locations": PLACES,
+                "locations": copy.deepcopy(PLACES),   # a fault may change its answer, never the next one
                 "acts": [{"name": n, "summary": f"The {n.lower()} of Mara's journey."} for n in ("Setup", "Journey", "Arrival")]}
     if stage == "PreShots":
         count = schema["properties"]["sentences"]["minItems"]
