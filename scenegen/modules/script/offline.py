@@ -366,14 +366,14 @@ def _location(where: str, setting: str, time_of_day: str, premise: reading.Premi
     """The plan's location for a place the planner picked: named by its head noun ("a bright kitchen in a
     small family house" is `kitchen`, a second kitchen `kitchen-2`), with what stands where in it."""
     table = _layouts()
-    head = _head_noun(where, table["places"])
+    head, called = _head_noun(where, table["places"], table["named_with_the_word_before"])
     ids = {place.id for place in taken}
-    base = "-".join(re.findall(r"[a-z0-9]+", head))[:36] or "place"
+    base = "-".join(re.findall(r"[a-z0-9]+", called))[:36] or "place"
     number = next(n for n in range(1, len(ids) + 2) if (f"{base}-{n}" if n > 1 else base) not in ids)
     # A place is first seen at the hour of its first scene; a later scene there keeps its own light.
     return Location(
         id=f"{base}-{number}" if number > 1 else base,
-        name=(where[:1].upper() + where[1:]) if len(where) <= 80 else head.capitalize(),
+        name=(where[:1].upper() + where[1:]) if len(where) <= 80 else called.capitalize(),
         description=sentence(where + (f" {premise.era}" if premise.era else "")),
         time_of_day=time_of_day,
         season=table["seasons"].get(premise.weather or ""),
@@ -387,16 +387,25 @@ def _layouts() -> dict:
     return tomllib.loads(files("scenegen.prompts").joinpath("offline/locations.toml").read_text())
 
 
-def _head_noun(where: str, known: dict) -> str:
-    """The noun a place phrase is about: of its first nouns ("the manager's office", "an apartment full
-    of boxes"), the last the layouts know, else the last."""
-    nouns: list[str] = []
-    for token in tag(where):
+def _head_noun(where: str, known: dict, plain: list[str]) -> tuple[str, str]:
+    """The noun a place phrase is about, and what to call the place: of its first nouns ("the manager's
+    office", "an apartment full of boxes"), the last the layouts know, else the last; a noun too plain
+    to tell places apart is called with the word before it ("a guest room": guest-room)."""
+    tokens = tag(where)
+    nouns: list[int] = []
+    for i, token in enumerate(tokens):
         if token.pos == "NOUN":
-            nouns.append(token.lemma)
+            nouns.append(i)
         elif nouns and not (token.pos == "PART" and token.lower in ("'s", "’s")):
             break
-    return next((noun for noun in reversed(nouns) if noun in known), nouns[-1] if nouns else "place")
+    if not nouns:
+        return "place", "place"
+    at = next((i for i in reversed(nouns) if tokens[i].lemma in known), nouns[-1])
+    head = tokens[at].lemma
+    before = tokens[at - 1] if at else None
+    if head in plain and before is not None and before.pos in ("NOUN", "ADJ"):
+        return head, f"{before.lower} {head}"
+    return head, head
 
 
 def _in_turn(choices: list[str], turns: Counter[str], key: str) -> str:
