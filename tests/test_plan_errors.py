@@ -29,6 +29,8 @@ CASES = [
     ("transition longer than the shot", lambda p: p["shots"][0].update(duration=1.0, transition={"type": "dissolve", "duration": 2.0}),
      "shots[0].transition.duration"),
     ("index out of order", lambda p: set_path(p, ["shots", 2, "index"], 9), "shots[2].index"),
+    ("unknown location id", lambda p: set_path(p, ["shots", 3, "location"], "nowhere"), "shots[3].location"),
+    ("shot with no location", lambda p: p["shots"][1].pop("location"), "shots[1].location"),
 ]
 
 

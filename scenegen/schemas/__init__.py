@@ -7,8 +7,11 @@ from scenegen.schemas.plan import (
     Character,
     Contrast,
     KeyLight,
+    LayoutItem,
     Lighting,
+    Location,
     Mood,
+    Season,
     Shot,
     ShotSize,
     StoryPlan,
@@ -20,6 +23,6 @@ from scenegen.schemas.settings import BackendChoice, OutputFormat, RenderSetting
 
 __all__ = [
     "BackendChoice", "CameraAngle", "CameraMovement", "CameraPose", "Character", "Contrast",
-    "KeyLight", "Lighting", "Mood", "OutputFormat", "RenderSettings", "Shot", "ShotSize",
+    "KeyLight", "LayoutItem", "Lighting", "Location", "Mood", "Season", "OutputFormat", "RenderSettings", "Shot", "ShotSize",
     "StoryPlan", "TimeOfDay", "Transition", "TransitionType",
 ]

@@ -24,16 +24,27 @@ def plan_errors(plan: StoryPlan, fps: int, fps_from: Path | None = None) -> list
 
 
 def structure_errors(plan: StoryPlan) -> list[tuple[str, str]]:
-    """Ids that clash or point nowhere, numbering, transitions that cannot be."""
+    """Ids that clash or point nowhere, shots without a place in a plan of places, numbering,
+    transitions that cannot be."""
     errors: list[tuple[str, str]] = []
     seen: set[str] = set()
     for i, c in enumerate(plan.characters):
         if c.id in seen:
             errors.append((f"characters[{i}].id", f"duplicate character id {c.id!r}"))
         seen.add(c.id)
+    places: set[str] = set()
+    for i, place in enumerate(plan.locations):
+        if place.id in places:
+            errors.append((f"locations[{i}].id", f"duplicate location id {place.id!r}"))
+        places.add(place.id)
     shot_ids: set[str] = set()
     for i, shot in enumerate(plan.shots):
         at = f"shots[{i}]"
+        if shot.location is not None and shot.location not in places:
+            errors.append((f"{at}.location", f"unknown location id {shot.location!r}; known: {', '.join(sorted(places)) or 'none'}"))
+        elif shot.location is None and places:
+            errors.append((f"{at}.location", f"names no location; every shot names its location once the plan has "
+                                             f"locations (known: {', '.join(sorted(places))})"))
         if shot.id in shot_ids:
             errors.append((f"{at}.id", f"duplicate shot id {shot.id!r}"))
         shot_ids.add(shot.id)

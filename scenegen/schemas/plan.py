@@ -1,9 +1,10 @@
 """The story plan: what every stage reads, and the one file users edit.
 
-A plan holds the cast and, per shot, the five domains VGoT describes (character,
-background, relation, camera pose, HDR lighting) plus the story context before the
-shot. Camera and lighting are structured (numbers and enums the renderers act on) and
-carry free text for the prompt. Cross-references (character ids, shot order,
+A plan holds the cast, the locations (the places the film returns to, each with a layout
+that every camera's bearing reads) and, per shot, the location it is in, the five domains VGoT
+describes (character, background, relation, camera pose, HDR lighting) plus the story context
+before the shot. Camera and lighting are structured (numbers and enums the renderers act on) and
+carry free text for the prompt. Cross-references (character and location ids, shot order,
 transition lengths) are checked after parsing, by schemas/checks.py, so that every error
 names its JSON path.
 """
@@ -91,6 +92,13 @@ class TimeOfDay(StrEnum):
     night = "night"
 
 
+class Season(StrEnum):
+    spring = "spring"
+    summer = "summer"
+    autumn = "autumn"
+    winter = "winter"
+
+
 class KeyLight(StrEnum):
     front = "front"
     left = "left"
@@ -142,6 +150,10 @@ class CameraPose(Model):
     movement: CameraMovement = CameraMovement.static
     movement_amount: float = Field(0.5, ge=0.0, le=1.0, description="0 = barely moves, 1 = the largest move")
     fov_deg: float = Field(50.0, ge=5.0, le=150.0, description="horizontal field of view in degrees")
+    bearing: float = Field(
+        0.0, ge=-180.0, le=180.0,
+        description="which way the camera faces in the shot's location at its first pose, in degrees clockwise from "
+                    "the location's front (its layout's bearing 0); a reverse shot is 180 from the shot it answers")
     path: list[CameraKey] | None = Field(
         None, min_length=1, max_length=64,
         description="keyed poses that replace the named movement; eased from key to key (docs/camera.md)")
@@ -197,6 +209,26 @@ class Character(Model):
     voice: Voice | None = Field(None, description="how the character sounds; drawn from the id when absent")
 
 
+class LayoutItem(Model):
+    """Something that stands in a location, and which way it lies from the middle of it."""
+
+    what: Text = Field(description='what stands there: "a tall window", "the door", "the sea"')
+    bearing: float = Field(ge=-180.0, le=180.0, description="degrees clockwise from the location's front: 0 is "
+                           "what a camera with bearing 0 faces, 90 its right, 180 behind it")
+
+
+class Location(Model):
+    """A place the film returns to, the same place in every shot that names it."""
+
+    id: Slug
+    name: Annotated[str, Field(min_length=1, max_length=80)]
+    description: Text = Field(description="what the place looks like, for every view of it")
+    time_of_day: TimeOfDay = Field(description="the hour of its shots unless a shot's lighting says another")
+    season: Season | None = Field(None, description="the time of year there; none: unsaid")
+    layout: list[LayoutItem] = Field(default_factory=list, max_length=16,
+                                     description="what stands where, so every camera sees the same place")
+
+
 class Line(Model):
     speaker: Slug = Field(description="the id of the character who says it")
     text: LineText
@@ -208,6 +240,7 @@ class Shot(Model):
     characters: list[Slug] = Field(default_factory=list, max_length=8)
     ages: dict[Slug, Age] = Field(default_factory=dict, description="how old each character in the shot looks (default adult)")
     character: Text
+    location: Slug | None = Field(None, description="the id of the location the shot is in")
     background: Text
     relation: Text
     camera: CameraPose
@@ -249,6 +282,8 @@ class StoryPlan(Model):
     style: Text
     seed: int = Field(0, ge=0)
     characters: list[Character] = Field(max_length=64)
+    locations: list[Location] = Field(default_factory=list, max_length=64,
+                                      description="the places the shots are in; each shot names its own")
     shots: list[Shot] = Field(min_length=1, max_length=MAX_SHOTS)
     score: Score | None = Field(None, description="music under the film; none when absent")
 
@@ -256,6 +291,9 @@ class StoryPlan(Model):
 
     def character(self, character_id: str) -> Character:
         return next(c for c in self.characters if c.id == character_id)
+
+    def location(self, location_id: str) -> Location:
+        return next(place for place in self.locations if place.id == location_id)
 
 
 # The voice-over's voice, and the voices drawn for characters whose plan gives none.

@@ -10,6 +10,7 @@ process cannot take a client, so `serve()` answers the same way over real HTTP o
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import threading
@@ -26,6 +27,18 @@ CAST = [
     {"id": "tomas", "name": "Tomas", "description": "Her brother, a sailor.",
      "appearance": "short black hair, brown eyes, olive skin, a navy sweater"},
 ]
+PLACES = [
+    {"id": "bakery", "name": "Mara's bakery", "description": "A small bakery with flour-dusted counters and warm ovens.",
+     "time_of_day": "dawn", "season": "autumn",
+     "layout": [{"what": "the shop window", "bearing": 0}, {"what": "the ovens", "bearing": 90},
+                {"what": "the back door", "bearing": 180}]},
+    {"id": "coastal-road", "name": "The coastal road", "description": "A coastal road lined with pines above the sea.",
+     "time_of_day": "golden_hour", "season": None,
+     "layout": [{"what": "the road running on", "bearing": 0}, {"what": "the sea below", "bearing": 90},
+                {"what": "the pines", "bearing": -90}]},
+]
+BACKGROUNDS = {"bakery": "the bakery's warm front room, flour in the air",
+               "coastal-road": "a coastal road lined with pines"}
 SIZES = ["wide", "medium", "close_up", "medium_close", "full", "extreme_wide"]
 MOVES = ["static", "dolly_in", "pan_left", "tilt_up", "zoom_in", "truck_right", "orbit_left"]
 
@@ -122,22 +135,28 @@ def correct_answer(body: dict) -> dict:
         return {"title": "The Sea at Last", "logline": "Mara leaves her bakery to find the sea.",
                 "style": "warm painterly film", "music": "hopeful",
                 "characters": [{**c, "voice": voice} for c, voice in zip(CAST, ("feminine", "masculine"))],
+                "locations": copy.deepcopy(PLACES),   # a fault may change its answer, never the next one
                 "acts": [{"name": n, "summary": f"The {n.lower()} of Mara's journey."} for n in ("Setup", "Journey", "Arrival")]}
     if stage == "PreShots":
         count = schema["properties"]["sentences"]["minItems"]
         return {"sentences": [f"Mara takes step {i + 1} toward the sea." for i in range(count)]}
     first, last, total = map(int, re.search(r"shots (\d+) to (\d+) of (\d+)", prompt).groups())
     ids = schema["$defs"]["ShotSpec"]["properties"]["characters"]["items"]["enum"]
+    places = schema["$defs"]["ShotSpec"]["properties"]["location"]["enum"]
     shots = []
     for n in range(first, last + 1):
         scene_end = n % 4 == 0 and n != total
+        place = places[0] if n <= total // 3 else places[-1]   # the film opens in the bakery, then takes the road
         shots.append({
             "characters": ids[: 1 + n % 2],
             "character": "Mara in her red coat, walking with purpose",
-            "background": "a coastal road lined with pines",
+            "location": place,
+            "background": BACKGROUNDS.get(place, "a coastal road lined with pines"),
             "relation": "Mara ahead, Tomas a step behind her" if n % 2 else "Mara alone in the frame",
             "camera": {"shot_size": SIZES[n % len(SIZES)], "angle": "eye_level", "movement": MOVES[n % len(MOVES)],
-                       "movement_amount": 0.5, "fov_deg": 50, "text": "a steady camera at eye level"},
+                       "movement_amount": 0.5, "fov_deg": 50,
+                       # Shot 3 of each four answers shot 1 from the other side.
+                       "bearing": 180 if n % 4 == 3 else 0, "text": "a steady camera at eye level"},
             "lighting": {"time_of_day": "golden_hour", "key_light": "left", "color_temperature_k": 3200,
                          "contrast": "medium", "mood": "hopeful", "text": "warm low sun from the left"},
             "duration": 3.0,

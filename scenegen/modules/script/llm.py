@@ -4,15 +4,16 @@ Planning is hierarchical, as in VideoGen-of-Thought, so no single answer has to 
 a whole film:
 
 1. outline: title, logline, style, the cast (with the appearance every portrait and
-   keyframe will keep) and the acts;
+   keyframe will keep), the locations (with what stands where in each) and the acts;
 2. pre-shot sentences: exactly one sentence of story context per shot;
 3. shot specs in batches of at most `batch_size` shots, each batch given the outline,
    its shots' sentences and a running summary of the shots before it: the five
-   domains (character, background, relation, camera pose, HDR lighting), duration
-   and transition, camera and lighting as the schema's structured fields plus text.
+   domains (character, background, relation, camera pose, HDR lighting), the location
+   and which way the camera faces in it, duration and transition, camera and lighting
+   as the schema's structured fields plus text.
 
-Every answer is parsed against a JSON Schema built for that call (the cast's ids as
-an enum, the exact number of items), so servers that constrain decoding (vLLM,
+Every answer is parsed against a JSON Schema built for that call (the cast's and the
+locations' ids as enums, the exact number of items), so servers that constrain decoding (vLLM,
 llama.cpp, Ollama, OpenAI's strict mode) cannot produce a broken reference. What the
 schema cannot say (hair that changes colour, a transition longer than half its shot,
 a batch filmed from one distance) is checked after parsing. A failed check is sent back to
@@ -32,7 +33,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
@@ -47,7 +48,8 @@ from scenegen.schemas import (
 )
 from scenegen.schemas.files import json_path
 from scenegen.schemas.plan import (
-    MAX_SHOT_SECONDS, NARRATOR, LineText, Score, ScoreChange, ScoreCue, Slug, Text, Voice, VoiceKind, said_fields,
+    MAX_SHOT_SECONDS, NARRATOR, LineText, Location, Score, ScoreChange, ScoreCue, Season, Slug, Text, Voice, VoiceKind,
+    said_fields,
 )
 from scenegen.schemas.timing import seconds_to_say, spoken_words
 
@@ -93,6 +95,24 @@ class CastMember(Answer):
     voice: VoiceKind | None = None
 
 
+# Which way something lies, or a camera faces, in a location: degrees clockwise from its front.
+Bearing = Literal[-135, -90, -45, 0, 45, 90, 135, 180]
+
+
+class LayoutChoice(Answer):
+    what: Text
+    bearing: Bearing
+
+
+class Place(Answer):
+    id: Slug
+    name: Annotated[str, Field(min_length=1, max_length=80)]
+    description: Text
+    time_of_day: TimeOfDay
+    season: Season | None = None
+    layout: list[LayoutChoice] = Field(min_length=2, max_length=6)
+
+
 class Act(Answer):
     name: Text
     summary: Text
@@ -103,6 +123,7 @@ class Outline(Answer):
     logline: Text
     style: Text
     characters: list[CastMember] = Field(min_length=1, max_length=6)
+    locations: list[Place] = Field(min_length=1, max_length=12)
     acts: list[Act] = Field(min_length=1, max_length=5)
     music: Mood | None = Field(None, description="the score's mood at the start; none for no music")
 
@@ -123,6 +144,7 @@ class CameraChoice(Answer):
     movement: CameraMovement
     movement_amount: Amount
     fov_deg: Lens
+    bearing: Bearing
     text: Text
 
 
@@ -148,11 +170,11 @@ def _pre_shots_model(count: int) -> type[Answer]:
     return create_model("PreShots", __base__=Answer, sentences=(list[Text], Field(min_length=count, max_length=count)))
 
 
-def _shot_batch_model(cast: list[str], count: int) -> type[Answer]:
+def _shot_batch_model(cast: list[str], places: list[str], count: int) -> type[Answer]:
     spec = create_model(
         "ShotSpec", __base__=Answer,
         characters=(list[Literal[tuple(cast)]], Field(max_length=len(cast))),
-        character=(Text, ...), background=(Text, ...), relation=(Text, ...),
+        character=(Text, ...), location=(Literal[tuple(places)], ...), background=(Text, ...), relation=(Text, ...),
         camera=(CameraChoice, ...), lighting=(LightingChoice, ...),
         duration=(Seconds, ...), transition=(TransitionChoice, ...),
         narration=(Text | None, None),
@@ -225,6 +247,7 @@ class LLMPlanner(ScriptBackend):
         outline = self._ask("outline", Outline,
                             fill_template("llm/outline.j2", sentence=sentence, shots=request.shots), _check_outline)
         cast = [m.id for m in outline.characters]
+        places = [place.id for place in outline.locations]
         pre_shots = self._ask(
             "pre-shot sentences", _pre_shots_model(request.shots),
             fill_template("llm/pre_shots.j2", outline=outline, shots=request.shots), lambda a: [],
@@ -238,7 +261,7 @@ class LLMPlanner(ScriptBackend):
                                    total=request.shots, summary=_summary(pre_shots, specs))
             try:
                 what = f"shots {start + 1}-{stop}" if stop - start > 1 else f"shot {stop}"
-                batch = self._ask(what, _shot_batch_model(cast, stop - start), prompt,
+                batch = self._ask(what, _shot_batch_model(cast, places, stop - start), prompt,
                                   lambda a: _check_batch(a, outline), split_if_cut=stop - start > 1)
             except _Truncated:
                 middle = (start + stop) // 2
@@ -254,6 +277,7 @@ class LLMPlanner(ScriptBackend):
         return StoryPlan(
             title=outline.title, logline=outline.logline, style=outline.style, seed=request.seed,
             characters=list(cast.values()),
+            locations=[Location(**place.model_dump()) for place in outline.locations],
             shots=[
                 Shot(id=ids[i], index=i + 1, context=pre_shots[i],
                      **{**spec.model_dump(exclude={"music", "duration"}), "transition": transitions[i],
@@ -396,8 +420,11 @@ def _parse(model: type[Answer], text: str, check) -> tuple[Any, str]:
 
 
 def _check_outline(outline: Outline) -> list[str]:
-    ids = [m.id for m in outline.characters]
-    return [f"characters: the id {i!r} is used twice" for i in sorted({i for i in ids if ids.count(i) > 1})]
+    problems = []
+    for field, ids in (("characters", [m.id for m in outline.characters]),
+                       ("locations", [place.id for place in outline.locations])):
+        problems += [f"{field}: the id {i!r} is used twice" for i in sorted({i for i in ids if ids.count(i) > 1})]
+    return problems
 
 
 HAIR = re.compile(r"\b(" + "|".join(COLOURS) + r")\s+hair\b")
@@ -444,6 +471,6 @@ def _summary(sentences: list[str], specs: list) -> str:
     offset = len(specs) - len(done)
     return fill_template("llm/summary.j2", shots=[
         {"number": offset + i + 1, "context": sentence, "size": spec.camera.shot_size.value,
-         "background": spec.background, "time": spec.lighting.time_of_day.value}
+         "location": spec.location, "bearing": spec.camera.bearing, "background": spec.background, "time": spec.lighting.time_of_day.value}
         for i, (sentence, spec) in enumerate(done)
     ])

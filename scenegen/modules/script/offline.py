@@ -12,9 +12,11 @@
    picture shows them at their age there ("an old woman with silver hair").
 4. Each beat happens in the places named, kept to their world ("a rooftop in Tokyo",
    "the lamp room of the lighthouse"; a beach in a mountain story becomes a mountain
-   lake), in the named weather, which the light says too.
+   lake), in the named weather, which the light says too. Each place is a location of the
+   plan, shared by every scene there, with what stands where in it (locations.toml).
 5. Each scene is covered with camera grammar: an establishing wide, a two-shot, then
-   reverse angles over the shoulder and close-ups, a pull-out to end long scenes.
+   reverse angles over the shoulder and close-ups, a pull-out to end long scenes. A
+   reverse faces the other way in the location (bearing 180) from the shot it answers.
 6. Light follows the story: dawn to golden hour through the first half, night at the
    crisis, warm light at the end; contrast rises toward the climax.
 7. Sound follows it too: each act opens on its narration, each beat's lines are said in
@@ -23,7 +25,7 @@
    and drops after it.
 
 Every sentence comes from `prompts/offline/planner.j2` and the kinds' templates; words
-from `prompts/offline/` (vocabulary.toml, reading.toml, kinds/*.toml).
+from `prompts/offline/` (vocabulary.toml, reading.toml, locations.toml, kinds/*.toml).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import random
 import re
 import tomllib
 from collections import Counter
+from functools import cache
 from importlib.resources import files
 from typing import ClassVar
 
@@ -43,7 +46,7 @@ from scenegen.prompts import environment, sentence
 from scenegen.schemas import (
     CameraPose, Character, Lighting, Shot, StoryPlan, Transition, TransitionType,
 )
-from scenegen.schemas.plan import NARRATOR, Line, Score, ScoreChange, ScoreCue, Voice
+from scenegen.schemas.plan import NARRATOR, LayoutItem, Line, Location, Score, ScoreChange, ScoreCue, Voice
 from scenegen.schemas.timing import seconds_to_say
 
 ACT_ORDER_FOR_FEW = {1: [1], 2: [0, 2]}
@@ -104,6 +107,7 @@ class OfflinePlanner(ScriptBackend):
         ]
         cues: list[ScoreCue] = []
         shots: list[Shot] = []
+        locations: dict[str, Location] = {}   # by the words that place it: scenes there share it
         total = request.shots
         turns: Counter[str] = Counter()   # rooms and a world's own locations are taken in turn
         for scene_no, (act, beat, count) in enumerate(scenes):
@@ -127,6 +131,8 @@ class OfflinePlanner(ScriptBackend):
                                                                  weather and weather["light"])),
             )
             where = _where(say(beat["location"]), beat["setting"], premise, kind, scene_no, act_no, turns)
+            if where not in locations:
+                locations[where] = _location(where, beat["setting"], time_of_day, premise, locations.values())
             moments = [say(m) for m in (beat["action"], *beat["moments"])]
             lines = [(cast[line["by"]], say(line["say"])) for line in beat["lines"]]
             opens_act = scene_no == 0 or scenes[scene_no - 1][0] is not act
@@ -159,6 +165,7 @@ class OfflinePlanner(ScriptBackend):
                     ages={p["id"]: age[p["id"]] for p in in_frame if age[p["id"]] != "adult"},
                     character=sentence(macros.character([_as_seen(p, age[p["id"]]) for p in in_frame], hero["name"],
                                                         say(beat["action"]))),
+                    location=locations[where].id,
                     background=sentence(macros.background(
                         where, time_of_day, weather and weather["indoors" if beat["setting"] == "indoor" else "outdoors"]
                         or rng.choice(words["phrases"]["scenery_details"]), premise.era)),
@@ -168,7 +175,8 @@ class OfflinePlanner(ScriptBackend):
                     camera=CameraPose(
                         shot_size=size, angle=angle, movement=movement,
                         movement_amount=0.0 if movement == "static" else rng.choice([0.3, 0.5, 0.7]),
-                        fov_deg=FOV[size], text=sentence(macros.camera(size, angle, movement, FOV[size], subject)),
+                        fov_deg=FOV[size], bearing=_bearing(size, angle, framed, len(people)),
+                        text=sentence(macros.camera(size, angle, movement, FOV[size], subject)),
                     ),
                     lighting=lighting,
                     context=sentence(macros.context(
@@ -187,6 +195,7 @@ class OfflinePlanner(ScriptBackend):
             style=_style(premise),
             seed=request.seed,
             characters=characters,
+            locations=list(locations.values()),
             shots=shots,
             score=Score(mood=scenes[0][1]["mood"], cues=cues),
         )
@@ -353,6 +362,52 @@ def _where(location: str, setting: str, premise: reading.Premise, kind: dict, sc
     return world[setting].format(location=location, place=place.text, at=at)
 
 
+def _location(where: str, setting: str, time_of_day: str, premise: reading.Premise, taken) -> Location:
+    """The plan's location for a place the planner picked: named by its head noun ("a bright kitchen in a
+    small family house" is `kitchen`, a second kitchen `kitchen-2`), with what stands where in it."""
+    table = _layouts()
+    head, called = _head_noun(where, table["places"], table["named_with_the_word_before"])
+    ids = {place.id for place in taken}
+    base = "-".join(re.findall(r"[a-z0-9]+", called))[:36] or "place"
+    number = next(n for n in range(1, len(ids) + 2) if (f"{base}-{n}" if n > 1 else base) not in ids)
+    # A place is first seen at the hour of its first scene; a later scene there keeps its own light.
+    return Location(
+        id=f"{base}-{number}" if number > 1 else base,
+        name=(where[:1].upper() + where[1:]) if len(where) <= 80 else called.capitalize(),
+        description=sentence(where + (f" {premise.era}" if premise.era else "")),
+        time_of_day=time_of_day,
+        season=table["seasons"].get(premise.weather or ""),
+        layout=[LayoutItem(what=what, bearing=bearing)
+                for what, bearing in table["places"].get(head) or table["settings"][setting]],
+    )
+
+
+@cache
+def _layouts() -> dict:
+    return tomllib.loads(files("scenegen.prompts").joinpath("offline/locations.toml").read_text())
+
+
+def _head_noun(where: str, known: dict, plain: list[str]) -> tuple[str, str]:
+    """The noun a place phrase is about, and what to call the place: of its first nouns ("the manager's
+    office", "an apartment full of boxes"), the last the layouts know, else the last; a noun too plain
+    to tell places apart is called with the word before it ("a guest room": guest-room)."""
+    tokens = tag(where)
+    nouns: list[int] = []
+    for i, token in enumerate(tokens):
+        if token.pos == "NOUN":
+            nouns.append(i)
+        elif nouns and not (token.pos == "PART" and token.lower in ("'s", "’s")):
+            break
+    if not nouns:
+        return "place", "place"
+    at = next((i for i in reversed(nouns) if tokens[i].lemma in known), nouns[-1])
+    head = tokens[at].lemma
+    before = tokens[at - 1] if at else None
+    if head in plain and before is not None and before.pos in ("NOUN", "ADJ"):
+        return head, f"{before.lower} {head}"
+    return head, head
+
+
 def _in_turn(choices: list[str], turns: Counter[str], key: str) -> str:
     choice = choices[turns[key] % len(choices)]
     turns[key] += 1
@@ -404,6 +459,17 @@ def _coverage(rng: random.Random, count: int, people: int, mood: str) -> list[tu
         # Long scenes end by pulling away from the moment.
         shots[-1] = ("wide", "high", rng.choice(["dolly_out", "crane_up", "zoom_out"]), everyone)
     return shots
+
+
+def _bearing(size: str, angle: str, framed: list[int], people: int) -> float:
+    """Which way the camera faces in the location, from the location's front. With two or more in the
+    scene the camera looks at the others from the protagonist's side (0), and turns round (180) for the
+    shots that show the protagonist's face: the reverse angles. Alone, the protagonist is seen from a
+    little to either side, so the scene's shots show more than one wall."""
+    if people > 1:
+        faced = framed[-1] if angle == "over_the_shoulder" else framed[0] if len(framed) == 1 else None
+        return 180.0 if faced == 0 else 0.0
+    return {"medium": -30.0, "close_up": 30.0, "extreme_close_up": 30.0}.get(size, 0.0)
 
 
 def _key_light(time_of_day: str, scene_no: int) -> str:
