@@ -22,6 +22,8 @@ SKY = {  # (zenith, horizon)
     "dusk": ((50, 50, 110), (230, 120, 100)),
     "night": ((10, 14, 36), (34, 40, 76)),
 }
+# A room's window by day, the sky seen through it: the set keys it out to show the shot's sky instead.
+WINDOW_DAY = (190, 220, 245)
 ROOMS = {"kitchen": "kitchen", "bakery": "kitchen", "hospital": "hospital", "ward": "hospital", "school": "classroom",
          "classroom": "classroom", "cafe": "cafe", "bar": "cafe", "restaurant": "cafe", "shop": "cafe", "office": "office",
          "study": "office", "apartment": "apartment", "warehouse": "apartment", "storeroom": "apartment",
@@ -138,7 +140,7 @@ def draw_scenery(draw, scenery, rng, width, height, horizon, ground, night) -> N
         draw.rectangle((0, 0, width, max(0, horizon)), fill=wall)
         wx = rng.randint(width // 8, width // 2)
         ww, wh = width // 5, max(10, horizon // 2)
-        draw.rectangle((wx, horizon // 5, wx + ww, horizon // 5 + wh), fill=(30, 40, 80) if night else (190, 220, 245))
+        draw.rectangle((wx, horizon // 5, wx + ww, horizon // 5 + wh), fill=(30, 40, 80) if night else WINDOW_DAY)
         draw.rectangle((wx, horizon // 5, wx + ww, horizon // 5 + wh), outline=shade(wall, 0.6), width=6)
         draw.line((0, horizon, width, horizon), fill=shade(ground, 0.7), width=4)
         _furnish(draw, scenery.split(":")[1], rng, width, height, horizon, wall)
