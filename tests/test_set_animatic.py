@@ -76,6 +76,20 @@ def test_views_wrap_round_behind_the_camera(kitchen):
     left_of_behind, right_of_behind = (pixels(view_of(kitchen, bearing, 0, 40, *VIEW)) for bearing in (179, -179))
     assert overlap_difference(left_of_behind, right_of_behind, 2, 40) < 0.5
     assert (right_of_behind == pixels(view_of(kitchen, 181, 0, 40, *VIEW))).all()
+    # The door, 9 degrees wide across the ends, stands whole a degree right of the view's centre.
+    doorless = draw_set({**KITCHEN, "layout": KITCHEN["layout"][:-1]}, WIDTH, HEIGHT, seed=3)
+    door = np.abs(pixels(view_of(doorless, 179, 0, 40, *VIEW)) - left_of_behind).sum(axis=2).max(axis=0) > 40
+    columns = np.nonzero(door)[0]
+    per_degree = VIEW[0] / 40
+    assert abs(columns.min() - (VIEW[0] / 2 + (1 - 4.5) * per_degree)) <= 2, columns.min()
+    assert abs(columns.max() - (VIEW[0] / 2 + (1 + 4.5) * per_degree)) <= 2, columns.max()
+
+
+def test_tilting_down_slides_the_set_up_the_frame(kitchen):
+    level, down = (pixels(view_of(kitchen, 30, pitch, 50, *VIEW)) for pitch in (0, -10))
+    rows = round(10 * VIEW[1] / (50 * VIEW[1] / VIEW[0]))  # the view is as many pixels to a degree down as across
+    assert np.abs(level[rows:] - down[:-rows]).mean() < 0.5
+    assert np.abs(level - down).mean() > 5
 
 
 def test_the_set_is_its_words_and_seed(kitchen):
