@@ -18,7 +18,8 @@
   things because different things stand there.
 - It is drawn under neutral daylight and its sky is left clear (alpha 0), outdoors and
   through the windows: the hour and the weather belong to the shot, and `lit` paints them
-  into each view.
+  into each view. The location's own time of day is only the shots' default; its season
+  tints open ground (winter's snow, autumn's brown).
 
 **A view.** `view_of` cuts what a camera facing `bearing` sees: `fov_deg` wide, as tall as
 the output's aspect makes it, centred on `pitch`, wrapping round the strip's ends, resampled
@@ -101,7 +102,7 @@ def view_of(set_image: Image.Image, bearing: float, pitch: float, fov_deg: float
     if not 0 < fov_deg < 360:
         raise ValueError(f"fov_deg={fov_deg}: a view of the set is between 0 and 360 degrees wide")
     turn, strip_height = set_image.size
-    tall = fov_deg * height / width  # degrees, square in the view as in a 4:1 strip
+    tall = fov_deg * height / width  # degrees: the view's pixels are as many to a degree down as across
     left = _x(bearing - fov_deg / 2, turn)
     top = (PITCH_TOP - pitch - tall / 2) * strip_height / PITCH_SPAN
     bottom = top + tall * strip_height / PITCH_SPAN
@@ -122,7 +123,7 @@ def view_of(set_image: Image.Image, bearing: float, pitch: float, fov_deg: float
 def lit(view: Image.Image, lighting: dict, style: str = "", weather: str | None = None, seed: int = 0) -> Image.Image:
     """A view under the shot's light, RGB: the hour's sky where the set is clear (from the view's
     top, zenith, to its bottom, horizon), the place dimmed at dusk and night, the shot's weather
-    (pass `weather_of(shot background)` outdoors, None `indoors`), then the keyframe's grade."""
+    (pass `scenery.weather_of(shot background)` outdoors, None `indoors`), then the keyframe's grade."""
     width, height = view.size
     image = Image.new("RGB", view.size)
     draw_sky(ImageDraw.Draw(image), width, height, lighting["time_of_day"])
