@@ -10,7 +10,7 @@ import pytest
 from scenegen.camera import ELEVATION
 from scenegen.modules.set.animatic import draw_set, lit, shot_views, view_of
 
-WIDTH, HEIGHT = 2160, 360  # 360 by 60 degrees: six pixels to a degree both ways
+WIDTH, HEIGHT = 2880, 360  # 360 by 45 degrees: eight pixels to a degree both ways
 VIEW = (320, 180)
 KITCHEN = {
     "id": "kitchen", "name": "Mara's kitchen", "description": "a farmhouse kitchen with a big stove",

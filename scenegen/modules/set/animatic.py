@@ -4,10 +4,10 @@
 - x is the bearing, equirectangular in yaw: x = (bearing + 180) / 360 * width. Bearing 0, the
   location's front (what a camera with bearing 0 faces), is the middle column; both ends of
   the strip are the same line, straight behind (bearing ±180).
-- y is the pitch, linear from +30° at the top row to -30° at the bottom, so the horizon is
-  the middle row. A strip six times as wide as it is tall has square degrees. ±30° is about
-  what a keyframe frames above and below its horizon, so the keyframe's scenery, drawn in
-  proportion to its horizon, keeps its proportions here.
+- y is the pitch, linear from +22.5° at the top row to -22.5° at the bottom, so the horizon
+  is the middle row. A strip eight times as wide as it is tall has square degrees. A keyframe
+  draws 20° to 24° above its horizon (lenses of 50° to 60°), and its scenery is drawn in
+  proportion to that height, so at 22.5° the keyframe's scenery keeps its proportions here.
 - The place's words pick its scenery with the keyframe's own vocabulary and drawing
   (`scenegen.modules.scenery`): a room is four walls, the front one furnished as the keyframe
   furnishes a room, the others bare but for a window; open country is four quarters of its
@@ -23,7 +23,7 @@
 
 **A view.** `view_of` cuts what a camera facing `bearing` sees: `fov_deg` wide, as tall as
 the output's aspect makes it, centred on `pitch`, wrapping round the strip's ends, resampled
-to the output size. Above +30° and below -30° the strip's top and bottom rows continue: the
+to the output size. Above +22.5° and below -22.5° the strip's top and bottom rows continue: the
 sky or the wall goes on up, the ground on down.
 
 The cut is cylindrical: it takes the strip's degrees as they are and does not reproject them
@@ -51,7 +51,7 @@ from scenegen.camera import trajectory
 from scenegen.modules.scenery import (PEAKS, WINDOW_DAY, draw_peaks, draw_scenery, draw_sky, draw_weather, grade,
                                       place_of)
 
-PITCH_TOP = 30.0                 # the strip's top row looks this far up, its bottom row as far down
+PITCH_TOP = 22.5                 # the strip's top row looks this far up, its bottom row as far down
 PITCH_SPAN = 2 * PITCH_TOP
 CLEAR = (0, 0, 0, 0)             # where the sky shows: painted by `lit` at the shot's hour
 NOWHERE = place_of("")           # what words that name no place are drawn as
