@@ -286,7 +286,7 @@ def test_a_pronoun_speaks_of_the_nearest_name_before_it():
 @pytest.mark.parametrize("kind", reading.KIND_ORDER)
 def test_each_kind_is_whole_and_drawable(kind):
     """Every beat names roles the kind has, a mood and hour the plan knows, and a place the animatic draws."""
-    from scenegen.modules.keyframe.animatic import _scenery
+    from scenegen.modules.scenery import place_of as _scenery
 
     story = reading.kinds()[kind]
     default = _scenery("")
@@ -306,7 +306,7 @@ def test_each_kind_is_whole_and_drawable(kind):
 
 
 def test_every_room_place_and_weather_the_reader_knows_is_drawn_and_said():
-    from scenegen.modules.keyframe.animatic import _scenery
+    from scenegen.modules.scenery import place_of as _scenery
 
     words = reading.vocabulary()
     rooms = [*words["buildings"].items(), *((name, w["rooms"]) for name, w in words["worlds"].items() if "rooms" in w)]
