@@ -180,3 +180,17 @@ def test_an_edit_saved_during_a_render_is_not_stamped_as_rendered(small_run):
     shot = load_plan(small_run.plan, 12).shots[3].id
     assert f"clip:{shot}" in {s.node.id for s in status(small_run) if s.state != "done"}
     assert f"clip:{shot}" in rerender(small_run).executed
+
+
+def test_a_location_edit_redraws_its_set_and_its_shots_only(small_run):
+    plan = load_plan(small_run.plan, 12)
+    place = plan.shots[0].location
+    shown = [k for k, shot in enumerate(plan.shots) if shot.location == place]
+    assert len(shown) < len(plan.shots), "the test needs shots elsewhere, which must be kept"
+    executed, pending = edit_and_render(small_run, lambda p: next(
+        location for location in p["locations"] if location["id"] == place).update(description="a village classroom"))
+    expected = {f"set:{place}", "film", "timeline", "storyboard"}
+    for k in shown:
+        expected |= {f"keyframe:{plan.shots[k].id}", f"clip:{plan.shots[k].id}"} | neighbours(plan, k) | segments(plan, k)
+    assert executed == expected
+    assert pending == expected

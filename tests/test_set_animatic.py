@@ -6,9 +6,9 @@ import io
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from scenegen.camera import ELEVATION
-from scenegen.modules.set.animatic import draw_set, lit, shot_views, view_of
+from scenegen.modules.set.animatic import dimmed, draw_set, view_of
 
 WIDTH, HEIGHT = 2880, 360  # 360 by 45 degrees: eight pixels to a degree both ways
 VIEW = (320, 180)
@@ -24,10 +24,6 @@ SHORE = {
     "layout": [{"what": "the sea", "bearing": -90}, {"what": "the mountains", "bearing": 90},
                {"what": "the forest", "bearing": 180}],
 }
-NOON = {"time_of_day": "noon", "key_light": "top", "color_temperature_k": 5600, "contrast": "medium", "mood": "calm",
-        "text": "t"}
-
-
 @pytest.fixture(scope="module")
 def kitchen():
     return draw_set(KITCHEN, WIDTH, HEIGHT, seed=3)
@@ -113,20 +109,42 @@ def test_two_places_are_two_sets(kitchen):
     assert (pixels(shore)[0, :, 3] == 0).all() and (pixels(kitchen)[0, :, 3] == 255).mean() > 0.8
 
 
-def test_the_shots_light_shows_through_the_clear_sky(kitchen):
+def test_the_hour_dims_the_place_and_leaves_its_sky_clear(kitchen):
     window = view_of(kitchen, -60, 5, 50, *VIEW)
     clear = pixels(window)[..., 3] == 0
     assert clear.mean() > 0.02, "the window's panes are clear"
-    noon, night = pixels(lit(window, NOON)), pixels(lit(window, {**NOON, "time_of_day": "night"}))
-    assert noon[clear].mean() > night[clear].mean() + 100  # the hour's sky
-    assert noon[~clear].mean() > night[~clear].mean() + 40  # and the room dimmed at night
+    noon, night = pixels(dimmed(window, "noon")), pixels(dimmed(window, "night"))
+    assert (noon[..., 3] == pixels(window)[..., 3]).all() and (night[..., 3] == pixels(window)[..., 3]).all()
+    assert noon[~clear][:, :3].mean() > night[~clear][:, :3].mean() + 40
 
 
-def test_each_shot_sees_the_set_as_its_camera_faces(kitchen):
-    eye = {"shot_size": "medium", "angle": "eye_level", "fov_deg": 50.0, "text": "t"}
-    high = {**eye, "angle": "high", "fov_deg": 35.0}
-    ahead, reverse, looking_down = shot_views(kitchen, [(0, eye), (180, eye), (0, high)], *VIEW)
-    assert (pixels(ahead) == pixels(view_of(kitchen, 0, 0, 50, *VIEW))).all()
-    assert (pixels(reverse) == pixels(view_of(kitchen, 180, 0, 50, *VIEW))).all()
-    expected = pixels(view_of(kitchen, 0, -ELEVATION["high"], 35, *VIEW))
-    assert np.abs(pixels(looking_down) - expected).max() <= 1
+def keyframe_of(tmp_path, place: dict, bearing: float, name: str) -> np.ndarray:
+    """A keyframe with nobody in it, of `place` from `bearing`, through the real set and keyframe backends."""
+    from scenegen.modules.keyframe.animatic import AnimaticKeyframe
+    from scenegen.modules.set.animatic import AnimaticSet
+    from scenegen.orchestrator.backend import Job
+
+    folder = tmp_path / name
+    folder.mkdir()
+    common = {"root": folder, "keep": folder / "kept", "seed": 5}
+    AnimaticSet({}).run(Job(node=f"set:{place['id']}", params={"location": place, "height": 90, "style": "",
+                                                                  "plan_seed": 0},
+                            inputs={}, output=folder / "set.png", **common))
+    lighting = {"time_of_day": "noon", "key_light": "front", "color_temperature_k": 5600, "contrast": "medium",
+                "mood": "calm", "text": "t"}
+    params = {"style": "", "plan_seed": 0, "take": None, "characters": [], "ages": {}, "character": "",
+              "background": place["description"], "relation": "", "lighting": lighting, "width": 160, "height": 90,
+              "camera": {"shot_size": "wide", "angle": "eye_level", "fov_deg": 50.0, "bearing": bearing}}
+    AnimaticKeyframe({}).run(Job(node="keyframe:s1", params=params, inputs={f"set:{place['id']}": folder / "set.png"},
+                                 output=folder / "keyframe.png", **common))
+    return pixels(Image.open(folder / "keyframe.png").convert("RGB"))
+
+
+def test_keyframes_of_one_place_are_cut_from_its_set(tmp_path):
+    ahead, turned = keyframe_of(tmp_path, KITCHEN, 0, "ahead"), keyframe_of(tmp_path, KITCHEN, 15, "turned")
+    reverse = keyframe_of(tmp_path, KITCHEN, 180, "reverse")
+    elsewhere = keyframe_of(tmp_path, SHORE, 0, "shore")
+    # A turn of 15° slides the room sideways: the frames match where they overlap, as nothing else does.
+    assert best_match(ahead, turned) < 6
+    assert best_match(ahead, reverse) > 3 * best_match(ahead, turned)
+    assert np.abs(ahead - elsewhere).mean() > 30

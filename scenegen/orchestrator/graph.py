@@ -1,7 +1,7 @@
 """The render DAG of a plan and the content-addressed key of each node.
 
     portrait[character] -> keyframe[shot] -> clip[shot] -> boundary[shot, next] -> segment[shot] -> film
-                                  \\-> storyboard      clip -> timeline      (plan) -> captions
+    set[location] ---------/        \\-> storyboard      clip -> timeline      (plan) -> captions
     voice[shot.line] --\\
     score[piece] -------> mix -> film        voice -> film, captions, storyboard, timeline; score -> timeline
 
@@ -102,7 +102,9 @@ class RenderGraph:
     def _build(self) -> None:
         plan = self.plan
         portraits = {c.id: self._add("portrait", c.id, c, []) for c in plan.characters}
-        keyframes = [self._add("keyframe", s.id, s, [portraits[c] for c in s.characters]) for s in plan.shots]
+        sets = {place.id: self._add("set", place.id, place, []) for place in plan.locations}
+        keyframes = [self._add("keyframe", s.id, s, [portraits[c] for c in s.characters]
+                               + ([sets[s.location]] if s.location else [])) for s in plan.shots]
         clips = [self._add("clip", s.id, s, [kf]) for s, kf in zip(plan.shots, keyframes)]
         boundaries = {  # by the shot they follow
             a.id: self._add("boundary", f"{a.id}+{b.id}", (a, b), [clips[i], clips[i + 1]])

@@ -24,6 +24,7 @@ BUILTINS = {
         "script.offline": "scenegen.modules.script.offline:OfflinePlanner",
         "script.llm": "scenegen.modules.script.llm:LLMPlanner",
         "portrait.animatic": "scenegen.modules.portrait.animatic:AnimaticPortrait",
+        "set.animatic": "scenegen.modules.set.animatic:AnimaticSet",
         "keyframe.animatic": "scenegen.modules.keyframe.animatic:AnimaticKeyframe",
         "clip.animatic": "scenegen.modules.clip.animatic:AnimaticClip",
         "boundary.animatic": "scenegen.modules.boundary.animatic:AnimaticBoundary",

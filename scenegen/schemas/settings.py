@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 # The node kinds of the DAG, in the order stages run, with their default backend.
 DEFAULT_BACKENDS: dict[str, str] = {
     "portrait": "animatic",
+    "set": "animatic",
     "keyframe": "animatic",
     "clip": "animatic",
     "boundary": "animatic",

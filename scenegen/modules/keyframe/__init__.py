@@ -23,7 +23,9 @@ class KeyframeBackend(Backend):
             "character": shot.character,
             "background": shot.background,
             "relation": shot.relation,
-            "camera": shot.camera.model_dump(mode="json", include={"shot_size", "angle", "fov_deg"}),
+            # Where the camera faces matters only in a location's set, which it is cut from.
+            "camera": shot.camera.model_dump(mode="json", include={"shot_size", "angle", "fov_deg"}
+                                             | ({"bearing"} if shot.location else set())),
             "lighting": shot.lighting.model_dump(mode="json"),
             "width": output.width,
             "height": output.height,

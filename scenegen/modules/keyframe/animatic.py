@@ -2,9 +2,12 @@
 
 - lighting sets the palette: sky by time of day, white balance by colour temperature,
   contrast, saturation by mood, and where the sun or moon stands by the key light;
-- background words pick the scenery (city, stadium, forest, sea, hills, desert, or a
-  room that shows what it is: kitchen, hospital, classroom, cafe, office, apartment,
-  library, workshop, hall), and outdoors the weather (rain, snow, fog);
+- the shot's location is its set (set/animatic.py), seen where the camera faces
+  (`camera.bearing`), so the shots of one place show one place and a reverse shot its
+  other side; a shot with no location draws its scenery from its background words
+  (city, stadium, forest, sea, hills, desert, or a room that shows what it is: kitchen,
+  hospital, classroom, cafe, office, apartment, library, workshop, hall); either way
+  those words give the weather outdoors (rain, snow, fog);
 - each character is a figure wearing the colours of their portrait, with the
   portrait's face, so identities hold across shots; a child is drawn smaller, an
   elder's hair silver; a close-up is of its subject, the first character named;
@@ -22,6 +25,7 @@ tilt and push in over it; the frame's own area is centred.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from typing import ClassVar
@@ -32,6 +36,7 @@ from scenegen.modules.keyframe import KeyframeBackend
 from scenegen.modules.portrait.animatic import FACE, GARMENT_SAMPLE, SKIN_SAMPLE
 from scenegen.modules.scenery import (PEAKS, draw_peaks, draw_scenery, draw_sky, draw_weather, grade, place_of,
                                       weather_of)
+from scenegen.modules.set.animatic import dimmed, view_of
 from scenegen.orchestrator.backend import Job
 
 MARGIN = 1.25
@@ -88,16 +93,25 @@ class AnimaticKeyframe(KeyframeBackend):
         night = light["time_of_day"] in ("night", "dusk")
         if light["time_of_day"] == "night":
             ground = tuple(int(c * 0.45) for c in ground)
-        draw_sky(draw, width, horizon, light["time_of_day"])
+        place = next((job.inputs[i] for i in job.inputs if i.startswith("set:")), None)
+        # A set's windows may reach below the horizon: its sky goes on down behind them.
+        draw_sky(draw, width, height if place else horizon, light["time_of_day"])
         _sun(draw, width, horizon, light, night)
         if night:
             for _ in range(60):
                 x, y = rng.randrange(width), rng.randrange(max(1, horizon))
                 draw.point((x, y), fill=(230, 230, 255))
-        if not scenery.startswith("interior") and horizon > 8 and set(re.findall(r"[a-z]+", p["background"].lower())) & set(PEAKS):
-            draw_peaks(draw, rng, width, horizon, night)
-        draw.rectangle((0, max(0, horizon), width, height), fill=ground)
-        draw_scenery(draw, scenery, rng, width, height, horizon, ground, night)
+        if place:
+            # The shot's location: its set, seen where the camera faces, the set's horizon on the frame's.
+            fov = 2 * math.degrees(math.atan(MARGIN * math.tan(math.radians(camera["fov_deg"] / 2))))
+            pitch = (horizon / height - 0.5) * fov * height / width
+            view = view_of(Image.open(place), camera["bearing"], pitch, fov, width, height)
+            image.paste(dimmed(view, light["time_of_day"]), mask=view.getchannel("A"))
+        else:
+            if not scenery.startswith("interior") and horizon > 8 and set(re.findall(r"[a-z]+", p["background"].lower())) & set(PEAKS):
+                draw_peaks(draw, rng, width, horizon, night)
+            draw.rectangle((0, max(0, horizon), width, height), fill=ground)
+            draw_scenery(draw, scenery, rng, width, height, horizon, ground, night)
 
         portraits = [Image.open(job.inputs[f"portrait:{cid}"]).convert("RGB") for cid in p["characters"]]
         ages = [p.get("ages", {}).get(cid, "adult") for cid in p["characters"]]

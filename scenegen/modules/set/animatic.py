@@ -33,8 +33,9 @@ shots of one set match; a rectilinear cut would bend the strip's lines a little 
 edges of a wide lens, and the animatic's flat drawings gain nothing from it. The set stands at
 infinity: a camera's travel (dolly, truck, orbit's path) brings no parallax, only its turns do.
 
-`shot_views` gives each shot its keyframe's view, reading where its camera faces from
-`scenegen.camera`'s trajectory.
+The keyframe (keyframe/animatic.py) cuts its view where its camera faces, at its angle's
+horizon, `dimmed` for its hour, and paints its sky behind it and its people, weather and
+light over it.
 """
 
 from __future__ import annotations
@@ -43,13 +44,14 @@ import hashlib
 import math
 import random
 import re
+from typing import ClassVar
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from scenegen.camera import trajectory
-from scenegen.modules.scenery import (PEAKS, WINDOW_DAY, draw_peaks, draw_scenery, draw_sky, draw_weather, grade,
-                                      place_of)
+from scenegen.modules.scenery import PEAKS, WINDOW_DAY, draw_peaks, draw_scenery, place_of
+from scenegen.modules.set import SetBackend
+from scenegen.orchestrator.backend import Job
 
 PITCH_TOP = 22.5                 # the strip's top row looks this far up, its bottom row as far down
 PITCH_SPAN = 2 * PITCH_TOP
@@ -61,6 +63,20 @@ SEASON_GROUND = {"winter": ((232, 238, 244), 0.75), "autumn": ((170, 120, 60), 0
 HOUR_LIGHT = {"dusk": 0.8, "night": 0.45}
 # How wide a layout item that names open country stands on the horizon, in degrees.
 COUNTRY_SPAN = 90.0
+# The strip is this many times as tall as the film's frame, so a keyframe's view (a frame and
+# its margin, 60° across at the default lens) is cut from more pixels than it shows.
+STRIP_HEIGHT = 2
+STRIP_ASPECT = 8   # 360° by 45°: square degrees
+
+
+class AnimaticSet(SetBackend):
+    name: ClassVar[str] = "animatic"
+    version: ClassVar[str] = "1"
+
+    def run(self, job: Job) -> None:
+        p = job.params
+        height = STRIP_HEIGHT * p["height"]
+        draw_set(p["location"], STRIP_ASPECT * height, height, job.seed).save(job.output, format="PNG")
 
 
 def draw_set(location: dict, width: int, height: int, seed: int) -> Image.Image:
@@ -120,40 +136,16 @@ def view_of(set_image: Image.Image, bearing: float, pitch: float, fov_deg: float
     return source.resize((width, height), Image.BICUBIC, box=box)
 
 
-def lit(view: Image.Image, lighting: dict, style: str = "", weather: str | None = None, seed: int = 0) -> Image.Image:
-    """A view under the shot's light, RGB: the hour's sky where the set is clear (from the view's
-    top, zenith, to its bottom, horizon), the place dimmed at dusk and night, the shot's weather
-    (pass `scenery.weather_of(shot background)` outdoors, None `indoors`), then the keyframe's grade."""
-    width, height = view.size
-    image = Image.new("RGB", view.size)
-    draw_sky(ImageDraw.Draw(image), width, height, lighting["time_of_day"])
-    light = HOUR_LIGHT.get(lighting["time_of_day"], 1.0)
-    image.paste(view.convert("RGB").point(lambda v: int(v * light)), mask=view.getchannel("A"))
-    if weather:
-        image = draw_weather(image, weather, random.Random(seed), width, height)
-    return grade(image, lighting, style)
+def dimmed(view: Image.Image, time_of_day: str) -> Image.Image:
+    """A view as the hour lights it: the place dimmed at dusk and night, its clear sky still clear
+    for the keyframe to paint the hour's sky behind it."""
+    light = HOUR_LIGHT.get(time_of_day, 1.0)
+    return Image.merge("RGBA", [*view.convert("RGB").point(lambda v: int(v * light)).split(), view.getchannel("A")])
 
 
 def indoors(location: dict) -> bool:
     """Whether the place is a room: rain falls outside it, not in its views."""
     return _place(location)[0].startswith("interior")
-
-
-def shot_views(set_image: Image.Image, shots: list[tuple[float, dict]], width: int, height: int) -> list[Image.Image]:
-    """Each shot's keyframe view of one set, from (its bearing, its camera as a CameraPose dict).
-
-    The camera model says how the keyframe's camera turns from the bearing it faces: its
-    angle's pitch and its field of view. Roll (a dutch angle) is the keyframe's to draw.
-    """
-    views = []
-    for bearing, camera in shots:
-        path = trajectory(camera, frames=1, width=width, height=height)
-        forward = path.keyframe_pose[:3, 2]  # the camera's z axis in the world, whose y points down
-        yaw = math.degrees(math.atan2(forward[0], forward[2]))
-        pitch = math.degrees(math.asin(-forward[1]))
-        fov = 2 * math.degrees(math.atan(width / 2 / path.keyframe_focal))
-        views.append(view_of(set_image, bearing + yaw, pitch, fov, width, height))
-    return views
 
 
 def _place(location: dict) -> tuple[str, tuple[int, int, int]]:
