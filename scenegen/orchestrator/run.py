@@ -363,6 +363,7 @@ class Run:
             return []
         existed = self.dir.settings.exists()
         self._settings_after(change)  # every check before the lock is taken: a refusal makes no file at all
+        self._refuse_users_exports()
         with self.locked():
             old, new = self._settings_after(change)
             if not existed or new != old:
@@ -371,6 +372,10 @@ class Run:
             return []
         return [f"{name}: {getattr(old.output, name)} -> {getattr(new.output, name)}"
                 for name in ("fps", "width", "height") if getattr(old.output, name) != getattr(new.output, name)]
+
+    def _refuse_users_exports(self) -> None:
+        """A folder that holds only a plan (`plan -o`) is not a run yet: a film.mp4 beside it is the user's."""
+        _refuse_users_files(self.root, f"rendering {self.root}", None)
 
     def _settings_after(self, change: SettingsChange) -> tuple[RenderSettings, RenderSettings]:
         """The settings now and after `change`, refused if a backend or the plan on disk would not take them."""
@@ -448,6 +453,7 @@ class Run:
         if self.dir.stamp_is_current():
             return rendering.Report(up_to_date=True)
         self.plan()  # a broken plan or settings file is refused before the run's folder gains a lock
+        self._refuse_users_exports()
         if isinstance(executor, Executor):
             with self.locked():
                 return rendering.bring_up_to_date(self.dir, executor, progress)

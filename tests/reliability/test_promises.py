@@ -148,6 +148,14 @@ def test_story_out_keeps_the_users_own_files(cli, tmp_path, name):
     assert (folder / name).read_bytes() != b"my own"
 
 
+def test_render_of_a_folder_that_holds_only_a_plan_keeps_the_users_own_files(cli, tmp_path):
+    assert cli("plan", "a woman's life", "--shots", "3", "-o", str(tmp_path / "plan.json")).exit_code == 0
+    (tmp_path / "film.mp4").write_bytes(b"my own film")
+    one_line_error(cli("render", str(tmp_path), *SMALL), f"{tmp_path / 'film.mp4'}: not written by scenegen",
+                   "move it away")
+    assert (tmp_path / "film.mp4").read_bytes() == b"my own film" and not (tmp_path / ".scenegen").exists()
+
+
 def test_render_of_a_plan_file_keeps_the_users_own_files(cli, tmp_path):
     assert cli("plan", "a woman's life", "--shots", "3", "-o", str(tmp_path / "idea.json")).exit_code == 0
     (tmp_path / "idea").mkdir()
