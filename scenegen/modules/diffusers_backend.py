@@ -241,6 +241,7 @@ class DiffusersBackend(Backend):
         super().__init__(settings)
         if self.families:
             self.family = self.families[self.settings.family]
+        self._pipe = None   # until `load`, or the first use of a backend that waits
 
     def check(self, output) -> None:
         if self.family.multiple:

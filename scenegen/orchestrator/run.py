@@ -426,8 +426,9 @@ class Run:
             load_plan(path, new_fps, raw=raw)
         except UserError as e:
             load_plan(path, old_fps, raw=raw)  # a plan broken anyway is the plan's error, not the option's
-            raise UserError(f"{arguments(options)}: the plan would not fit: {e}; nothing was changed",
-                            **options) from None
+            # The plan's error keeps its own arguments as data, worded as the caller passed them.
+            raise UserError(f"{arguments(options)}: the plan would not fit: {e.message}; nothing was changed",
+                            **{**e.options, **options}) from None
 
     # -- rendering and inspecting ---------------------------------------------------------
 
