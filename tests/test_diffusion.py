@@ -55,7 +55,7 @@ def frames(path: Path) -> list[np.ndarray]:
 @pytest.mark.torch
 def test_story_with_every_stage_on_diffusion(tiny_run):
     settings = json.loads(tiny_run.settings.read_text())
-    assert {settings["backends"][k]["name"] for k in ("portrait", "keyframe", "clip", "boundary")} == {"diffusers"}
+    assert {settings["backends"][k]["name"] for k in ("portrait", "set", "keyframe", "clip", "boundary")} == {"diffusers"}
     plan = load_plan(tiny_run.plan, 8)
     layout = FrameLayout.of(plan, 8)
     done = records(tiny_run)

@@ -57,6 +57,19 @@ def portrait_prompt(style: str, appearance: str, fits: Callable[[str], bool]) ->
                 "style": _phrases(look(style), [])}, fits)
 
 
+def set_view_prompt(style: str, location: dict, bearing: float, fov_deg: float, fits: Callable[[str], bool]) -> str:
+    """One view of a location's set: the place, then what its layout puts within the view (nearest
+    its middle first), then the look; empty of people and in daylight, which are the shots'."""
+    def off(item: dict) -> float:  # degrees from the view's middle, either way round
+        return abs((item["bearing"] - bearing + 180) % 360 - 180)
+
+    seen = sorted((item for item in location.get("layout") or [] if off(item) <= fov_deg / 2), key=off)
+    return fit({"place": [*_phrases(location["description"], []),
+                          *(phrase for item in seen for phrase in _phrases(item["what"], [])), *_phrases(location["name"], [])],
+                "light": ["daylight"], "camera": ["wide view", "empty of people"],
+                "style": _phrases(look(style), [])}, fits)
+
+
 def fit(domains: dict[str, list[str]], fits: Callable[[str], bool]) -> str:
     """Each domain's key words first, in KEY_ORDER, then the rest of each while `fits` allows."""
     chosen: dict[str, list[str]] = {name: [] for name in READ_ORDER}

@@ -29,6 +29,7 @@ BUILTINS = {
         "clip.animatic": "scenegen.modules.clip.animatic:AnimaticClip",
         "boundary.animatic": "scenegen.modules.boundary.animatic:AnimaticBoundary",
         "portrait.diffusers": "scenegen.modules.portrait.diffusers:DiffusersPortrait",
+        "set.diffusers": "scenegen.modules.set.diffusers:DiffusersSet",
         "keyframe.diffusers": "scenegen.modules.keyframe.diffusers:DiffusersKeyframe",
         "keyframe.gated": "scenegen.modules.keyframe.gated:GatedKeyframe",
         "clip.diffusers": "scenegen.modules.clip.diffusers:DiffusersClip",

@@ -25,7 +25,6 @@ tilt and push in over it; the frame's own area is centred.
 
 from __future__ import annotations
 
-import math
 import random
 import re
 from typing import ClassVar
@@ -36,7 +35,7 @@ from scenegen.modules.keyframe import KeyframeBackend
 from scenegen.modules.portrait.animatic import FACE, GARMENT_SAMPLE, SKIN_SAMPLE
 from scenegen.modules.scenery import (PEAKS, draw_peaks, draw_scenery, draw_sky, draw_weather, grade, place_of,
                                       weather_of)
-from scenegen.modules.set.animatic import dimmed, view_of
+from scenegen.modules.set.animatic import HORIZON, camera_view, dimmed
 from scenegen.orchestrator.backend import Job
 
 MARGIN = 1.25
@@ -66,7 +65,6 @@ FRAMING = {
     "extreme_wide": (0.16, None), "wide": (0.42, None), "full": (0.8, 0.1), "medium": (1.5, 0.14),
     "medium_close": (2.1, 0.12), "close_up": (3.2, 0.1), "extreme_close_up": (5.0, -0.06),
 }
-HORIZON = {"eye_level": 0.56, "high": 0.3, "low": 0.8, "overhead": -0.2, "dutch": 0.56, "over_the_shoulder": 0.56}
 SPACING = [  # relation words -> gap between neighbouring figures, as a share of the width
     (("embrace", "hug", "holds", "holding", "kiss", "cradle", "carries"), 0.07),
     (("together", "beside", "side by side", "hand in hand", "arm in arm", "next to", "close"), 0.13),
@@ -103,9 +101,7 @@ class AnimaticKeyframe(KeyframeBackend):
                 draw.point((x, y), fill=(230, 230, 255))
         if place:
             # The shot's location: its set, seen where the camera faces, the set's horizon on the frame's.
-            fov = 2 * math.degrees(math.atan(MARGIN * math.tan(math.radians(camera["fov_deg"] / 2))))
-            pitch = (horizon / height - 0.5) * fov * height / width
-            view = view_of(Image.open(place), camera["bearing"], pitch, fov, width, height)
+            view = camera_view(Image.open(place), camera, width, height, MARGIN)
             image.paste(dimmed(view, light["time_of_day"]), mask=view.getchannel("A"))
         else:
             if not scenery.startswith("interior") and horizon > 8 and set(re.findall(r"[a-z]+", p["background"].lower())) & set(PEAKS):

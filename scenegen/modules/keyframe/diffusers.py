@@ -16,6 +16,15 @@ confined to a region of the frame by an IP-Adapter mask, laid out from the relat
 domain (close together, facing across the frame, far apart), and each has a scale
 (`ip_scale`, or `character_scales[id]`).
 
+A shot in a location takes the place the same way: its set (set/animatic.py, set/diffusers.py)
+is cut where the camera faces (`camera_view`, as the animatic keyframe cuts it) and that view is
+one more image for the adapter, over the whole frame, at `place_scale` (0, off, by default:
+the presets' sets are the animatic's drawings), beside the characters in their regions. It carries the place's look and contents into the keyframe, so the shots of
+one place show one place and a reverse shot its other side. The set's clear sky (an animatic
+set's) is filled with grey: the hour is the prompt's. A FaceID adapter reads faces only, so with
+`faceid` a shot's place is left to its words (the job says `place_not_conditioned`). A shot
+with no location runs exactly as before.
+
 The IP-Adapter is a directory holding the adapter weights (and, for `image`, its image
 encoder), as the published ones are (h94/IP-Adapter: `models/ip-adapter_sd15.safetensors`
 beside `models/image_encoder/`).
@@ -36,6 +45,7 @@ from scenegen.modules.diffusers_backend import (
 )
 from scenegen.modules.levers import device_memory_advice
 from scenegen.modules.keyframe import KeyframeBackend
+from scenegen.modules.set.animatic import camera_view
 from scenegen.modules.shot_prompts import fit, prompt_domains, within
 from scenegen.orchestrator.backend import Job
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
@@ -60,6 +70,10 @@ class Settings(PipelineSettings):
     face_detector: str | None = Field(None, description="insightface detector ONNX file; without it faces are centred")
     ip_scale: float = Field(0.6, ge=0.0, le=2.0)
     character_scales: dict[str, float] = Field(default_factory=dict)
+    # Off by default: the presets' sets are the animatic's drawings, which would pull a keyframe
+    # toward a drawing; with `set.diffusers` plates, 0.5 conditions it (tested on tiny models only).
+    place_scale: float = Field(0.0, ge=0.0, le=2.0, description="weight of the view of the shot's location set "
+                                                                  "as one more image prompt; 0 leaves the place to the prompt")
 
     def weight_files(self) -> list[Path]:
         return super().weight_files() + weight_files(self.ip_adapter, self.face_model, self.face_detector)
@@ -135,6 +149,12 @@ class DiffusersKeyframe(DiffusersBackend, KeyframeBackend):
                 facts["faces_not_found"] = missing
                 scales = [0.0 if face is None else scale for face, scale in zip(faces, scales)]
                 faces = [np.zeros(512, np.float32) if face is None else face for face in faces]
+        place = next((job.inputs[i] for i in job.inputs if i.startswith("set:")), None)
+        if place and faces is not None:
+            facts["place_not_conditioned"] = "a FaceID adapter takes faces, not a place"
+        elif place and s.place_scale:
+            portraits.append(place_view(Image.open(place), p["camera"], width, height))
+            scales.append(s.place_scale)
         if not portraits:
             # Nobody to keep: the adapter still needs an input, at no weight.
             portraits, people, scales = [Image.new("RGB", (64, 64), (127, 127, 127))], ["nobody"], [0.0]
@@ -143,8 +163,10 @@ class DiffusersKeyframe(DiffusersBackend, KeyframeBackend):
         if len(portraits) > 1:
             from diffusers.image_processor import IPAdapterMaskProcessor
 
-            masks = IPAdapterMaskProcessor().preprocess(regions(p["relation"], len(portraits), width, height),
-                                                        height=height, width=width)
+            # Each character in their region; the place, after them, over the whole frame they stand in.
+            areas = (regions(p["relation"], len(people), width, height)
+                     + [Image.new("L", (width, height), 255)] * (len(portraits) - len(people)))
+            masks = IPAdapterMaskProcessor().preprocess(areas, height=height, width=width)
             extra["cross_attention_kwargs"] = {"ip_adapter_masks": [masks.reshape(1, len(portraits), *masks.shape[2:])]}
             self.pipe.set_ip_adapter_scale([scales])
         else:
@@ -171,6 +193,12 @@ class DiffusersKeyframe(DiffusersBackend, KeyframeBackend):
             # With classifier-free guidance the pipeline splits off a negative half: no face.
             faces = torch.cat([torch.zeros_like(faces), faces])
         return faces
+
+
+def place_view(set_image: Image.Image, camera: dict, width: int, height: int) -> Image.Image:
+    """The view of the set the shot's camera faces, RGB, its clear sky (if any) grey."""
+    view = camera_view(set_image.convert("RGBA"), camera, width, height)
+    return Image.alpha_composite(Image.new("RGBA", view.size, (127, 127, 127, 255)), view).convert("RGB")
 
 
 def regions(relation: str, count: int, width: int, height: int) -> list[Image.Image]:

@@ -24,7 +24,8 @@
 **A view.** `view_of` cuts what a camera facing `bearing` sees: `fov_deg` wide, as tall as
 the output's aspect makes it, centred on `pitch`, wrapping round the strip's ends, resampled
 to the output size. Above +22.5° and below -22.5° the strip's top and bottom rows continue: the
-sky or the wall goes on up, the ground on down.
+sky or the wall goes on up, the ground on down. `camera_view` is that cut for a shot's camera:
+where it faces, its lens, and its angle's horizon (HORIZON), as both keyframe backends take it.
 
 The cut is cylindrical: it takes the strip's degrees as they are and does not reproject them
 onto a flat (rectilinear) image plane. So a pan slides the picture without bending it, and two
@@ -67,6 +68,9 @@ COUNTRY_SPAN = 90.0
 # its margin, 60° across at the default lens) is cut from more pixels than it shows.
 STRIP_HEIGHT = 2
 STRIP_ASPECT = 8   # 360° by 45°: square degrees
+# Where each camera angle puts the horizon, as a share of the frame's height from the top (above
+# the frame when negative): the keyframes compose round it, and a set's view is cut to meet it.
+HORIZON = {"eye_level": 0.56, "high": 0.3, "low": 0.8, "overhead": -0.2, "dutch": 0.56, "over_the_shoulder": 0.56}
 
 
 class AnimaticSet(SetBackend):
@@ -134,6 +138,16 @@ def view_of(set_image: Image.Image, bearing: float, pitch: float, fov_deg: float
         source.paste(floor_row, (k * turn, pad + strip_height))
     box = (turn + left, pad + top, turn + left + fov_deg * turn / 360, pad + bottom)
     return source.resize((width, height), Image.BICUBIC, box=box)
+
+
+def camera_view(set_image: Image.Image, camera: dict, width: int, height: int, margin: float = 1.0) -> Image.Image:
+    """What a shot's camera (its plan fields: bearing, angle, fov_deg) sees of the set, `width` x `height`,
+    the set's horizon on the row where the angle puts the frame's (HORIZON). A frame drawn `margin` times
+    larger than the lens shows (the animatic keyframe's room to pan) takes a wider cut to match."""
+    fov = 2 * math.degrees(math.atan(margin * math.tan(math.radians(camera["fov_deg"] / 2))))
+    horizon = int(HORIZON[camera["angle"]] * height)
+    pitch = (horizon / height - 0.5) * fov * height / width
+    return view_of(set_image, camera["bearing"], pitch, fov, width, height)
 
 
 def dimmed(view: Image.Image, time_of_day: str) -> Image.Image:
