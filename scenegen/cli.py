@@ -294,10 +294,10 @@ def plan(
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a plan for SENTENCE without rendering it."""
-    chosen = _planner(planner, base_url=llm_base_url, model=llm_model, api_key=llm_api_key, timeout=llm_timeout,
-                      retries=llm_retries, mode=llm_mode)
     from scenegen.schemas.checks import plan_warnings
 
+    chosen = _planner(planner, base_url=llm_base_url, model=llm_model, api_key=llm_api_key, timeout=llm_timeout,
+                      retries=llm_retries, mode=llm_mode)
     plan, planned_by = chosen.write(sentence, shots, seed, output, force)
     typer.echo(f"Planned {len(plan.shots)} shots with {planned_by}: {output}")
     _warn([f"{output}: {where}: {what}" for where, what in plan_warnings(plan)])

@@ -18,7 +18,8 @@ them there, and a test holds the two together):
   the left, nora on the right, and `[mara, nora]` at 180 draws them swapped, the frame of a
   camera that went round to the other side.
 
-**The rule (the 180 degree rule).** A scene is a run of consecutive shots in one location.
+**The rule (the 180 degree rule).** A scene is a run of consecutive shots in one location (a
+shot with no location is in no scene: without a set, its bearing is not drawn).
 Within it, the first shot to show two characters together sets the side of their line;
 every later shot there that shows both keeps it, unless it crosses the line on purpose
 (`camera.crosses_line`), which sets the new side for the shots after it. A shot that breaks
