@@ -200,9 +200,16 @@ def _executor(name: str, address: str | None) -> type:
     return executor_class(name)
 
 
+def _warn(lines: list[str]) -> None:
+    for line in lines:
+        typer.secho(f"warning: {line}", fg="yellow", err=True)
+
+
 def _compute_and_report(run, jobs: int | None, executor_cls: type | None = None,
                         address: str | None = None) -> None:
     """`run.render()` with progress shown, then what it computed, reused or failed: a failure exits 1."""
+    if run.dir.plan.exists() and not run.dir.stamp_is_current():
+        _warn(run.warnings())  # said when the plan is loaded to render; an up-to-date run loads none
     start = time.perf_counter()
     executor_cls = executor_cls or _executor("inprocess", None)
     with _progress() as progress:
@@ -287,10 +294,13 @@ def plan(
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a plan for SENTENCE without rendering it."""
+    from scenegen.schemas.checks import plan_warnings
+
     chosen = _planner(planner, base_url=llm_base_url, model=llm_model, api_key=llm_api_key, timeout=llm_timeout,
                       retries=llm_retries, mode=llm_mode)
     plan, planned_by = chosen.write(sentence, shots, seed, output, force)
     typer.echo(f"Planned {len(plan.shots)} shots with {planned_by}: {output}")
+    _warn([f"{output}: {where}: {what}" for where, what in plan_warnings(plan)])
 
 
 @app.command()
@@ -332,6 +342,7 @@ def status(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) ->
 
     run = Run(run_dir)
     summary = run.summary()
+    _warn(run.warnings())
     _print_tally(str(run_dir), summary.by_kind)
     for shot, takes in run.takes().items():
         listed = ", ".join(f"{n} (seed {'none' if seed is None else seed})" for n, seed in enumerate(takes.seeds))

@@ -437,6 +437,13 @@ class Run:
 
         return load_run(self.dir)[0]
 
+    def warnings(self) -> list[str]:
+        """What the plan may not mean, though it renders (`plan_warnings`): one line each, naming
+        plan.json and the JSON path, e.g. a shot that crosses the line between two characters."""
+        from scenegen.schemas.checks import plan_warnings
+
+        return [f"{self.dir.plan}: {where}: {what}" for where, what in plan_warnings(self.plan())]
+
     def render(self, executor: Executor | Callable[[], Executor] | None = None,
                progress: Progress | None = None) -> Report:
         """Compute whatever is missing or stale and reuse the rest, with `executor`: one the caller made

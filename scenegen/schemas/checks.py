@@ -1,8 +1,10 @@
 """The checks of a plan that its schema alone cannot see, as (JSON path, message) pairs.
 
-`plan_errors` is the one list of them: `load_plan` refuses a plan it finds fault with, and a
-planner's test asserts it finds none. They live here, above both the plan's types and the
-timing that places shots on the film, so that neither of those imports the other.
+`plan_errors` is the one list of faults: `load_plan` refuses a plan it finds fault with, and a
+planner's test asserts it finds none. `plan_warnings` is the list of what may not be meant (a
+shot that crosses the line, a location no shot is in): the film renders all the same, and the
+CLI and `Run.warnings` say them. They live here, above both the plan's types and the timing
+that places shots on the film, so that neither of those imports the other.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import math
 from pathlib import Path
 
 from scenegen.schemas.plan import MAX_SHOT_SECONDS, Score, ScoreChange, StoryPlan, TransitionType, said_fields
+from scenegen.schemas.screen import left_to_right
 from scenegen.schemas.timing import FrameLayout, speech_frames_needed, spoken_words
 
 
@@ -21,6 +24,38 @@ def plan_errors(plan: StoryPlan, fps: int, fps_from: Path | None = None) -> list
     source = f" (output.fps in {fps_from})" if fps_from else ""
     return (structure_errors(plan) + [(where, what + source) for where, what in timing_errors(plan, fps)]
             + speech_errors(plan, fps))
+
+
+def plan_warnings(plan: StoryPlan) -> list[tuple[str, str]]:
+    """What in `plan` may not be what its writer meant, though it renders: shots that cross the line
+    between two characters, and locations no shot is in."""
+    used = {shot.location for shot in plan.shots}
+    unused = [(f"locations[{i}]", f"no shot is in location {place.id!r}; remove it, or name it in a shot's location")
+              for i, place in enumerate(plan.locations) if place.id not in used]
+    return screen_direction_warnings(plan) + unused
+
+
+def screen_direction_warnings(plan: StoryPlan) -> list[tuple[str, str]]:
+    """Shots that cross the line between two characters by mistake (the rule: schemas/screen.py)."""
+    warnings = []
+    # Per pair of characters in this scene: who is on the left, and the last shot that showed it so.
+    sides: dict[frozenset[str], tuple[str, int]] = {}
+    for i, shot in enumerate(plan.shots):
+        if i == 0 or shot.location is None or shot.location != plan.shots[i - 1].location:
+            sides = {}  # a new scene draws its lines afresh
+        drawn = left_to_right(shot.characters, shot.camera)
+        for k, left in enumerate(drawn):
+            for right in drawn[k + 1:]:
+                pair = frozenset((left, right))
+                kept, seen_at = sides.get(pair, (left, i))
+                if kept == left or shot.camera.crosses_line:
+                    sides[pair] = (left, i)
+                    continue
+                warnings.append((f"shots[{i}].camera.bearing",
+                                 f"crosses the line between {kept} and {left} from shots[{seen_at}]: {kept} was on the "
+                                 f"left there and is on the right here; set camera.crosses_line if meant, or swap "
+                                 f"the shot's characters or turn its bearing"))
+    return warnings
 
 
 def structure_errors(plan: StoryPlan) -> list[tuple[str, str]]:

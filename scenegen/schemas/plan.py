@@ -154,6 +154,9 @@ class CameraPose(Model):
         0.0, ge=-180.0, le=180.0,
         description="which way the camera faces in the shot's location at its first pose, in degrees clockwise from "
                     "the location's front (its layout's bearing 0); a reverse shot is 180 from the shot it answers")
+    crosses_line: bool = Field(
+        False, description="this shot's camera crosses the line between two characters on purpose, so they swap "
+                           "sides of the frame (schemas/screen.py); the shots after it keep the new side")
     path: list[CameraKey] | None = Field(
         None, min_length=1, max_length=64,
         description="keyed poses that replace the named movement; eased from key to key (docs/camera.md)")

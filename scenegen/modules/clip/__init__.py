@@ -15,8 +15,9 @@ class ClipBackend(Backend):
             "take": shot.seed,
             # The camera's whole path: framing and lens too, as every clip backend follows
             # `scenegen.camera.trajectory`. Not its bearing: the path is relative to the shot's first
-            # pose, and which way that pose faces in its location is the set's to show, not the clip's.
-            "camera": shot.camera.model_dump(mode="json", exclude={"text", "bearing"}, exclude_none=True),
+            # pose, and which way that pose faces in its location is the set's to show, not the clip's;
+            # nor whether it crosses the line, which the keyframe's figures already show.
+            "camera": shot.camera.model_dump(mode="json", exclude={"text", "bearing", "crosses_line"}, exclude_none=True),
             "frames": round(shot.duration * output.fps),
             "fps": output.fps,
             "width": output.width,

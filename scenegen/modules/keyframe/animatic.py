@@ -13,7 +13,9 @@
   elder's hair silver; a close-up is of its subject, the first character named;
 - character words give each person what their action names (bread, a map, a cup,
   a lantern, an umbrella, a suitcase, a ball, flowers, a rifle, ...), held in hand;
-- relation words place the figures (together, facing, behind, apart, embracing);
+- relation words place the figures (together, facing, behind, apart, embracing), left to
+  right in the shot's order, and right to left in a reverse angle (bearing beyond 90), which
+  keeps each on their side of the line (schemas/screen.py);
 - camera shot size and field of view scale them, the angle moves the horizon.
 
 No text is drawn: the story context is the film's subtitle track and shots.srt, where it
@@ -37,6 +39,7 @@ from scenegen.modules.scenery import (PEAKS, draw_peaks, draw_scenery, draw_sky,
                                       weather_of)
 from scenegen.modules.set.animatic import HORIZON, camera_view, dimmed
 from scenegen.orchestrator.backend import Job
+from scenegen.schemas.screen import facing_back
 
 MARGIN = 1.25
 CHILD_HEIGHT = 0.65
@@ -75,7 +78,7 @@ SPACING = [  # relation words -> gap between neighbouring figures, as a share of
 
 class AnimaticKeyframe(KeyframeBackend):
     name: ClassVar[str] = "animatic"
-    version: ClassVar[str] = "6"
+    version: ClassVar[str] = "7"
 
     def run(self, job: Job) -> None:
         p = job.params
@@ -202,28 +205,39 @@ def _draw_figures(image, portraits, ages, relation, camera, key_light, width, he
         feet = centre_offset + head_top * frame_h + figure_h
 
     text = relation.lower()
-    gap = next((g for words, g in SPACING if any(w in text for w in words)), 0.22)
     behind = any(w in text for w in ("behind", "follows", "following", "watches from"))
     n = len(portraits)
-    xs = [width / 2 + (i - (n - 1) / 2) * gap * width for i in range(n)]
+    xs = figure_xs(n, relation, camera, width)
     order = list(range(n))
     hands: list = [None] * n
     if camera["angle"] == "over_the_shoulder" and n > 1:
         # The first character's shoulder fills the foreground; the others face the lens.
-        xs[0] = width * 0.2
         _figure(image, portraits[0], ages[0], xs[0], feet + figure_h * 0.3, figure_h * 1.25, key_light, silhouette=True)
         order = order[1:]
-        xs[1:] = [width * 0.62 + (i - (n - 2) / 2) * 0.18 * width for i in range(n - 1)]
     elif camera["shot_size"] in ("close_up", "extreme_close_up") and n > 1:
-        # A close-up is of its subject, the first named: centred and in front, the others
-        # cut by the frame's edges.
-        xs = [width / 2, *(width / 2 + (-1) ** i * width * (0.42 + 0.1 * (i // 2)) for i in range(n - 1))]
-        order, behind = [*range(1, n), 0], False
+        order, behind = [*range(1, n), 0], False  # the subject in front of those at the edges
     for i in sorted(order, key=lambda i: -i) if behind else order:
         depth = 0.75 if behind and i > 0 else 1.0
         hands[i] = _figure(image, portraits[i], ages[i], xs[i], feet - (1 - depth) * figure_h * 0.3, figure_h * depth,
                            key_light, silhouette=False)
     return hands
+
+
+def figure_xs(n: int, relation: str, camera: dict, width: int) -> list[float]:
+    """Where each of `n` characters stands across the frame, in the shot's order: the order
+    `schemas.screen.left_to_right` says, so a shot keeps its side of the line between them."""
+    text = relation.lower()
+    gap = next((g for words, g in SPACING if any(w in text for w in words)), 0.22)
+    xs = [width / 2 + (i - (n - 1) / 2) * gap * width for i in range(n)]
+    if camera["angle"] == "over_the_shoulder" and n > 1:
+        # The first character's shoulder in the foreground; the others beyond it, facing the lens.
+        xs = [width * 0.2, *(width * 0.62 + (i - (n - 2) / 2) * 0.18 * width for i in range(n - 1))]
+    elif camera["shot_size"] in ("close_up", "extreme_close_up") and n > 1:
+        # A close-up is of its subject, the first named: centred, the others cut by the frame's edges.
+        xs = [width / 2, *(width / 2 + (-1) ** i * width * (0.42 + 0.1 * (i // 2)) for i in range(n - 1))]
+    # A reverse angle looks back from the same side of the line: the frame the other way round,
+    # so the shoulder in front is now on the right and everyone keeps their side.
+    return [width - x for x in xs] if facing_back(camera.get("bearing", 0.0)) else xs
 
 
 def _figure(image, portrait, age, x, feet, h, key_light, silhouette) -> tuple[float, float, float]:

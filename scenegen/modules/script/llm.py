@@ -145,6 +145,7 @@ class CameraChoice(Answer):
     movement_amount: Amount
     fov_deg: Lens
     bearing: Bearing
+    crosses_line: bool = False
     text: Text
 
 

@@ -16,7 +16,9 @@
    plan, shared by every scene there, with what stands where in it (locations.toml).
 5. Each scene is covered with camera grammar: an establishing wide, a two-shot, then
    reverse angles over the shoulder and close-ups, a pull-out to end long scenes. A
-   reverse faces the other way in the location (bearing 180) from the shot it answers.
+   reverse faces the other way in the location (bearing 180) from the shot it answers,
+   over the other shoulder, so the camera keeps to one side of the line between the two
+   and each keeps their side of the frame (schemas/screen.py): no shot crosses it.
 6. Light follows the story: dawn to golden hour through the first half, night at the
    crisis, warm light at the end; contrast rises toward the climax.
 7. Sound follows it too: each act opens on its narration, each beat's lines are said in
