@@ -192,6 +192,7 @@ def test_a_gated_keyframe_is_retried_and_the_best_take_chosen(small_run, tiny):
     records = {s.node.id: s.record for s in status(small_run) if s.record}
     facts = records["keyframe:s01"].facts
     takes = facts["takes"]
+    assert "figures" in facts, "the chosen take's own facts (the figures' boxes eval masks with) stay in the record"
     assert [t["seed"] for t in takes] == [takes[0]["seed"] + k for k in range(3)]
     assert not any(t["passed"] for t in takes)
     best = max(takes, key=lambda t: t["scores"]["clip"])
