@@ -139,7 +139,11 @@ def test_eval_on_a_tiny_diffusion_run(tiny, tmp_path):
     config = Path(__file__).parent / "tiny.toml"
     result = scenegen("story", "a woman's life", "--shots", "3", "--config", str(config), "--out", str(tmp_path / "run"))
     assert result.returncode == 0, result.stderr
-    check_metrics(run_eval(tmp_path / "run", tiny), 3)
+    metrics = run_eval(tmp_path / "run", tiny)
+    check_metrics(metrics, 3)
+    # Diffusion draws its people into the picture: there is no box to mask them with, and eval says so.
+    assert metrics["background"]["same_location"] is None
+    assert "'diffusers' records no figure boxes" in metrics["background"]["why"]
     # With insightface's detector (a tiny SCRFD-shaped model) faces are found and FC is measured.
     check_metrics(run_eval(tmp_path / "run", tiny, "--face-detector", str(tiny / "face-detector" / "detector.onnx")), 3,
                   faces=True)
@@ -188,6 +192,7 @@ def test_a_gated_keyframe_is_retried_and_the_best_take_chosen(small_run, tiny):
     records = {s.node.id: s.record for s in status(small_run) if s.record}
     facts = records["keyframe:s01"].facts
     takes = facts["takes"]
+    assert "figures" in facts, "the chosen take's own facts (the figures' boxes eval masks with) stay in the record"
     assert [t["seed"] for t in takes] == [takes[0]["seed"] + k for k in range(3)]
     assert not any(t["passed"] for t in takes)
     best = max(takes, key=lambda t: t["scores"]["clip"])

@@ -6,7 +6,9 @@ many frames had no face. Per neighbouring pair, in film order: FC and SC across 
 cut (the last 8 frames the film shows of one clip, the first 8 of the next: a
 transition's overlap is the boundary's) and, for generated transitions,
 SEINE's criteria on the boundary frames. The film: the mean of each over shots or
-boundaries. With a sound track, its facts per shot and for the film (`sound.py`), and
+boundaries, and its background consistency: how alike the keyframes' backgrounds are,
+people masked out, for pairs of shots in one location against pairs in different ones
+(`background.py`). With a sound track, its facts per shot and for the film (`sound.py`), and
 what a listener hears of it: each line's words, each voice's pitch (`hearing.py`).
 Without a CLIP model, only what needs none is measured (PSNR, faces, sound); the
 rest is None, and the film says why, as it does for faces.
@@ -25,6 +27,7 @@ from PIL import Image
 
 from scenegen.atomic import write_atomic
 from scenegen.errors import UserError
+from scenegen.evaluation.background import background_consistency, background_feature
 from scenegen.evaluation.hearing import hearing_facts
 from scenegen.evaluation.metrics import (
     CROSS_FRAMES, boundary_criteria, consecutive_psnr, cross, domain_scores, mean_or_none, within,
@@ -52,6 +55,7 @@ def evaluate(run: RunDir, settings: EvalSettings) -> dict:
         raise UserError(f"{run.root}: {len(missing)} nodes are not rendered ({', '.join(missing[:4])}...); "
                         f"run `scenegen render {run.root}` first")
     artifacts = {s.node.id: run.root / s.record.artifact for s in states}
+    facts = {s.node.id: s.record.facts for s in states}
     clip = Clip(settings.clip) if settings.clip else None
     faces = None
     if settings.face_model:
@@ -121,13 +125,26 @@ def evaluate(run: RunDir, settings: EvalSettings) -> dict:
                   "no face_detector configured: faces in frames cannot be found" if faces else "no face_model configured"),
         "clip": "measured" if clip else "no CLIP model configured: CLIP, style and SEINE scores are not measured",
     }
+    background = backgrounds(plan, artifacts, facts, render_settings.backends["keyframe"].name)
     sound = sound_facts(plan, render_settings.output, artifacts["film"], artifacts)
     # The voices' language, as the voice backends take it; a backend without the setting speaks English.
     language = render_settings.backends["voice"].settings.get("language", "en")
     heard = (hearing_facts(plan, render_settings.output, artifacts["film"], artifacts, settings.asr, language)
              if sound else None)
     return {"run": str(run.root), "models": settings.model_dump(), "film": film, "shots": shots, "boundaries": boundaries,
-            "sound": sound, "hearing": heard}
+            "background": background, "sound": sound, "hearing": heard}
+
+
+def backgrounds(plan, artifacts: dict[str, Path], facts: dict[str, dict], keyframe_backend: str) -> dict:
+    """Background consistency over the keyframes, or why it cannot be measured."""
+    unmasked = [shot.id for shot in plan.shots if "figures" not in facts[f"keyframe:{shot.id}"]]
+    if unmasked:
+        return {"same_location": None, "different_location": None,
+                "why": f"the keyframe backend {keyframe_backend!r} records no figure boxes (shots "
+                       f"{', '.join(unmasked[:4])}{'...' if len(unmasked) > 4 else ''}): people cannot be masked out"}
+    features = {shot.id: background_feature(Image.open(artifacts[f"keyframe:{shot.id}"]),
+                                            facts[f"keyframe:{shot.id}"]["figures"]) for shot in plan.shots}
+    return {**background_consistency(features, {shot.id: shot.location for shot in plan.shots}), "why": "measured"}
 
 
 def write_report(run: RunDir, metrics: dict) -> None:

@@ -18,6 +18,10 @@
   keeps each on their side of the line (schemas/screen.py);
 - camera shot size and field of view scale them, the angle moves the horizon.
 
+`run` returns, for the node's record, the box of each figure and of what it holds
+(`figures`, keyframe pixels), so that eval can mask the people out and compare what is
+left: the place.
+
 No text is drawn: the story context is the film's subtitle track and shots.srt, where it
 neither slides with the camera nor doubles up in a dissolve.
 
@@ -31,7 +35,7 @@ import random
 import re
 from typing import ClassVar
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw
 
 from scenegen.modules.keyframe import KeyframeBackend
 from scenegen.modules.portrait.animatic import FACE, GARMENT_SAMPLE, SKIN_SAMPLE
@@ -42,6 +46,8 @@ from scenegen.orchestrator.backend import Job
 from scenegen.schemas.screen import facing_back
 
 MARGIN = 1.25
+TAKE_TURN_DEG = 4.0
+DUTCH_DEG = 7
 CHILD_HEIGHT = 0.65
 
 # What a character holds when the shot's action names it: word -> prop.
@@ -78,9 +84,9 @@ SPACING = [  # relation words -> gap between neighbouring figures, as a share of
 
 class AnimaticKeyframe(KeyframeBackend):
     name: ClassVar[str] = "animatic"
-    version: ClassVar[str] = "7"
+    version: ClassVar[str] = "8"  # 7: a reverse angle keeps screen sides; 8: records the figures' boxes
 
-    def run(self, job: Job) -> None:
+    def run(self, job: Job) -> dict:
         p = job.params
         rng = random.Random(job.seed)
         width = _even(p["width"] * MARGIN)
@@ -104,7 +110,9 @@ class AnimaticKeyframe(KeyframeBackend):
                 draw.point((x, y), fill=(230, 230, 255))
         if place:
             # The shot's location: its set, seen where the camera faces, the set's horizon on the frame's.
-            view = camera_view(Image.open(place), camera, width, height, MARGIN)
+            # A take sets the camera down anew: its seed turns it a little, as a set draws nothing by chance.
+            turned = {**camera, "bearing": camera["bearing"] + rng.uniform(-TAKE_TURN_DEG, TAKE_TURN_DEG)}
+            view = camera_view(Image.open(place), turned, width, height, MARGIN)
             image.paste(dimmed(view, light["time_of_day"]), mask=view.getchannel("A"))
         else:
             if not scenery.startswith("interior") and horizon > 8 and set(re.findall(r"[a-z]+", p["background"].lower())) & set(PEAKS):
@@ -114,22 +122,46 @@ class AnimaticKeyframe(KeyframeBackend):
 
         portraits = [Image.open(job.inputs[f"portrait:{cid}"]).convert("RGB") for cid in p["characters"]]
         ages = [p.get("ages", {}).get(cid, "adult") for cid in p["characters"]]
-        hands = _draw_figures(image, portraits, ages, p["relation"], camera, light["key_light"], width, height, horizon)
+        hands, figures = _draw_figures(image, portraits, ages, p["relation"], camera, light["key_light"], width, height,
+                                       horizon)
         for hand, prop in zip(hands, _props(p["character"])):
             if hand and prop:
-                _draw_prop(ImageDraw.Draw(image), prop, *hand)
+                figures.append(_drawn_box(image, lambda: _draw_prop(ImageDraw.Draw(image), prop, *hand)))
         weather = weather_of(p["background"])
         if weather and not scenery.startswith("interior"):  # in front of everyone, as rain falls
             image = draw_weather(image, weather, rng, width, height)
 
         image = grade(image, light, p["style"])
         if camera["angle"] == "dutch":
-            image = image.rotate(7, resample=Image.BICUBIC, expand=False, fillcolor=ground)
+            image = image.rotate(DUTCH_DEG, resample=Image.BICUBIC, expand=False, fillcolor=ground)
+            figures = [_rotated_box(box, DUTCH_DEG, width, height) for box in figures]
         image.save(job.output, format="PNG")
+        return {"figures": [box for box in figures if box]}
 
 
 def _even(x: float) -> int:
     return int(round(x / 2)) * 2
+
+
+def _drawn_box(image: Image.Image, draw) -> list[int] | None:
+    """Run `draw` on `image`; the box of the pixels it changed (x0, y0, x1, y1), None if none."""
+    before = image.copy()
+    draw()
+    box = ImageChops.difference(before, image).getbbox()
+    return list(box) if box else None
+
+
+def _rotated_box(box: list[int] | None, degrees: float, width: int, height: int) -> list[int] | None:
+    """The box holding `box` once the image turns `degrees` counter-clockwise about its centre, as PIL turns it."""
+    if box is None:
+        return None
+    cx, cy, a = width / 2, height / 2, math.radians(degrees)
+    corners = [(x, y) for x in (box[0], box[2]) for y in (box[1], box[3])]
+    # Image y runs down, so a counter-clockwise turn on screen is x' = c + (x-c)cos + (y-c)sin.
+    xs = [cx + (x - cx) * math.cos(a) + (y - cy) * math.sin(a) for x, y in corners]
+    ys = [cy - (x - cx) * math.sin(a) + (y - cy) * math.cos(a) for x, y in corners]
+    x0, y0, x1, y1 = max(0, math.floor(min(xs))), max(0, math.floor(min(ys))), min(width, math.ceil(max(xs))), min(height, math.ceil(max(ys)))
+    return [x0, y0, x1, y1] if x1 > x0 and y1 > y0 else None
 
 
 def _sun(draw: ImageDraw.ImageDraw, width: int, horizon: int, light: dict, night: bool) -> None:
@@ -190,10 +222,11 @@ def _draw_prop(draw: ImageDraw.ImageDraw, prop: str, x: float, y: float, size: f
         draw.chord((x - 0.35 * s, y - 1.1 * s, x + 0.35 * s, y - 0.4 * s), 0, 180, fill=(230, 190, 60))
 
 
-def _draw_figures(image, portraits, ages, relation, camera, key_light, width, height, horizon) -> list:
-    """Draw everyone in frame; return each one's free hand (x, y, hand size), None for a shoulder."""
+def _draw_figures(image, portraits, ages, relation, camera, key_light, width, height, horizon) -> tuple[list, list]:
+    """Draw everyone in frame; return each one's free hand (x, y, hand size), None for a shoulder, and each
+    figure's box."""
     if not portraits:
-        return []
+        return [], []
     frame_h = height / MARGIN
     scale, head_top = FRAMING[camera["shot_size"]]
     # A wider lens makes people smaller in frame; a longer lens, larger.
@@ -210,17 +243,21 @@ def _draw_figures(image, portraits, ages, relation, camera, key_light, width, he
     xs = figure_xs(n, relation, camera, width)
     order = list(range(n))
     hands: list = [None] * n
+    boxes: list = []
     if camera["angle"] == "over_the_shoulder" and n > 1:
         # The first character's shoulder fills the foreground; the others face the lens.
-        _figure(image, portraits[0], ages[0], xs[0], feet + figure_h * 0.3, figure_h * 1.25, key_light, silhouette=True)
+        boxes.append(_drawn_box(image, lambda: _figure(image, portraits[0], ages[0], xs[0], feet + figure_h * 0.3,
+                                                       figure_h * 1.25, key_light, silhouette=True)))
         order = order[1:]
     elif camera["shot_size"] in ("close_up", "extreme_close_up") and n > 1:
         order, behind = [*range(1, n), 0], False  # the subject in front of those at the edges
     for i in sorted(order, key=lambda i: -i) if behind else order:
         depth = 0.75 if behind and i > 0 else 1.0
-        hands[i] = _figure(image, portraits[i], ages[i], xs[i], feet - (1 - depth) * figure_h * 0.3, figure_h * depth,
-                           key_light, silhouette=False)
-    return hands
+        def draw(i=i, depth=depth):
+            hands[i] = _figure(image, portraits[i], ages[i], xs[i], feet - (1 - depth) * figure_h * 0.3,
+                               figure_h * depth, key_light, silhouette=False)
+        boxes.append(_drawn_box(image, draw))
+    return hands, boxes
 
 
 def figure_xs(n: int, relation: str, camera: dict, width: int) -> list[float]:

@@ -57,7 +57,7 @@ class Settings(BaseModel):
 
 class GatedKeyframe(KeyframeBackend):
     name: ClassVar[str] = "gated"
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"  # 3: keeps the chosen take's own facts
     Settings: ClassVar[type[BaseModel]] = Settings
 
     def __init__(self, settings: dict[str, Any] | None = None):
@@ -95,11 +95,12 @@ class GatedKeyframe(KeyframeBackend):
     def run(self, job: Job) -> dict[str, Any]:
         s = self.settings
         job.keep.mkdir(parents=True, exist_ok=True)
-        takes = []
+        takes, inner_facts = [], []
         for k in range(s.budget):
             seed = job.seed + k
             take = job.keep / f"take{k + 1}-seed{seed}{self.inner.suffix}"
-            self.inner.run(dataclasses.replace(job, params=job.params["inner"], seed=seed, output=take))
+            inner_facts.append(self.inner.run(dataclasses.replace(job, params=job.params["inner"], seed=seed,
+                                                                  output=take)) or {})
             scores = self._scores(Image.open(take).convert("RGB"), job)
             passed = all(scores[name] is not None and scores[name] >= limit
                          for name, limit in (("clip", s.min_clip), ("face", s.min_face)) if limit is not None)
@@ -108,7 +109,8 @@ class GatedKeyframe(KeyframeBackend):
                 break
         chosen = next((t for t in takes if t["passed"]), None) or max(takes, key=_quality)
         shutil.copyfile(job.keep / chosen["file"], job.output)
-        return {"takes": takes, "chosen": chosen["take"]}
+        # What the inner backend reported of the chosen take (the animatic's figure boxes) stays in the record.
+        return {**inner_facts[chosen["take"] - 1], "takes": takes, "chosen": chosen["take"]}
 
     def _scores(self, image: Image.Image, job: Job) -> dict[str, float | None]:
         scores: dict[str, float | None] = {"clip": None, "face": None}
