@@ -80,7 +80,8 @@ class AnimaticSet(SetBackend):
     def run(self, job: Job) -> None:
         p = job.params
         height = STRIP_HEIGHT * p["height"]
-        draw_set(p["location"], STRIP_ASPECT * height, height, job.seed).save(job.output, format="PNG")
+        # Light compression: every keyframe of the place reads the strip, and decodes it twice as fast.
+        draw_set(p["location"], STRIP_ASPECT * height, height, job.seed).save(job.output, format="PNG", compress_level=1)
 
 
 def draw_set(location: dict, width: int, height: int, seed: int) -> Image.Image:
@@ -126,17 +127,22 @@ def view_of(set_image: Image.Image, bearing: float, pitch: float, fov_deg: float
     left = _x(bearing - fov_deg / 2, turn)
     top = (PITCH_TOP - pitch - tall / 2) * strip_height / PITCH_SPAN
     bottom = top + tall * strip_height / PITCH_SPAN
-    # The strip three turns wide, so the cut and its resampling kernel find the wrapped-round
-    # pixels on both sides; and as tall as the cut needs, its top and bottom rows continued.
-    pad = math.ceil(max(0.0, -top, bottom - strip_height)) + 2
-    source = Image.new("RGBA", (3 * turn, strip_height + 2 * pad), CLEAR)
-    sky_row = set_image.crop((0, 0, turn, 1)).resize((turn, pad))
-    floor_row = set_image.crop((0, strip_height - 1, turn, strip_height)).resize((turn, pad))
-    for k in range(3):
-        source.paste(sky_row, (k * turn, 0))
-        source.paste(set_image, (k * turn, pad))
-        source.paste(floor_row, (k * turn, pad + strip_height))
-    box = (turn + left, pad + top, turn + left + fov_deg * turn / 360, pad + bottom)
+    across = fov_deg * turn / 360
+    # Only the columns the cut and its resampling kernel reach (a kernel spans more pixels as it
+    # shrinks the strip), taken round the strip's ends, and as many rows as the cut needs, the
+    # strip's top and bottom rows continued: a whole turn would cost a keyframe ten times more.
+    reach = math.ceil(2 * max(1.0, across / width)) + 2
+    first = math.floor(left) - reach
+    span = math.ceil(left + across) + reach - first
+    pad = math.ceil(max(0.0, -top, bottom - strip_height)) + reach
+    band = Image.new("RGBA", (span, strip_height), CLEAR)
+    for turns in range(first // turn, (first + span) // turn + 1):
+        band.paste(set_image, (turns * turn - first, 0))
+    source = Image.new("RGBA", (span, strip_height + 2 * pad), CLEAR)
+    source.paste(band.crop((0, 0, span, 1)).resize((span, pad)), (0, 0))
+    source.paste(band, (0, pad))
+    source.paste(band.crop((0, strip_height - 1, span, strip_height)).resize((span, pad)), (0, pad + strip_height))
+    box = (left - first, pad + top, left - first + across, pad + bottom)
     return source.resize((width, height), Image.BICUBIC, box=box)
 
 
