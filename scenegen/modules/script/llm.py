@@ -167,6 +167,13 @@ class TransitionChoice(Answer):
 MusicChange = Literal["continue", "enter", "swell", "drop", "stop"]
 
 
+def _outline_model(shots: int) -> type[Outline]:
+    """The outline, with at most the locations the prompt allows for `shots` shots: a decoder that
+    constrains its output to the schema otherwise may invent places until it runs out of tokens."""
+    return create_model("Outline", __base__=Outline,
+                        locations=(list[Place], Field(min_length=1, max_length=min(12, shots // 2 + 1))))
+
+
 def _pre_shots_model(count: int) -> type[Answer]:
     return create_model("PreShots", __base__=Answer, sentences=(list[Text], Field(min_length=count, max_length=count)))
 
@@ -245,7 +252,7 @@ class LLMPlanner(ScriptBackend):
         self._seed = request.seed % 2**32
         sentence = " ".join(request.sentence.split())
 
-        outline = self._ask("outline", Outline,
+        outline = self._ask("outline", _outline_model(request.shots),
                             fill_template("llm/outline.j2", sentence=sentence, shots=request.shots), _check_outline)
         cast = [m.id for m in outline.characters]
         places = [place.id for place in outline.locations]
