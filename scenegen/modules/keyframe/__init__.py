@@ -1,8 +1,9 @@
 """Keyframe stage: one still per shot, keeping identities through the characters' portraits."""
 
+from pathlib import Path
 from typing import Any, ClassVar
 
-from scenegen.orchestrator.backend import Backend
+from scenegen.orchestrator.backend import Backend, Job
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
 
 
@@ -30,3 +31,8 @@ class KeyframeBackend(Backend):
             "width": output.width,
             "height": output.height,
         }
+
+
+def location_set(job: Job) -> Path | None:
+    """The set of the shot's location, among the keyframe job's inputs; None for a shot in no location."""
+    return next((path for node, path in job.inputs.items() if node.startswith("set:")), None)

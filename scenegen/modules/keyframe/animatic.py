@@ -37,7 +37,7 @@ from typing import ClassVar
 
 from PIL import Image, ImageChops, ImageDraw
 
-from scenegen.modules.keyframe import KeyframeBackend
+from scenegen.modules.keyframe import KeyframeBackend, location_set
 from scenegen.modules.portrait.animatic import FACE, GARMENT_SAMPLE, SKIN_SAMPLE
 from scenegen.modules.scenery import (PEAKS, draw_peaks, draw_scenery, draw_sky, draw_weather, grade, place_of,
                                       weather_of)
@@ -100,7 +100,7 @@ class AnimaticKeyframe(KeyframeBackend):
         night = light["time_of_day"] in ("night", "dusk")
         if light["time_of_day"] == "night":
             ground = tuple(int(c * 0.45) for c in ground)
-        place = next((job.inputs[i] for i in job.inputs if i.startswith("set:")), None)
+        place = location_set(job)
         # A set's windows may reach below the horizon: its sky goes on down behind them.
         draw_sky(draw, width, height if place else horizon, light["time_of_day"])
         _sun(draw, width, horizon, light, night)

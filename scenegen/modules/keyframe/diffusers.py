@@ -19,8 +19,9 @@ domain (close together, facing across the frame, far apart), and each has a scal
 A shot in a location takes the place the same way: its set (set/animatic.py, set/diffusers.py)
 is cut where the camera faces (`camera_view`, as the animatic keyframe cuts it) and that view is
 one more image for the adapter, over the whole frame, at `place_scale` (0, off, by default:
-the presets' sets are the animatic's drawings), beside the characters in their regions. It carries the place's look and contents into the keyframe, so the shots of
-one place show one place and a reverse shot its other side. The set's clear sky (an animatic
+the presets' sets are the animatic's drawings), beside the characters in their regions. It
+carries the place's look and contents into the keyframe, so the shots of one place show one
+place and a reverse shot its other side. The set's clear sky (an animatic
 set's) is filled with grey: the hour is the prompt's. A FaceID adapter reads faces only, so with
 `faceid` a shot's place is left to its words (the job says `place_not_conditioned`). A shot
 with no location runs exactly as before.
@@ -44,7 +45,7 @@ from scenegen.modules.diffusers_backend import (
     STABLE_DIFFUSION, DiffusersBackend, Family, PipelineSettings, generator, weight_files,
 )
 from scenegen.modules.levers import device_memory_advice
-from scenegen.modules.keyframe import KeyframeBackend
+from scenegen.modules.keyframe import KeyframeBackend, location_set
 from scenegen.modules.set.animatic import camera_view
 from scenegen.modules.shot_prompts import fit, prompt_domains, within
 from scenegen.orchestrator.backend import Job
@@ -149,7 +150,7 @@ class DiffusersKeyframe(DiffusersBackend, KeyframeBackend):
                 facts["faces_not_found"] = missing
                 scales = [0.0 if face is None else scale for face, scale in zip(faces, scales)]
                 faces = [np.zeros(512, np.float32) if face is None else face for face in faces]
-        place = next((job.inputs[i] for i in job.inputs if i.startswith("set:")), None)
+        place = location_set(job)
         if place and faces is not None:
             facts["place_not_conditioned"] = "a FaceID adapter takes faces, not a place"
         elif place and s.place_scale:

@@ -19,5 +19,4 @@ class SetBackend(Backend):
             "style": plan.style,
             "plan_seed": plan.seed,
             "location": location.model_dump(mode="json", exclude={"time_of_day"}),
-            "height": output.height,
         }

@@ -45,7 +45,7 @@ import hashlib
 import math
 import random
 import re
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -53,6 +53,8 @@ from PIL import Image, ImageDraw
 from scenegen.modules.scenery import PEAKS, WINDOW_DAY, draw_peaks, draw_scenery, place_of
 from scenegen.modules.set import SetBackend
 from scenegen.orchestrator.backend import Job
+from scenegen.schemas import OutputFormat, StoryPlan
+from scenegen.schemas.plan import Location
 
 PITCH_TOP = 22.5                 # the strip's top row looks this far up, its bottom row as far down
 PITCH_SPAN = 2 * PITCH_TOP
@@ -76,6 +78,10 @@ HORIZON = {"eye_level": 0.56, "high": 0.3, "low": 0.8, "overhead": -0.2, "dutch"
 class AnimaticSet(SetBackend):
     name: ClassVar[str] = "animatic"
     version: ClassVar[str] = "1"
+
+    def params(self, plan: StoryPlan, location: Location, output: OutputFormat) -> dict[str, Any]:
+        # Drawn in proportion to the film's frame (a diffusion set has a size of its own).
+        return {**super().params(plan, location, output), "height": output.height}
 
     def run(self, job: Job) -> None:
         p = job.params
