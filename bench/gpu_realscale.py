@@ -4,18 +4,19 @@
 
 What it builds. Each stage's models with random weights at the published architecture
 sizes (compute and memory do not depend on weight values): SDXL base and an SDXL
-IP-Adapter (ViT-H, in h94/IP-Adapter's layout) for portraits and keyframes, Wan2.1 I2V 14B
+IP-Adapter (ViT-H, in h94/IP-Adapter's layout) for portraits, sets and keyframes, Wan2.1 I2V 14B
 for clips, WanVACE 14B for boundaries, and a stand-in for the step-distilled LoRA the
 fast preset names. They are built on the CPU in bf16 (initialisers skipped, then cheap
 random values with an initialisation's statistics) and saved with `save_pretrained`
 under `--work`/public/, once: later runs reuse them, and `sizes.json` there refuses a
 folder built from other sizes. A component two pipelines share (the UMT5-XXL text
-encoder and its tokenizer, the Wan VAE and scheduler) is saved once, in components/, and each folder links its files. All four stages take about
+encoder and its tokenizer, the Wan VAE and scheduler) is saved once, in components/, and each folder links its files. All the stages take about
 83 GiB of disk and, while building, about 55 GiB of RAM; `--stages clip` alone 44 GiB.
 
 What it measures. For each stage and each lever set, one job through the stage's backend
-(`DiffusersPortrait`, `DiffusersKeyframe` with two characters masked side by side,
-`DiffusersClip`, `DiffusersBoundary`), constructed from a settings dict and called as a
+(`DiffusersPortrait`, `DiffusersSet` with a location's four views, `DiffusersKeyframe` with
+two characters masked side by side and, where the lever set gives it a `place_scale`, the
+set's view over the frame, `DiffusersClip`, `DiffusersBoundary`), constructed from a settings dict and called as a
 render calls it (`check`, `load`, `run`), in a process of its own (below):
   - load s: `backend.load()` and the first `backend.pipe` (the boundary stage loads its
     model there, at the first boundary that needs it): from_pretrained from the local
@@ -109,6 +110,7 @@ from scenegen.modules.boundary.diffusers import DiffusersBoundary
 from scenegen.modules.clip.diffusers import DiffusersClip
 from scenegen.modules.keyframe.diffusers import DiffusersKeyframe
 from scenegen.modules.portrait.diffusers import DiffusersPortrait
+from scenegen.modules.set.diffusers import BEARINGS, VIEW_ASPECT, DiffusersSet
 from scenegen.orchestrator.backend import Job
 from scenegen.orchestrator.digests import files_digest
 from scenegen.schemas import OutputFormat
@@ -133,6 +135,7 @@ class Scale:
     frames: int          # of a clip
     fps: int
     portrait: int        # portrait width and height
+    set_view: int        # height of each of a set's views (VIEW_ASPECT times as wide)
     overlap: int         # frames of a boundary between two shots
     dtype: str           # the backends' compute dtype, unless a lever set names one
     lora_rank: int       # of the stand-in step-distillation LoRA
@@ -148,7 +151,8 @@ class Scale:
 
 
 PUBLIC = Scale(
-    name="public", width=832, height=480, frames=81, fps=16, portrait=1024, overlap=16, dtype="bfloat16", lora_rank=128,
+    name="public", width=832, height=480, frames=81, fps=16, portrait=1024, set_view=704, overlap=16, dtype="bfloat16",
+    lora_rank=128,
     wan=dict(patch_size=(1, 2, 2), num_attention_heads=40, attention_head_dim=128, text_dim=4096, freq_dim=256,
              ffn_dim=13824, num_layers=40, cross_attn_norm=True, qk_norm="rms_norm_across_heads", eps=1e-6,
              rope_max_seq_len=1024),
@@ -177,7 +181,7 @@ TINY_TEXT = dict(vocab_size=64, hidden_size=32, intermediate_size=37, num_hidden
                  max_position_embeddings=77, hidden_act="quick_gelu", projection_dim=32)
 TINY = Scale(
     # float32 as tests/tiny.toml has it: a CPU without bf16 convolution kernels takes seconds per tiny UNet call.
-    name="tiny", width=96, height=64, frames=9, fps=8, portrait=64, overlap=4, dtype="float32", lora_rank=4,
+    name="tiny", width=96, height=64, frames=9, fps=8, portrait=64, set_view=32, overlap=4, dtype="float32", lora_rank=4,
     wan=dict(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, text_dim=32, freq_dim=256, ffn_dim=32,
              num_layers=2, cross_attn_norm=True, qk_norm="rms_norm_across_heads", eps=1e-6, rope_max_seq_len=32),
     vace_layers=(0,),
@@ -494,12 +498,17 @@ def component_classes(folder: Path) -> dict[str, str]:
 
 # --- Stages, jobs and lever sets ------------------------------------------------------------------------------------
 
-STAGES = {"portrait": DiffusersPortrait, "keyframe": DiffusersKeyframe, "clip": DiffusersClip,
+STAGES = {"portrait": DiffusersPortrait, "set": DiffusersSet, "keyframe": DiffusersKeyframe, "clip": DiffusersClip,
           "boundary": DiffusersBoundary}
-STAGE_MODELS = {"portrait": ["sdxl"], "keyframe": ["sdxl", IP_ADAPTER], "clip": ["wan-i2v", LORA], "boundary": ["wan-vace"]}
+STAGE_MODELS = {"portrait": ["sdxl"], "set": ["sdxl"], "keyframe": ["sdxl", IP_ADAPTER], "clip": ["wan-i2v", LORA],
+                "boundary": ["wan-vace"]}
 PRESETS = Path(scenegen.__file__).parent / "presets"
 DEFAULT_LEVERS = {"backends": {stage: {"name": "diffusers", "settings": {"guidance": 5.0}} for stage in STAGES}}
 CAST = {"mara": ("Mara", "long auburn hair, a green wool coat"), "ivo": ("Ivo", "short grey hair, a navy fisherman's jumper")}
+PIER = {"id": "pier", "name": "the pier", "description": "a windswept wooden pier over a grey sea, a lamplit harbour behind",
+        "season": "autumn", "layout": [{"what": "the open sea", "bearing": 0}, {"what": "the harbour lamps", "bearing": 180}]}
+# The keyframe's camera in the set, as a shot in a location gives it (keyframe/__init__.py).
+CAMERA = {"shot_size": "medium", "angle": "eye_level", "fov_deg": 50.0, "bearing": 30.0}
 STYLE = "cinematic film still, 35mm, natural colour"
 PROMPT = (f"{STYLE}. Mara and Ivo stand side by side on a windswept pier at dusk, waves breaking below; medium shot, "
           "eye level, the camera slowly pushes in; warm low sun from the left, cool fill")
@@ -537,6 +546,8 @@ def stage_settings(levers: dict, stage: str, models: dict[str, Path], scale: Sca
     settings |= {"model": str(models[STAGE_MODELS[stage][0]]), "steps": steps}
     if stage == "portrait":
         settings["size"] = scale.portrait
+    if stage == "set":
+        settings["view_height"] = scale.set_view
     if stage == "keyframe":
         settings["ip_adapter"] = str(models[IP_ADAPTER])
     if stage == "clip" and settings.get("loras"):
@@ -552,10 +563,15 @@ def make_job(stage: str, scale: Scale, frames: int, made: dict[str, Path], folde
         name, appearance = CAST["mara"]
         params = {"style": STYLE, "plan_seed": 0, "character": {"id": "mara", "name": name, "appearance": appearance}}
         inputs = {}
+    elif stage == "set":
+        params = {"style": STYLE, "plan_seed": 0, "location": PIER}
+        inputs = {}
     elif stage == "keyframe":
         portrait = made.get("portrait") or still(folder / "stand-in-portrait.png", scale.portrait, scale.portrait)
-        params = {"characters": list(CAST), "relation": "side by side", "domains": DOMAINS, **size}
-        inputs = {f"portrait:{who}": portrait for who in CAST}
+        plate = made.get("set") or still(folder / "stand-in-set.png", len(BEARINGS) * VIEW_ASPECT * scale.set_view,
+                                           scale.set_view)
+        params = {"characters": list(CAST), "relation": "side by side", "domains": DOMAINS, "camera": CAMERA, **size}
+        inputs = {f"portrait:{who}": portrait for who in CAST} | {f"set:{PIER['id']}": plate}
     elif stage == "clip":
         params = {"prompt": PROMPT, "frames": frames, "fps": scale.fps, **size}
         inputs = {"keyframe:s01": made.get("keyframe") or still(folder / "stand-in-keyframe.png", scale.width, scale.height)}

@@ -64,7 +64,7 @@ Size = Annotated[Optional[str], typer.Option(help="Frame size WIDTHxHEIGHT, both
 Seed = Annotated[int, typer.Option(min=0, help="Seed of the plan: the same sentence, shots and seed give the same film.")]
 Shots = Annotated[int, typer.Option(min=1, max=200, help="Number of shots, 1 to 200.")]
 Config = Annotated[Optional[Path], typer.Option(help="A preset (gpu-80gb, gpu-80gb-fast, gpu-24gb) or a TOML file shaped like settings.json: output, device and backends.KIND tables.")]
-Backend = Annotated[Optional[str], typer.Option(help="Backend of every generative stage (portrait, keyframe, clip, boundary), e.g. animatic or diffusers; settings come from --config.")]
+Backend = Annotated[Optional[str], typer.Option(help="Backend of every generative stage (portrait, set, keyframe, clip, boundary), e.g. animatic or diffusers; settings come from --config.")]
 ExecutorName = Annotated[str, typer.Option("--executor", help="Who runs the jobs: inprocess (threads here) or ray (actors on a Ray instance or cluster).")]
 Address = Annotated[Optional[str], typer.Option(help="Ray cluster to join: auto, or ray://HOST:PORT (default: start a local instance).")]
 PlannerName = Annotated[str, typer.Option(help="Script backend: offline, llm, or auto (llm when --llm-model or --llm-base-url is set).")]

@@ -20,10 +20,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from scenegen.orchestrator.run import GENERATIVE
 from scenegen.schemas.settings import RenderSettings
 
 TABLE = Path(__file__).parent / "presets" / "memory.json"
-GENERATIVE = ("portrait", "keyframe", "clip", "boundary")
 GiB = 2**30
 
 

@@ -19,6 +19,7 @@ from scenegen.modules.keyframe.diffusers import DiffusersKeyframe, regions
 from scenegen.modules.portrait.diffusers import DiffusersPortrait
 from scenegen.orchestrator.backend import Job
 from scenegen.orchestrator.render import status
+from scenegen.orchestrator.run import GENERATIVE
 from scenegen.orchestrator.store import RunDir
 from scenegen.schemas.files import load_plan
 from scenegen.schemas.timing import FrameLayout
@@ -434,7 +435,7 @@ def test_backend_option_switches_every_generative_stage(tiny_run, tmp_path):
     result = scenegen("render", str(run.root), "--backend", "animatic")
     assert result.returncode == 0, result.stderr
     settings = json.loads(run.settings.read_text())
-    assert {settings["backends"][k]["name"] for k in ("portrait", "keyframe", "clip", "boundary")} == {"animatic"}
+    assert {settings["backends"][k]["name"] for k in GENERATIVE} == {"animatic"}
     result = scenegen("story", "x", "--shots", "2", "--backend", "diffusers", "--out", str(tmp_path / "bare"))
     assert result.returncode == 2
     assert "settings for portrait backend 'diffusers': model: Field required" in result.stderr

@@ -14,7 +14,7 @@ import torch
 pytestmark = pytest.mark.torch
 
 BENCH = Path(__file__).parent.parent / "bench" / "gpu_realscale.py"
-STAGES = ("portrait", "keyframe", "clip", "boundary")
+STAGES = ("portrait", "set", "keyframe", "clip", "boundary")
 
 
 def bench_module():
@@ -50,8 +50,9 @@ def test_every_stage_is_measured_through_its_backend(default_run):
     for stage, row in rows.items():
         assert row["status"] == "ok", (stage, row["reason"])
         assert row["load_s"] > 0 and row["run_s"] > 0
-        # Two steps: SDXL calls its UNet once a step (a batch of two for guidance), Wan its transformer twice.
-        assert row["forwards"] == (2 if stage in ("portrait", "keyframe") else 4)
+        # Two steps: SDXL calls its UNet once a step (a batch of two for guidance), for each of a set's four views,
+        # and Wan its transformer twice.
+        assert row["forwards"] == {"portrait": 2, "set": 4 * 2, "keyframe": 2}.get(stage, 4)
         assert row["forward_s"] > 0 and row["first_forward_s"] > 0
         assert row["resident_gib"] is None and row["peak_gib"] is None  # no GPU: memory is not made up
         assert f"| {stage} | default | ok | {row['load_s']:.2f} |" in table

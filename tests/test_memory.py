@@ -25,7 +25,7 @@ pytestmark = pytest.mark.torch
 
 BENCH = Path(__file__).parent.parent / "bench"
 GB, GiB = 1e9, 2**30
-STAGES = ("portrait", "keyframe", "clip", "boundary")
+STAGES = ("portrait", "set", "keyframe", "clip", "boundary")
 PRESETS = ("gpu-80gb", "gpu-80gb-fast", "gpu-24gb")
 
 
@@ -213,7 +213,7 @@ def test_status_says_when_a_memory_budget_keeps_pipelines_loaded_together(tmp_pa
     run.update_settings(SettingsChange(config=config))
     result = scenegen("status", str(tmp_path / "run"))
     assert result.returncode == 0, result.stderr
-    assert ("memory_budget_gb = 100 lets the portrait, keyframe, clip and boundary pipelines stay loaded together"
+    assert ("memory_budget_gb = 100 lets the portrait, set, keyframe, clip and boundary pipelines stay loaded together"
             in result.stdout)
     # With no budget, one pipeline is loaded at a time, and status has nothing to say about it.
     alone = tmp_path / "alone.toml"

@@ -78,10 +78,11 @@ def test_the_fast_preset_renders_a_story_with_its_distilled_lora(hub, tmp_path):
     fast = read_config(Path("gpu-80gb-fast"))
     clip = fast["backends"]["clip"]["settings"]
     assert clip["steps"] == 4 and clip["guidance"] == 1.0 and clip["loras"]
-    # The preset's settings on tiny models, with what a CPU cannot do fast changed: float32, small portraits.
+    # The preset's settings on tiny models, with what a CPU cannot do fast changed: float32, small portraits and set views.
     for choice in fast["backends"].values():
         choice["settings"]["dtype"] = "float32"
     fast["backends"]["portrait"]["settings"]["size"] = 64
+    fast["backends"]["set"]["settings"]["view_height"] = 32
     run = tmp_path / "run"
     run.mkdir()
     (run / "settings.json").write_text(json.dumps(fast))

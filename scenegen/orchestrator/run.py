@@ -39,7 +39,8 @@ if TYPE_CHECKING:  # the offline fast path must not pay for pydantic before it n
     from scenegen.schemas.plan import StoryPlan
     from scenegen.schemas.settings import RenderSettings
 
-GENERATIVE = ("portrait", "keyframe", "clip", "boundary")
+# The stages a diffusion backend can run (`--backend`), in the order they run.
+GENERATIVE = ("portrait", "set", "keyframe", "clip", "boundary")
 
 
 def slug(sentence: str) -> str:

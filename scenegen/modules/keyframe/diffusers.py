@@ -18,8 +18,9 @@ domain (close together, facing across the frame, far apart), and each has a scal
 
 A shot in a location takes the place the same way: its set (set/animatic.py, set/diffusers.py)
 is cut where the camera faces (`camera_view`, as the animatic keyframe cuts it) and that view is
-one more image for the adapter, over the whole frame, at `place_scale` (0, off, by default:
-the presets' sets are the animatic's drawings), beside the characters in their regions. It
+one more image for the adapter, over the whole frame, at `place_scale` (0, off, by default,
+since an animatic set is a drawing; the presets, whose sets are `set.diffusers` plates, take
+0.5), beside the characters in their regions. It
 carries the place's look and contents into the keyframe, so the shots of one place show one
 place and a reverse shot its other side. The set's clear sky (an animatic
 set's) is filled with grey: the hour is the prompt's. A FaceID adapter reads faces only, so with
@@ -71,8 +72,9 @@ class Settings(PipelineSettings):
     face_detector: str | None = Field(None, description="insightface detector ONNX file; without it faces are centred")
     ip_scale: float = Field(0.6, ge=0.0, le=2.0)
     character_scales: dict[str, float] = Field(default_factory=dict)
-    # Off by default: the presets' sets are the animatic's drawings, which would pull a keyframe
-    # toward a drawing; with `set.diffusers` plates, 0.5 conditions it (tested on tiny models only).
+    # Off by default: the default set is the animatic's drawing, which would pull a keyframe toward
+    # a drawing. The presets draw their sets with `set.diffusers` and take 0.5; whether that weight
+    # suits real SDXL weights is unmeasured (tiny models only).
     place_scale: float = Field(0.0, ge=0.0, le=2.0, description="weight of the view of the shot's location set "
                                                                   "as one more image prompt; 0 leaves the place to the prompt")
 
