@@ -39,6 +39,7 @@ class Family:
     step: int = 1                 # frames come in step*k + 1
     fps: int | None = None        # the frame rate it was trained at
     frames: int | None = None     # the most frames it was trained to make at once
+    references: bool = False      # takes reference images (people, a place) beside what it starts from
     called: str | None = None     # its name in messages, when not its pipeline's
 
     @property
@@ -49,7 +50,7 @@ class Family:
 # `AutoPipelineForText2Image` picks the Stable Diffusion pipeline (SD 1.5, SDXL, ...) from the model's own files.
 STABLE_DIFFUSION = Family("AutoPipelineForText2Image", "unet", multiple=8, called="Stable Diffusion")
 WAN_I2V = Family("WanImageToVideoPipeline", "wan", multiple=16, step=4, fps=16, frames=81)
-WAN_VACE = Family("WanVACEPipeline", "wan_vace", multiple=16, step=4)
+WAN_VACE = Family("WanVACEPipeline", "wan_vace", multiple=16, step=4, fps=16, frames=81, references=True)
 LTX = Family("LTXConditionPipeline", "ltx", multiple=32, step=8, fps=25, frames=161)
 SANA_WM = Family("SanaWMPipeline", "sana_wm", multiple=32, step=8, fps=16, frames=161)
 STABLE_AUDIO = Family("StableAudioPipeline", "stable_audio")

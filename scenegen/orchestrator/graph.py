@@ -5,6 +5,9 @@
     voice[shot.line] --\\
     score[piece] -------> mix -> film        voice -> film, captions, storyboard, timeline; score -> timeline
 
+A clip backend that conditions on references (`takes_references`) also takes its shot's
+portraits and location set.
+
 A segment is one shot as the film shows it (its clip, then the boundary into the next
 shot), encoded on its own; the film joins the segments without encoding again.
 
@@ -105,7 +108,10 @@ class RenderGraph:
         sets = {place.id: self._add("set", place.id, place, []) for place in plan.locations}
         keyframes = [self._add("keyframe", s.id, s, [portraits[c] for c in s.characters]
                                + ([sets[s.location]] if s.location else [])) for s in plan.shots]
-        clips = [self._add("clip", s.id, s, [kf]) for s, kf in zip(plan.shots, keyframes)]
+        references = self.backends["clip"].takes_references
+        clips = [self._add("clip", s.id, s, [kf] + ([portraits[c] for c in s.characters]
+                                                    + ([sets[s.location]] if s.location else []) if references else []))
+                 for s, kf in zip(plan.shots, keyframes)]
         boundaries = {  # by the shot they follow
             a.id: self._add("boundary", f"{a.id}+{b.id}", (a, b), [clips[i], clips[i + 1]])
             for i, (a, b) in enumerate(zip(plan.shots, plan.shots[1:]))

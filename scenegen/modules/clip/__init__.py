@@ -10,6 +10,12 @@ class ClipBackend(Backend):
     kind: ClassVar[str] = "clip"
     suffix: ClassVar[str] = ".mp4"
 
+    @property
+    def takes_references(self) -> bool:
+        """Whether a clip job is given the portraits of its shot's characters and its location's set beside the
+        keyframe: only a backend that conditions on them asks, so no other clip's key depends on them."""
+        return False
+
     def params(self, plan: StoryPlan, shot: Shot, output: OutputFormat) -> dict[str, Any]:
         return {
             "take": shot.seed,

@@ -1,4 +1,4 @@
-"""Diffusion shot: image-to-video from the keyframe, with Wan 2.x I2V, LTX-Video or SANA-WM.
+"""Diffusion shot: image-to-video from the keyframe, with Wan 2.x I2V, WanVACE, LTX-Video or SANA-WM.
 
 `family` picks the model: `wan` (default) runs `WanImageToVideoPipeline` with the
 keyframe as its image; `ltx` runs `LTXConditionPipeline` with the keyframe as the
@@ -8,7 +8,17 @@ intrinsics, frame by frame), so the camera moves as the plan says. The prompt jo
 five domains (prompts/diffusion/shot.j2); Wan and LTX take no trajectory, so for them
 the camera pose's text asks for the move in words.
 
-Each family makes video at the frame rate it was trained at (Wan 16 fps, LTX 25, which
+`wan_vace` runs `WanVACEPipeline` from the keyframe and references: the keyframe is the
+video's first frame, kept (mask black), the frames after it generated (mask white), and the
+portraits of the shot's characters and the view of its location's set the camera faces
+(`place_view`, as the diffusion keyframe takes it) are its reference images. The keyframe
+shows the people as they stand then; the references hold each of them, and the place, as
+they turn, leave and come back within the clip. Which families take references
+(`Family.references`): WanVACE does; Wan I2V, LTX-Video and SANA-WM start from one image
+and take none. `references` is on by default where the family takes them; asked of a
+family that cannot, it is refused in one line when the DAG is built.
+
+Each family makes video at the frame rate it was trained at (Wan and WanVACE 16 fps, LTX 25, which
 LTX is told, SANA-WM 16) and at most as many frames as it was trained on in one go (Wan
 81, LTX 161, SANA-WM 161). A shot is made at that rate, in as many chunks as its length
 needs: each chunk after the first starts from the previous chunk's last frame (its
@@ -35,17 +45,23 @@ from pydantic import BaseModel, Field
 from scenegen.camera import Trajectory, trajectory
 from scenegen.media import frames_to_cover, retime, rgb_to_yuv
 from scenegen.modules.clip import ClipBackend
+from scenegen.errors import UserError
 from scenegen.modules.diffusers_backend import (
-    LTX, SANA_WM, WAN_I2V, DiffusersBackend, Family, VideoSettings, chunk_seed, generator, valid_length,
+    LTX, SANA_WM, WAN_I2V, WAN_VACE, DiffusersBackend, Family, VideoSettings, chunk_seed, generator, valid_length,
 )
 from scenegen.modules.levers import device_memory_advice
+from scenegen.modules.set.animatic import place_view
 from scenegen.modules.shot_prompts import full_prompt
 from scenegen.orchestrator.backend import Job
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
 
 
 class Settings(VideoSettings):
-    family: Literal["wan", "ltx", "sana_wm"] = "wan"
+    family: Literal["wan", "wan_vace", "ltx", "sana_wm"] = "wan"
+    references: bool | None = Field(None, description="give the model the portraits of the shot's characters and "
+                                                       "the view of its location's set as reference images; by "
+                                                       "default where the family takes them (wan_vace), refused "
+                                                       "where it cannot")
     native_fps: int | None = Field(None, ge=1, le=120, description="frames per second the model makes; "
                                                                      "the family's by default (Wan 16, LTX 25, SANA-WM 16)")
     chunk_frames: int | None = Field(None, ge=5, le=1024, description="most frames one generation makes; "
@@ -56,18 +72,35 @@ class DiffusersClip(DiffusersBackend, ClipBackend):
     name: ClassVar[str] = "diffusers"
     version: ClassVar[str] = "2"
     Settings: ClassVar[type[BaseModel]] = Settings
-    families: ClassVar[dict[str, Family]] = {"wan": WAN_I2V, "ltx": LTX, "sana_wm": SANA_WM}
+    families: ClassVar[dict[str, Family]] = {"wan": WAN_I2V, "wan_vace": WAN_VACE, "ltx": LTX, "sana_wm": SANA_WM}
+
+    @property
+    def takes_references(self) -> bool:
+        return self.family.references if self.settings.references is None else self.settings.references
+
+    def check(self, output: OutputFormat) -> None:
+        super().check(output)
+        if self.settings.references and not self.family.references:
+            raise UserError(f"settings for clip backend 'diffusers': references: family {self.settings.family!r} "
+                            "takes no reference images; use family \"wan_vace\" or leave references out (settings.json, "
+                            "or [backends.clip.settings] in a {config!n} file)", config=None)
 
     def params(self, plan: StoryPlan, shot: Shot, output: OutputFormat) -> dict[str, Any]:
         # Wan and LTX read the prompt with a T5 encoder (512 tokens): every domain, whole.
-        return {**super().params(plan, shot, output), "prompt": full_prompt(plan, shot)}
+        params = {**super().params(plan, shot, output), "prompt": full_prompt(plan, shot)}
+        if self.takes_references and shot.location:
+            # Where the shot faces in its location: the view of the set it is given.
+            params["bearing"] = shot.camera.bearing
+        return params
 
     def run(self, job: Job) -> None:
         p, s, family = job.params, self.settings, self.family
         width, height, frames = p["width"], p["height"], p["frames"]
         native_fps = s.native_fps or family.fps
         needed = frames if native_fps == p["fps"] else frames_to_cover(frames, native_fps, p["fps"])
-        image = ImageOps.fit(Image.open(job.inputs[next(iter(job.inputs))]).convert("RGB"), (width, height))
+        keyframe = next(path for node, path in job.inputs.items() if node.startswith("keyframe:"))
+        image = ImageOps.fit(Image.open(keyframe).convert("RGB"), (width, height))
+        references = self.references(job) if self.takes_references else []
         camera = trajectory(p["camera"], needed, width, height, job.seed) if s.family == "sana_wm" else None
         # SANA-WM always encodes a negative prompt, an empty one at least; the others take None as none.
         negative = s.negative_prompt or ("" if s.family == "sana_wm" else None)
@@ -79,6 +112,11 @@ class DiffusersClip(DiffusersBackend, ClipBackend):
                     from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
 
                     start = {"conditions": [LTXVideoCondition(image=image, frame_index=0)], "frame_rate": native_fps}
+                elif s.family == "wan_vace":
+                    # The chunk's first frame given (mask black), the rest generated (white), grey until then.
+                    keep, make = Image.new("L", (width, height), 0), Image.new("L", (width, height), 255)
+                    start = {"video": [image] + [Image.new("RGB", (width, height), (128, 128, 128))] * (length - 1),
+                             "mask": [keep] + [make] * (length - 1), "reference_images": references or None}
                 elif s.family == "sana_wm":
                     # This chunk's stretch of the path; the pipeline takes poses relative to its first.
                     poses = _padded(camera, first, length)
@@ -104,6 +142,15 @@ class DiffusersClip(DiffusersBackend, ClipBackend):
         with s.writer(job.output, p["fps"], width, height) as out:
             for planes in video[:frames]:
                 out.write_yuv(planes)
+
+    def references(self, job: Job) -> list[Image.Image]:
+        """The portraits of the shot's characters, in the plan's order, then the view of its location's set it faces."""
+        p = job.params
+        portraits = [Image.open(path).convert("RGB") for node, path in job.inputs.items()
+                     if node.startswith("portrait:")]
+        place = [place_view(Image.open(path), p["camera"] | {"bearing": p["bearing"]}, p["width"], p["height"])
+                 for node, path in job.inputs.items() if node.startswith("set:")]
+        return portraits + place
 
 
 def chunk_lengths(frames: int, most: int, step: int) -> list[int]:

@@ -47,7 +47,7 @@ from scenegen.modules.diffusers_backend import (
 )
 from scenegen.modules.levers import device_memory_advice
 from scenegen.modules.keyframe import KeyframeBackend, location_set
-from scenegen.modules.set.animatic import camera_view
+from scenegen.modules.set.animatic import place_view
 from scenegen.modules.shot_prompts import fit, prompt_domains, within
 from scenegen.orchestrator.backend import Job
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
@@ -196,12 +196,6 @@ class DiffusersKeyframe(DiffusersBackend, KeyframeBackend):
             # With classifier-free guidance the pipeline splits off a negative half: no face.
             faces = torch.cat([torch.zeros_like(faces), faces])
         return faces
-
-
-def place_view(set_image: Image.Image, camera: dict, width: int, height: int) -> Image.Image:
-    """The view of the set the shot's camera faces, RGB, its clear sky (if any) grey."""
-    view = camera_view(set_image.convert("RGBA"), camera, width, height)
-    return Image.alpha_composite(Image.new("RGBA", view.size, (127, 127, 127, 255)), view).convert("RGB")
 
 
 def regions(relation: str, count: int, width: int, height: int) -> list[Image.Image]:

@@ -162,6 +162,13 @@ def camera_view(set_image: Image.Image, camera: dict, width: int, height: int, m
     return view_of(set_image, camera["bearing"], pitch, fov, width, height)
 
 
+def place_view(set_image: Image.Image, camera: dict, width: int, height: int) -> Image.Image:
+    """The view of the set the shot's camera faces, RGB, its clear sky (if any) grey: what a diffusion model
+    is given of the place (an image prompt, a reference image), where the hour's sky is the prompt's."""
+    view = camera_view(set_image.convert("RGBA"), camera, width, height)
+    return Image.alpha_composite(Image.new("RGBA", view.size, (127, 127, 127, 255)), view).convert("RGB")
+
+
 def dimmed(view: Image.Image, time_of_day: str) -> Image.Image:
     """A view as the hour lights it: the place dimmed at dusk and night, its clear sky still clear
     for the keyframe to paint the hour's sky behind it."""
