@@ -9,6 +9,7 @@ import numpy as np
 import opentimelineio as otio
 import pytest
 
+from scenegen.errors import UserError
 from scenegen.media import read_sound_track
 from scenegen.modules.clip.ltx2 import LTX2Clip
 from scenegen.orchestrator.render import status
@@ -156,3 +157,14 @@ def test_a_clip_backend_without_sound_cannot_say_the_lines(tmp_path):
     message = result.stderr.strip()
     assert len(message.splitlines()) == 1 and "Traceback" not in message
     assert "'animatic' makes no sound" in message and "dialogue" in message and "--config" in message
+
+
+@pytest.mark.torch
+def test_a_shot_longer_than_one_generation_is_refused_by_name(ltx2_model, tmp_path):
+    offline_plan(tmp_path / "plan.json")
+    plan = load_plan(tmp_path / "plan.json", FPS)
+    backend = LTX2Clip({"model": str(ltx2_model), "device": "cpu", "native_fps": FPS, "max_frames": 33})
+    with pytest.raises(UserError) as refused:
+        backend.params(plan, plan.shots[0], OutputFormat(fps=FPS, width=96, height=64))
+    message = str(refused.value)
+    assert f"shot {plan.shots[0].id} lasts {plan.shots[0].duration} s" in message and "max_frames" in message

@@ -70,33 +70,31 @@ class LTX2Clip(DiffusersBackend, ClipBackend):
     def params(self, plan: StoryPlan, shot: Shot, output: OutputFormat) -> dict[str, Any]:
         params = {**super().params(plan, shot, output), "prompt": spoken_prompt(plan, shot)}
         native, most = self.settings.native_fps or self.family.fps, self.settings.max_frames or self.family.frames
-        if self._length(params) > most:
+        if valid_length(self._needed(params), self.family.step) > most:
             raise UserError(f"shot {shot.id} lasts {shot.duration} s, longer than {self.family.name} makes in one take "
                             f"with its sound ({most} frames at {native} fps, {most / native:.1f} s); split the shot in "
                             "plan.json, or raise max_frames in [backends.clip.settings] of a {config!n} file", config=None)
         return params
 
-    def _length(self, p: dict[str, Any]) -> int:
-        """Frames one generation makes for the shot: at the model's rate, the first valid length that covers it."""
+    def _needed(self, p: dict[str, Any]) -> int:
+        """Frames at the model's rate that cover the shot (the retiming to the film's rate included)."""
         native = self.settings.native_fps or self.family.fps
-        needed = p["frames"] if native == p["fps"] else frames_to_cover(p["frames"], native, p["fps"])
-        return valid_length(needed, self.family.step)
+        return p["frames"] if native == p["fps"] else frames_to_cover(p["frames"], native, p["fps"])
 
     def run(self, job: Job) -> None:
         p, s = job.params, self.settings
         width, height, frames, fps = p["width"], p["height"], p["frames"], p["fps"]
-        native = s.native_fps or self.family.fps
+        native, needed = s.native_fps or self.family.fps, self._needed(p)
         image = ImageOps.fit(Image.open(job.inputs[next(iter(job.inputs))]).convert("RGB"), (width, height))
         with device_memory_advice(self.kind, s):
             made = self.pipe(
                 image=image, prompt=p["prompt"], negative_prompt=s.negative_prompt, height=height, width=width,
-                num_frames=self._length(p), frame_rate=float(native), num_inference_steps=s.steps,
+                num_frames=valid_length(needed, self.family.step), frame_rate=float(native), num_inference_steps=s.steps,
                 guidance_scale=s.guidance, audio_guidance_scale=s.audio_guidance, stg_scale=s.stg_scale,
                 audio_stg_scale=s.stg_scale, spatio_temporal_guidance_blocks=list(s.stg_blocks),
                 modality_scale=s.modality_scale, audio_modality_scale=s.modality_scale, generator=generator(job.seed),
                 max_sequence_length=s.max_sequence_length, output_type="np",
             )
-        needed = frames if native == fps else frames_to_cover(frames, native, fps)
         video = [rgb_to_yuv(Image.fromarray(np.clip(f * 255 + 0.5, 0, 255).astype(np.uint8))) for f in made.frames[0][:needed]]
         if native != fps:
             video = retime(video, native, fps, frames)
