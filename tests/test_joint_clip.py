@@ -102,6 +102,11 @@ def test_the_clips_sound_says_the_lines_in_the_film(joint_run):
         else:
             assert follows > 0.5, f"{span.shot_id}'s clip track is what the film plays there"
     spans = {span.shot_id: span for span in layout.spans}
+    # The score ducks under each speaking shot's whole track, and the mix is brought to its loudness target.
+    mixed = nodes["mix"].record.facts
+    assert mixed["speech_seconds"] == pytest.approx(sum((spans[s.id].shown[1] - spans[s.id].shown[0]) / FPS
+                                                        for s in speaking), abs=1e-3)
+    assert mixed["loudness_lufs"] == pytest.approx(-16.0, abs=0.5) or mixed["true_peak_dbtp"] == pytest.approx(-1.0, abs=0.1)
 
     # Every line has its subtitle, inside the shot that says it, timed from just after the shot comes on.
     cues = subtitle_cues(film)
