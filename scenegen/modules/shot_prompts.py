@@ -1,6 +1,7 @@
 """What a diffusion model reads of a shot: its five domains, as its text encoder can take them.
 
-A T5-class encoder (Wan, LTX: 512 tokens) reads the whole of every domain (`full_prompt`).
+A T5-class encoder (Wan, LTX: 512 tokens) reads the whole of every domain (`full_prompt`);
+a model that makes the shot's sound too (LTX-2) reads them, then what is said (`spoken_prompt`).
 CLIP (Stable Diffusion, SDXL) reads 77 tokens and drops the rest, so a prompt written in
 full loses its last domains, the light first. For CLIP the prompt is composed to fit
 (`fit` of `prompt_domains`): each domain is a list of phrases, the most telling first, its key
