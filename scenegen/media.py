@@ -48,8 +48,8 @@ class EncoderSettings(BaseModel):
     # x264's default of 250 frames, 2 s 10%, 0.5 s 47%.
     keyframe_seconds: float = Field(1.0, gt=0.0, le=60.0)
 
-    def writer(self, path: Path, fps: int, width: int, height: int) -> "VideoWriter":
-        return VideoWriter(path, fps, width, height, self)
+    def writer(self, path: Path, fps: int, width: int, height: int, sound: Sound | None = None) -> "VideoWriter":
+        return VideoWriter(path, fps, width, height, self, sound)
 
     def encoding(self, fps: int, width: int, height: int) -> str:
         """What its writer writes into a file's comment: all that decides the packets, and only that
@@ -66,8 +66,22 @@ class EncoderSettings(BaseModel):
             return container.metadata.get("comment") == self.encoding(fps, width, height)
 
 
+@dataclass(frozen=True)
+class Sound:
+    """A clip's own sound track: (frames, 2) float32 samples at `rate`, stored as AAC beside its video."""
+
+    samples: np.ndarray
+    rate: int
+    bit_rate: int = 192_000
+
+
 class VideoWriter:
-    def __init__(self, path: Path, fps: int, width: int, height: int, settings: EncoderSettings):
+    """H.264 frames into an MP4, with `sound` as an AAC track beside them where given. Readers of
+    the video (segments, boundaries) demux its video stream alone, so the sound changes none of
+    its packets; the mix reads the sound (`read_sound_track`)."""
+
+    def __init__(self, path: Path, fps: int, width: int, height: int, settings: EncoderSettings,
+                 sound: Sound | None = None):
         # faststart puts the index first, so players and browsers start before the end arrives.
         self._container = av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"})
         self._container.metadata["comment"] = settings.encoding(fps, width, height)
@@ -80,6 +94,10 @@ class VideoWriter:
         self._stream.options = {"crf": str(settings.crf), "preset": settings.preset,
                                 "x264-params": f"mbtree={int(settings.mbtree)}:keyint={keyint}"}
         self._count = 0
+        self._sound = sound
+        if sound is not None:   # every stream is added before the first packet: the muxer writes its header then
+            self._audio = self._container.add_stream("aac", rate=sound.rate)
+            self._audio.layout, self._audio.bit_rate = "stereo", sound.bit_rate
 
     def write_yuv(self, planes: np.ndarray) -> None:
         frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
@@ -90,6 +108,9 @@ class VideoWriter:
 
     def close(self) -> None:
         self._container.mux(self._stream.encode(None))
+        if self._sound is not None:
+            for packet in _aac_packets(self._audio, self._sound.samples, self._sound.rate):
+                self._container.mux(packet)
         self._container.close()
 
     def __enter__(self) -> "VideoWriter":
@@ -388,13 +409,19 @@ def write_aac(path: Path, samples: np.ndarray, rate: int, bit_rate: int) -> None
     with av.open(str(path), "w", format="mp4") as container:
         stream = container.add_stream("aac", rate=rate)
         stream.layout, stream.bit_rate = "stereo", bit_rate
-        size = stream.codec_context.frame_size or 1024
-        planar = np.ascontiguousarray(samples.T, dtype=np.float32)
-        for start in range(0, planar.shape[1], size):
-            frame = av.AudioFrame.from_ndarray(planar[:, start:start + size], format="fltp", layout="stereo")
-            frame.sample_rate, frame.pts = rate, start
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
+        for packet in _aac_packets(stream, samples, rate):
+            container.mux(packet)
+
+
+def _aac_packets(stream, samples: np.ndarray, rate: int) -> Iterator[av.Packet]:
+    """Stereo `samples` (frames, 2) encoded by `stream`'s AAC encoder, flushed at the end."""
+    size = stream.codec_context.frame_size or 1024
+    planar = np.ascontiguousarray(samples.T, dtype=np.float32)
+    for start in range(0, planar.shape[1], size):
+        frame = av.AudioFrame.from_ndarray(planar[:, start:start + size], format="fltp", layout="stereo")
+        frame.sample_rate, frame.pts = rate, start
+        yield from stream.encode(frame)
+    yield from stream.encode(None)
 
 
 def wav_seconds(path: Path) -> float:

@@ -44,7 +44,8 @@ def models(tmp_path_factory) -> tuple[Path, Path]:
     tiny = build()
     root = tmp_path_factory.mktemp("models")
     for name, source in {"stable-diffusion-xl-base-1.0": "sdxl", "Wan2.1-I2V-14B-480P-Diffusers": "wan-i2v",
-                         "Wan2.1-VACE-14B-diffusers": "wan-vace", "clip-vit-large-patch14": "clip"}.items():
+                         "Wan2.1-VACE-14B-diffusers": "wan-vace", "clip-vit-large-patch14": "clip",
+                         "LTX-2": "ltx2"}.items():
         shutil.copytree(tiny / source, root / name)
     # h94/IP-Adapter: ViT-H adapters use models/image_encoder; the others the ViT-bigG in sdxl_models/.
     adapter, encoder = tiny / "sdxl" / "ip-adapter" / "ip-adapter.safetensors", tiny / "sdxl" / "ip-adapter" / "image_encoder"

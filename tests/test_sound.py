@@ -356,7 +356,7 @@ def test_pieces_back_to_back_share_one_score_track_whatever_their_rounding(tmp_p
     from scenegen.modules.timeline.otio import OtioTimeline
 
     # 10.48 + 3.528 is 14.008000000000001 in floating point: still back to back.
-    pieces = [(10.48, 3.528, "score:s02", {}), (14.008, 2.0, "score:s03", {})]
+    pieces = [(10.48, 3.528, "score:s02", {}, 0.0), (14.008, 2.0, "score:s03", {}, 0.0)]
     inputs = {"score:s02": tmp_path / "a.wav", "score:s03": tmp_path / "b.wav"}
     tracks = OtioTimeline._audio_tracks("score", pieces, job("timeline", {}, tmp_path / "t.otio", inputs), 25)
     assert [track.name for track in tracks] == ["score"]

@@ -26,7 +26,7 @@ import numpy as np
 
 from scenegen.errors import UserError
 from scenegen.media import read_sound_track, read_wav, resample
-from scenegen.modules.cues import speech_cues, speech_params, voice_seconds
+from scenegen.modules.cues import speech_cues, speech_params, line_seconds
 from scenegen.schemas import OutputFormat, StoryPlan
 from scenegen.schemas.plan import voice_of
 from scenegen.schemas.timing import FrameLayout, number_in_words, utterances
@@ -98,7 +98,7 @@ def hearing_facts(plan: StoryPlan, output: OutputFormat, film: Path, artifacts: 
     samples, rate = read_sound_track(film)
     sound = resample(samples.mean(axis=1, keepdims=True), rate, ASR_RATE)[:, 0]
     params = speech_params(plan, output)
-    cues = speech_cues(params, voice_seconds(params, artifacts))
+    cues = speech_cues(params, line_seconds(params, artifacts))
     speakers = {u.node: u.speaker for shot in plan.shots for u in utterances(plan, shot)}
 
     def at(seconds: float) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from scenegen.media import loudness, read_sound_track
-from scenegen.modules.cues import speech_cues, speech_params, voice_seconds
+from scenegen.modules.cues import speech_cues, speech_params, line_seconds
 from scenegen.schemas import OutputFormat, StoryPlan
 from scenegen.schemas.timing import FrameLayout
 
@@ -28,7 +28,7 @@ def sound_facts(plan: StoryPlan, output: OutputFormat, film: Path, artifacts: di
         return None
     audio, rate = track[0].astype(np.float64), track[1]
     params = speech_params(plan, output)
-    cues = speech_cues(params, voice_seconds(params, artifacts))
+    cues = speech_cues(params, line_seconds(params, artifacts))
     speaking = np.zeros(len(audio), bool)
     for cue in cues:
         speaking[round(cue["start"] * rate):round(cue["end"] * rate)] = True

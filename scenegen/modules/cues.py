@@ -3,6 +3,14 @@ the film, captions, timeline, storyboard and mix backends share.
 
 The film and what users open beside it are each a DAG node of their own (segment, film,
 captions, timeline, storyboard, mix), so editing a caption does not re-encode the film.
+
+Who says a shot's lines is the output's `dialogue`: a voice node each ("voices"), timed
+by the length of its WAV; or the shot's clip ("clip"), whose own sound track plays where
+the shot is on screen (from where it comes on to where it goes off, cut at the middle of
+each transition as the captions are). The clip's model gives no word timings, so there
+each line's cue lasts what the plan was checked against, its words at a natural pace
+times the speaker's (`spoken_seconds`), placed as voices are: one after the other, from
+just after the shot comes on screen.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from typing import Any
 
 from scenegen.media import wav_seconds
 from scenegen.schemas import OutputFormat, StoryPlan
-from scenegen.schemas.timing import FrameLayout, speech_starts, utterances
+from scenegen.schemas.timing import FrameLayout, speech_starts, spoken_seconds, utterances
 
 
 def layout_params(plan: StoryPlan, output: OutputFormat) -> dict[str, Any]:
@@ -39,19 +47,29 @@ def caption_cues(params: dict[str, Any], texts: list[str]) -> list[tuple[int, in
 
 def speech_params(plan: StoryPlan, output: OutputFormat) -> dict[str, Any]:
     """What is said in each shot that says anything, and where the shot comes on screen, as
-    JSON: the slice the mix, the captions and the timeline share."""
+    JSON: the slice the mix, the captions and the timeline share. With `dialogue = "clip"`
+    each such shot also names its clip's `track`: which of the clip's frames play (`first`,
+    `frames`), and each line its `seconds` at a natural pace."""
     names = {c.id: c.name for c in plan.characters}
+    by_clip = output.dialogue == "clip"
     shots = []
     for shot, span in zip(plan.shots, FrameLayout.of(plan, output.fps).spans):
-        said = [{"node": u.node, "speaker": names.get(u.speaker), "text": u.text} for u in utterances(plan, shot)]
+        said = [{"node": u.node, "speaker": names.get(u.speaker), "text": u.text}
+                | ({"seconds": round(spoken_seconds(u.text, u.pace), 6)} if by_clip else {})
+                for u in utterances(plan, shot)]
         if said:
             shots.append({"shot": shot.id, "shown_from": span.shown[0], "said": said})
+            if by_clip:
+                first, end = span.shown
+                shots[-1]["track"] = {"node": f"clip:{shot.id}", "first": first - span.start, "frames": end - first}
     return {"fps": output.fps, "speech": shots}
 
 
-def voice_seconds(params: dict[str, Any], voices: dict[str, Path]) -> dict[str, float]:
-    """How long each voice of `speech_params` lasts, from its WAV (`voices`: node -> file)."""
-    return {said["node"]: wav_seconds(voices[said["node"]]) for shot in params["speech"] for said in shot["said"]}
+def line_seconds(params: dict[str, Any], voices: dict[str, Path]) -> dict[str, float]:
+    """How long each line of `speech_params` lasts, by its node: its voice's WAV (`voices`: node ->
+    file), or, where the shot's clip says it, its words at a natural pace."""
+    return {said["node"]: said["seconds"] if "track" in shot else wav_seconds(voices[said["node"]])
+            for shot in params["speech"] for said in shot["said"]}
 
 
 def speech_cues(params: dict[str, Any], seconds: dict[str, float]) -> list[dict[str, Any]]:
@@ -74,11 +92,11 @@ def subtitle_params(plan: StoryPlan, output: OutputFormat) -> dict[str, Any]:
 
 def subtitles(params: dict[str, Any], voices: dict[str, Path]) -> list[tuple[float, float, str]]:
     """(start, end, text) in seconds, in film order, of every subtitle: each shot's context
-    (`caption_cues`), and each line while it is said, after who says it, timed from the
-    length of its voice (`voices`: voice node -> WAV); narration in italics."""
+    (`caption_cues`), and each line while it is said, after who says it, timed by
+    `line_seconds` (`voices`: voice node -> WAV); narration in italics."""
     fps = params["fps"]
     cues = [(start / fps, end / fps, _one_block(text)) for start, end, text in caption_cues(params, params["contexts"])]
-    for said in speech_cues(params, voice_seconds(params, voices)):
+    for said in speech_cues(params, line_seconds(params, voices)):
         text = _one_block(said["text"])
         cues.append((said["start"], said["end"], f"{said['speaker'].upper()}: {text}" if said["speaker"] else f"<i>{text}</i>"))
     return sorted(cues, key=lambda cue: cue[0])

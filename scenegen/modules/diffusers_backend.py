@@ -52,6 +52,8 @@ STABLE_DIFFUSION = Family("AutoPipelineForText2Image", "unet", multiple=8, calle
 WAN_I2V = Family("WanImageToVideoPipeline", "wan", multiple=16, step=4, fps=16, frames=81)
 WAN_VACE = Family("WanVACEPipeline", "wan_vace", multiple=16, step=4, fps=16, frames=81, references=True)
 LTX = Family("LTXConditionPipeline", "ltx", multiple=32, step=8, fps=25, frames=161)
+# LTX-2 makes a shot's sound with its picture; 24 fps is its pipeline's default rate, 257 frames (10.7 s) its longest take.
+LTX2_I2V = Family("LTX2ImageToVideoPipeline", "ltx2", multiple=32, step=8, fps=24, frames=257, called="LTX-2")
 SANA_WM = Family("SanaWMPipeline", "sana_wm", multiple=32, step=8, fps=16, frames=161)
 STABLE_AUDIO = Family("StableAudioPipeline", "stable_audio")
 
@@ -245,6 +247,7 @@ class DiffusersBackend(Backend):
         self._pipe = None   # until `load`, or the first use of a backend that waits
 
     def check(self, output) -> None:
+        super().check(output)   # the kind's own checks (a clip backend's sound), then the model's
         if self.family.multiple:
             require_size(output, self.family.multiple, self.family.name)
         require_levers(self.kind, self.settings, self.family.denoiser)

@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scenegen.errors import UserError
 
 # The denoiser a backend's family runs; refusals depend on it.
-Denoiser = Literal["unet", "wan", "wan_vace", "ltx", "sana_wm", "stable_audio"]
+Denoiser = Literal["unet", "wan", "wan_vace", "ltx", "ltx2", "sana_wm", "stable_audio"]
 
 CACHES = ("none", "first_block", "taylorseer")
 WAN = ("wan", "wan_vace")
@@ -92,6 +92,9 @@ def refusal(settings, denoiser: Denoiser) -> str | None:
     if denoiser == "sana_wm" and settings.cache != "none":
         return (f"cache = {settings.cache!r}: diffusers' step caches are not checked on SANA-WM's blocks "
                 "(linear and softmax attention with camera inputs); leave cache at \"none\"")
+    if denoiser == "ltx2" and settings.cache != "none":
+        return (f"cache = {settings.cache!r}: diffusers' step caches are not checked on LTX-2's joint audio-video "
+                "blocks (each step's video and audio attend to each other); leave cache at \"none\"")
     if denoiser == "sana_wm" and settings.loras:
         return "loras: SanaWMPipeline loads no LoRA (diffusers 0.42); leave loras empty"
     if settings.cache == "first_block" and denoiser == "ltx":

@@ -1,6 +1,7 @@
 """What a diffusion model reads of a shot: its five domains, as its text encoder can take them.
 
-A T5-class encoder (Wan, LTX: 512 tokens) reads the whole of every domain (`full_prompt`).
+A T5-class encoder (Wan, LTX: 512 tokens) reads the whole of every domain (`full_prompt`);
+a model that makes the shot's sound too (LTX-2) reads them, then what is said (`spoken_prompt`).
 CLIP (Stable Diffusion, SDXL) reads 77 tokens and drops the rest, so a prompt written in
 full loses its last domains, the light first. For CLIP the prompt is composed to fit
 (`fit` of `prompt_domains`): each domain is a list of phrases, the most telling first, its key
@@ -21,6 +22,8 @@ import re
 from typing import Callable
 
 from scenegen.prompts import fill_template
+from scenegen.schemas.plan import voice_of
+from scenegen.schemas.timing import utterances
 
 ANIMATIC_LOOK = ("animatic", "storybook", "storyboard")
 KEY_ORDER = ("subject", "place", "light", "camera", "relation", "style")
@@ -43,6 +46,26 @@ def full_prompt(plan, shot) -> str:
     return fill_template("diffusion/shot.j2", style=look(plan.style), character=_aged(plan, shot),
                          background=shot.background, relation=shot.relation, camera=shot.camera.text,
                          lighting=shot.lighting.text).strip()
+
+
+# How a voice sounds, in words a joint audio-video model reads (LTX-2 is told "a low, slow man's voice").
+VOICE_WORDS = {"feminine": "woman's voice", "masculine": "man's voice", "childlike": "child's voice"}
+
+
+def spoken_prompt(plan, shot) -> str:
+    """Every domain, whole, then what is said in the shot: for a model that makes the shot's sound too."""
+    names = {c.id: c.name for c in plan.characters}
+    lines = [{"speaker": names.get(u.speaker), "voice": _voice_words(voice_of(plan, u.speaker)), "text": " ".join(u.text.split())}
+             for u in utterances(plan, shot)]
+    return fill_template("diffusion/spoken_shot.j2", shot=full_prompt(plan, shot), lines=lines).strip()
+
+
+def _voice_words(voice) -> str:
+    """'a low, slow man's voice': its kind, and its pitch and pace where they are well off the usual."""
+    pitch = "low" if voice.pitch <= -0.3 else "high" if voice.pitch >= 0.3 else ""
+    pace = "slow" if voice.pace <= 0.85 else "quick" if voice.pace >= 1.15 else ""
+    manner = ", ".join(word for word in (pitch, pace) if word)
+    return f"a {manner} {VOICE_WORDS[voice.kind.value]}" if manner else f"a {VOICE_WORDS[voice.kind.value]}"
 
 
 def within(tokenizer) -> Callable[[str], bool]:

@@ -8,6 +8,9 @@
 A clip backend that conditions on references (`takes_references`) also takes its shot's
 portraits and location set.
 
+With `dialogue = "clip"` (output settings) no voice node is built: each shot that says
+anything has its clip's own sound track say it, so that clip feeds the mix instead.
+
 A segment is one shot as the film shows it (its clip, then the boundary into the next
 shot), encoded on its own; the film joins the segments without encoding again.
 
@@ -124,10 +127,14 @@ class RenderGraph:
         voices, pieces, mix = [], [], []
         if self.settings.output.sound:
             # A node per thing said and per piece of music; each reads only its own words or notes.
-            voices = [self._add("voice", f"{u.shot_id}.{u.part}", u, []) for s in plan.shots for u in utterances(plan, s)]
+            said = [(s, clip, utterances(plan, s)) for s, clip in zip(plan.shots, clips)]
+            by_clip = self.settings.output.dialogue == "clip"
+            voices = [] if by_clip else [self._add("voice", f"{u.shot_id}.{u.part}", u, [])
+                                         for _, _, spoken in said for u in spoken]
+            tracks = [clip for _, clip, spoken in said if spoken] if by_clip else []
             pieces = [self._add("score", scene.shot_id, scene, [])
                       for scene in score_scenes(plan, FrameLayout.of(plan, self.settings.output.fps))]
-            mix = [self._add("mix", None, None, voices + pieces)]
+            mix = [self._add("mix", None, None, voices + tracks + pieces)]
         self._add("film", None, None, segments + mix + voices)  # voices: the subtitles time lines by them
         self._add("captions", None, None, voices)
         self._add("timeline", None, None, clips + voices + pieces)

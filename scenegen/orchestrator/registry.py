@@ -33,6 +33,7 @@ BUILTINS = {
         "keyframe.diffusers": "scenegen.modules.keyframe.diffusers:DiffusersKeyframe",
         "keyframe.gated": "scenegen.modules.keyframe.gated:GatedKeyframe",
         "clip.diffusers": "scenegen.modules.clip.diffusers:DiffusersClip",
+        "clip.ltx2": "scenegen.modules.clip.ltx2:LTX2Clip",
         "boundary.diffusers": "scenegen.modules.boundary.diffusers:DiffusersBoundary",
         "segment.pyav": "scenegen.modules.segment.pyav:PyAVSegment",
         "film.pyav": "scenegen.modules.film.pyav:PyAVFilm",

@@ -6,7 +6,7 @@ They live in `settings.json` beside `plan.json`, so `render RUN_DIR` reproduces 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -45,6 +45,9 @@ class OutputFormat(BaseModel):
                                                    "(they are always its subtitle track and shots.srt)")
     sound: bool = Field(True, description="give the film a sound track: its narration and lines voiced, "
                                           "and the score under them")
+    dialogue: Literal["voices", "clip"] = Field(
+        "voices", description="who says the lines and narration: a voice node each (voices), or each shot's clip, "
+                              "in its own sound track, where its clip backend makes one (clip, e.g. ltx2)")
 
     @field_validator("width", "height")
     @classmethod

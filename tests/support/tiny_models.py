@@ -296,23 +296,21 @@ def wan_i2v_lora(target: Path) -> None:
     WanImageToVideoPipeline.save_lora_weights(target, transformer_lora_layers=get_peft_model_state_dict(transformer))
 
 
-def sana_wm(target: Path) -> None:
-    """A SANA-WM-shaped camera-conditioned image-to-video pipeline: a character-level Gemma
-    tokenizer, a 2-layer Gemma-2, an LTX-2 VAE with the real block layout (32x spatial,
-    8x temporal) at 8-32 channels, and a 2-block SANA-WM transformer (one linear-attention
-    block, one softmax block)."""
-    import torch
-    from diffusers import AutoencoderKLLTX2Video, FlowMatchEulerDiscreteScheduler, SanaWMPipeline, SanaWMTransformer3DModel
-    from transformers import Gemma2Config, Gemma2Model, GemmaTokenizer
+def gemma_letters():
+    """A character-level Gemma tokenizer over letters, digits and punctuation: the prompts' words spelt out."""
+    from transformers import GemmaTokenizer
 
-    temporal = 8
     letters = ["▁", *"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,:;-'\"()!?>"]
     vocab = {token: i for i, token in enumerate(["<pad>", "<eos>", "<bos>", "<unk>", "<mask>", *letters])}
-    torch.manual_seed(0)
-    text_encoder = Gemma2Model(Gemma2Config(
-        vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-        num_key_value_heads=1, head_dim=16, max_position_embeddings=1024, pad_token_id=0, eos_token_id=1, bos_token_id=2))
-    vae = AutoencoderKLLTX2Video(
+    return GemmaTokenizer(vocab=vocab, merges=[])
+
+
+def ltx2_vae(temporal: int = 8):
+    """An LTX-2 video VAE with the real block layout (32x spatial, `temporal`x temporal) at 8-32 channels, 8 latent
+    (its weights drawn from torch's generator as the caller left it)."""
+    from diffusers import AutoencoderKLLTX2Video
+
+    return AutoencoderKLLTX2Video(
         in_channels=3, out_channels=3, latent_channels=8, block_out_channels=(8, 8, 16, 16),
         decoder_block_out_channels=(8, 16, 32), layers_per_block=(1, 1, 1, 1, 1), decoder_layers_per_block=(1, 1, 1, 1),
         spatio_temporal_scaling=(True, True, True, True), decoder_spatio_temporal_scaling=(True, True, True),
@@ -322,6 +320,24 @@ def sana_wm(target: Path) -> None:
         upsample_factor=(2, 2, 2), patch_size=4, patch_size_t=1,
         # The blocks compress 32x and 8x; the formula the VAE would use for this layout says otherwise.
         spatial_compression_ratio=32, temporal_compression_ratio=temporal)
+
+
+def sana_wm(target: Path) -> None:
+    """A SANA-WM-shaped camera-conditioned image-to-video pipeline: a character-level Gemma
+    tokenizer, a 2-layer Gemma-2, an LTX-2 VAE with the real block layout (32x spatial,
+    8x temporal) at 8-32 channels, and a 2-block SANA-WM transformer (one linear-attention
+    block, one softmax block)."""
+    import torch
+    from diffusers import FlowMatchEulerDiscreteScheduler, SanaWMPipeline, SanaWMTransformer3DModel
+    from transformers import Gemma2Config, Gemma2Model
+
+    temporal = 8
+    tokenizer = gemma_letters()
+    torch.manual_seed(0)
+    text_encoder = Gemma2Model(Gemma2Config(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+        num_key_value_heads=1, head_dim=16, max_position_embeddings=1024, pad_token_id=0, eos_token_id=1, bos_token_id=2))
+    vae = ltx2_vae(temporal)
     transformer = SanaWMTransformer3DModel(
         in_channels=8, num_layers=2, hidden_size=64, num_attention_heads=2, linear_head_dim=32, softmax_every_n=2,
         caption_channels=32, chunk_plucker_channels=6 * temporal, chunk_plucker_post_attn_blocks=2, mlp_ratio=2.0,
@@ -329,8 +345,59 @@ def sana_wm(target: Path) -> None:
     # The camera embedder starts at zero in the real model (trained from there); random weights
     # let the camera path reach the output, as trained weights do.
     torch.nn.init.normal_(transformer.plucker_embedder.proj.weight, std=0.05)
-    SanaWMPipeline(tokenizer=GemmaTokenizer(vocab=vocab, merges=[]), text_encoder=text_encoder, vae=vae,
+    SanaWMPipeline(tokenizer=tokenizer, text_encoder=text_encoder, vae=vae,
                    transformer=transformer, scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0)).save_pretrained(target)
+
+
+def ltx2(target: Path) -> None:
+    """An LTX-2-shaped joint audio-video image-to-video pipeline: the character-level Gemma
+    tokenizer, a 2-layer Gemma-3 (a 1-layer SigLIP beside it, as Gemma-3's class needs),
+    the LTX-2 VAE with the real block layout, a 2-block audio-video transformer, its text
+    connectors, and an audio VAE and vocoder that make 1600 samples a second: 25 audio
+    latents a second as LTX-2 has, each 4 mel frames of a 16-sample hop, each mel frame 16
+    samples out of the vocoder, so a clip's track lasts as long as its frames do."""
+    import torch
+    from diffusers import (AutoencoderKLLTX2Audio, FlowMatchEulerDiscreteScheduler, LTX2ImageToVideoPipeline,
+                           LTX2VideoTransformer3DModel)
+    from diffusers.pipelines.ltx2 import LTX2TextConnectors
+    from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder
+    from transformers import Gemma3Config, Gemma3ForConditionalGeneration, Gemma3TextConfig, SiglipVisionConfig
+
+    tokenizer = gemma_letters()
+    words = len(tokenizer)
+    torch.manual_seed(0)
+    text = Gemma3TextConfig(vocab_size=words, hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+                            num_attention_heads=2, num_key_value_heads=1, head_dim=8, max_position_embeddings=1024,
+                            sliding_window=64, pad_token_id=0, eos_token_id=1, bos_token_id=2)
+    vision = SiglipVisionConfig(hidden_size=8, intermediate_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                image_size=8, patch_size=4)
+    text_encoder = Gemma3ForConditionalGeneration(Gemma3Config(
+        text_config=text, vision_config=vision, mm_tokens_per_image=4,
+        boi_token_index=words, eoi_token_index=words + 1, image_token_index=words + 2))
+    # The connectors read every layer's hidden states side by side: the embeddings' and each layer's.
+    connectors = LTX2TextConnectors(
+        caption_channels=16, text_proj_in_factor=3, video_connector_num_attention_heads=2,
+        video_connector_attention_head_dim=8, video_connector_num_layers=1, video_connector_num_learnable_registers=None,
+        audio_connector_num_attention_heads=2, audio_connector_attention_head_dim=8, audio_connector_num_layers=1,
+        audio_connector_num_learnable_registers=None, connector_rope_base_seq_len=32, rope_double_precision=False,
+        rope_type="split")
+    transformer = LTX2VideoTransformer3DModel(
+        in_channels=8, out_channels=8, patch_size=1, patch_size_t=1, num_attention_heads=2, attention_head_dim=8,
+        cross_attention_dim=16, audio_in_channels=4, audio_out_channels=4, audio_num_attention_heads=2,
+        audio_attention_head_dim=4, audio_cross_attention_dim=8, num_layers=2, qk_norm="rms_norm_across_heads",
+        caption_channels=16, rope_double_precision=False, rope_type="split")
+    vae = ltx2_vae()
+    audio_vae = AutoencoderKLLTX2Audio(
+        base_channels=4, output_channels=2, ch_mult=(1, 2, 2), num_res_blocks=1, attn_resolutions=None, in_channels=2,
+        resolution=32, latent_channels=2, norm_type="pixel", causality_axis="height", dropout=0.0,
+        mid_block_add_attention=False, sample_rate=1600, mel_hop_length=16, is_causal=True, mel_bins=8)
+    vocoder = LTX2Vocoder(in_channels=2 * 8, hidden_channels=16, out_channels=2, upsample_kernel_sizes=[8, 8],
+                          upsample_factors=[4, 4], resnet_kernel_sizes=[3], resnet_dilations=[[1, 3, 5]],
+                          leaky_relu_negative_slope=0.1, output_sampling_rate=1600)
+    LTX2ImageToVideoPipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, audio_vae=audio_vae, text_encoder=text_encoder,
+        tokenizer=tokenizer, connectors=connectors, transformer=transformer, vocoder=vocoder,
+    ).save_pretrained(target)
 
 
 def stable_audio(target: Path) -> None:
@@ -387,14 +454,16 @@ def vits(target: Path, speakers: int = 1) -> None:
     tokenizer.save_pretrained(target)
 
 
-BUILDERS = {"wan-i2v": wan_i2v, "wan-i2v-lora": wan_i2v_lora, "wan-vace": wan_vace, "ltx": ltx, "sd15": sd15, "sdxl": sdxl, "clip": clip, "arcface": arcface, "face-detector": face_detector, "face-detector-blind": lambda target: face_detector(target, score=0.0), "sd15-faceid": sd15_faceid, "sana-wm": sana_wm, "stable-audio": stable_audio, "vits": vits}
+BUILDERS = {"wan-i2v": wan_i2v, "wan-i2v-lora": wan_i2v_lora, "wan-vace": wan_vace, "ltx": ltx, "sd15": sd15, "sdxl": sdxl, "clip": clip, "arcface": arcface, "face-detector": face_detector, "face-detector-blind": lambda target: face_detector(target, score=0.0), "sd15-faceid": sd15_faceid, "sana-wm": sana_wm, "ltx2": ltx2, "stable-audio": stable_audio, "vits": vits}
 
 
-def build(root: Path = ROOT) -> Path:
-    """Build every tiny model not built yet; return the directory holding them."""
+def build(root: Path = ROOT, only: tuple[str, ...] | None = None) -> Path:
+    """Build every tiny model (or those named in `only`) not built yet; return the directory holding them."""
     import shutil
 
     for name, builder in BUILDERS.items():
+        if only is not None and name not in only:
+            continue
         target = root / name
         if target.exists():
             continue

@@ -2,6 +2,7 @@
 
 from typing import Any, ClassVar
 
+from scenegen.errors import UserError
 from scenegen.orchestrator.backend import Backend
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
 
@@ -9,6 +10,14 @@ from scenegen.schemas import OutputFormat, Shot, StoryPlan
 class ClipBackend(Backend):
     kind: ClassVar[str] = "clip"
     suffix: ClassVar[str] = ".mp4"
+    # Whether its clips carry the shot's own sound track, which can say the shot's lines (`dialogue = "clip"`).
+    makes_sound: ClassVar[bool] = False
+
+    def check(self, output: OutputFormat) -> None:
+        if output.sound and output.dialogue == "clip" and not self.makes_sound:
+            raise UserError(f"dialogue = \"clip\": clip backend {self.name!r} makes no sound track to say the lines; "
+                            "choose a clip backend that does (ltx2), or set dialogue = \"voices\" "
+                            "(settings.json, or [output] in a {config!n} file)", config=None)
 
     @property
     def takes_references(self) -> bool:

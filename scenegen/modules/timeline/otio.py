@@ -4,7 +4,9 @@ One clip per shot, pointing at the shot's clip in the run directory, cut where t
 captions change; each dissolve or smooth transition is an OTIO transition whose
 offsets use the clips' overlapping frames as handles. The track lasts exactly as
 long as the film. With sound, audio tracks lie under it: "dialogue", each line's voice
-where the mix lays it, and "score", each piece of music from where it enters. Where two
+where the mix lays it (with `dialogue = "clip"`, each speaking shot's clip, its sound, where
+the mix lays that: the frames the film shows of it, its lines in its metadata), and "score",
+each piece of music from where it enters. Where two
 overlap (a line running on into the next shot's), the later goes on a second track,
 "dialogue 2", as an editor would lay it.
 """
@@ -16,7 +18,7 @@ from typing import Any, ClassVar
 
 import opentimelineio as otio
 
-from scenegen.modules.cues import layout_params, speech_cues, speech_params, voice_seconds
+from scenegen.modules.cues import layout_params, speech_cues, speech_params, line_seconds
 from scenegen.orchestrator.backend import Backend, Job
 from scenegen.schemas import OutputFormat, StoryPlan
 from scenegen.schemas.timing import FrameLayout, score_scenes
@@ -68,24 +70,30 @@ class OtioTimeline(Backend):
         timeline = otio.schema.Timeline(name=p["title"], global_start_time=frames(0))
         timeline.tracks.append(track)
         if "speech" in p:
-            lines = [(c["start"], c["end"] - c["start"], c["node"], {"speaker": c["speaker"], "text": c["text"]})
-                     for c in speech_cues(p, voice_seconds(p, job.inputs))]
-            pieces = [(s["start"], s["seconds"], s["node"], {"mood": s["mood"]}) for s in p["score"]]
+            cues = speech_cues(p, line_seconds(p, job.inputs))
+            by_clip = {shot["shot"] for shot in p["speech"] if "track" in shot}
+            lines = [(c["start"], c["end"] - c["start"], c["node"], {"speaker": c["speaker"], "text": c["text"]}, 0.0)
+                     for c in cues if c["shot"] not in by_clip]
+            lines += [(shot["shown_from"] / fps, shot["track"]["frames"] / fps, shot["track"]["node"],
+                       {"lines": [{key: c[key] for key in ("speaker", "text", "start", "end")}
+                                  for c in cues if c["shot"] == shot["shot"]]}, shot["track"]["first"] / fps)
+                      for shot in p["speech"] if "track" in shot]
+            pieces = [(s["start"], s["seconds"], s["node"], {"mood": s["mood"]}, 0.0) for s in p["score"]]
             for name, items in (("dialogue", lines), ("score", pieces)):
                 timeline.tracks.extend(self._audio_tracks(name, items, job, fps))
         job.output.write_text(otio.adapters.write_to_string(timeline, "otio_json"), encoding="utf-8")
 
     @staticmethod
-    def _audio_tracks(name: str, items: list[tuple[float, float, str, dict]], job: Job,
+    def _audio_tracks(name: str, items: list[tuple[float, float, str, dict, float]], job: Job,
                       fps: int) -> list[otio.schema.Track]:
-        """Audio tracks of (start, seconds, node, metadata) clips in time order, gaps between:
-        each clip on the first track free at its start, a new track when none is."""
+        """Audio tracks of (start, seconds, node, metadata, seconds into its media) clips in time
+        order, gaps between: each clip on the first track free at its start, a new track when none is."""
         def seconds(value: float) -> otio.opentime.RationalTime:
             return otio.opentime.RationalTime.from_seconds(value, fps)
 
         tracks: list[otio.schema.Track] = []
         ends: list[float] = []   # where each track's last clip ends
-        for start, length, node, metadata in sorted(items, key=lambda item: item[0]):
+        for start, length, node, metadata, offset in sorted(items, key=lambda item: item[0]):
             # Within half a frame is back to back: starts and lengths are rounded seconds.
             lane = next((n for n, end in enumerate(ends) if end <= start + 0.5 / fps), len(tracks))
             if lane == len(tracks):
@@ -99,8 +107,8 @@ class OtioTimeline(Backend):
                 name=node.split(":", 1)[1],
                 media_reference=otio.schema.ExternalReference(
                     target_url=os.path.relpath(job.inputs[node], job.root),
-                    available_range=otio.opentime.TimeRange(seconds(0), seconds(length))),
-                source_range=otio.opentime.TimeRange(seconds(0), seconds(length)),
+                    available_range=otio.opentime.TimeRange(seconds(0), seconds(offset + length))),
+                source_range=otio.opentime.TimeRange(seconds(offset), seconds(length)),
                 metadata={"scenegen": metadata},
             ))
             ends[lane] = start + length
