@@ -9,8 +9,9 @@ a whole film:
 3. shot specs in batches of at most `batch_size` shots, each batch given the outline,
    its shots' sentences and a running summary of the shots before it: the five
    domains (character, background, relation, camera pose, HDR lighting), the location
-   and which way the camera faces in it, duration and transition, camera and lighting
-   as the schema's structured fields plus text.
+   and which way the camera faces in it, the shot's film grammar and the earlier shot it
+   answers, duration and transition, camera and lighting as the schema's structured
+   fields plus text.
 
 Every answer is parsed against a JSON Schema built for that call (the cast's and the
 locations' ids as enums, the exact number of items), so servers that constrain decoding (vLLM,
@@ -19,7 +20,7 @@ schema cannot say (hair that changes colour, a transition longer than half its s
 a batch filmed from one distance) is checked after parsing. A failed check is sent back to
 the model with the error, up to `repairs` times; an answer cut off at the token limit
 makes its batch split in two. What has one right value is set, not asked: a cut lasts
-0 s and the film's last shot ends on a cut. HTTP failures (429, 5xx, timeouts) are retried by the
+0 s, the film's last shot ends on a cut, and a grammar that answers no earlier shot has no partner. HTTP failures (429, 5xx, timeouts) are retried by the
 SDK with back-off. The SDK's HTTP client may be passed in (`http_client`), as httpx's
 transport is: tests swap the network for an `httpx2.MockTransport`, not the code.
 
@@ -43,12 +44,12 @@ from scenegen.modules.colours import COLOURS
 from scenegen.modules.script import ScriptBackend, ScriptRequest
 from scenegen.prompts import fill_template
 from scenegen.schemas import (
-    CameraAngle, CameraMovement, Character, Contrast, KeyLight, Mood, Shot, ShotSize, StoryPlan, TimeOfDay,
+    CameraAngle, CameraMovement, Character, Contrast, Grammar, KeyLight, Mood, Shot, ShotSize, StoryPlan, TimeOfDay,
     TransitionType,
 )
 from scenegen.schemas.files import json_path
 from scenegen.schemas.plan import (
-    MAX_SHOT_SECONDS, NARRATOR, LineText, Location, Score, ScoreChange, ScoreCue, Season, Slug, Text, Voice, VoiceKind,
+    MAX_SHOT_SECONDS, NARRATOR, PARTNERED, LineText, Location, Score, ScoreChange, ScoreCue, Season, Slug, Text, Voice, VoiceKind,
     said_fields,
 )
 from scenegen.schemas.timing import seconds_to_say, spoken_words
@@ -178,12 +179,17 @@ def _pre_shots_model(count: int) -> type[Answer]:
     return create_model("PreShots", __base__=Answer, sentences=(list[Text], Field(min_length=count, max_length=count)))
 
 
-def _shot_batch_model(cast: list[str], places: list[str], count: int) -> type[Answer]:
+def _shot_batch_model(cast: list[str], places: list[str], shot_ids: list[str], count: int) -> type[Answer]:
+    """A batch of `count` shots; a partner is one of `shot_ids`, the film's up to the batch's last
+    (whether it is earlier than its shot is checked after parsing)."""
     spec = create_model(
         "ShotSpec", __base__=Answer,
         characters=(list[Literal[tuple(cast)]], Field(max_length=len(cast))),
         character=(Text, ...), location=(Literal[tuple(places)], ...), background=(Text, ...), relation=(Text, ...),
-        camera=(CameraChoice, ...), lighting=(LightingChoice, ...),
+        camera=(CameraChoice, ...),
+        # Defaults, as the sound's: a model that leaves them out still gives a plan.
+        grammar=(Grammar | None, None), partner=(Literal[tuple(shot_ids)] | None, None),
+        lighting=(LightingChoice, ...),
         duration=(Seconds, ...), transition=(TransitionChoice, ...),
         narration=(Text | None, None),
         dialogue=(list[create_model("LineSpec", __base__=Answer, speaker=(Literal[tuple(cast)], ...), text=(LineText, ...))],
@@ -261,24 +267,24 @@ class LLMPlanner(ScriptBackend):
             fill_template("llm/pre_shots.j2", outline=outline, shots=request.shots), lambda a: [],
         ).sentences
 
+        width = max(2, len(str(request.shots)))
+        ids = [f"s{i + 1:0{width}d}" for i in range(request.shots)]
         specs: list[Any] = []
         pending = [(start, min(start + c.batch_size, request.shots)) for start in range(0, request.shots, c.batch_size)]
         while pending:
             start, stop = pending.pop(0)
-            prompt = fill_template("llm/shots.j2", outline=outline, sentences=pre_shots, start=start, stop=stop,
-                                   total=request.shots, summary=_summary(pre_shots, specs))
+            prompt = fill_template("llm/shots.j2", outline=outline, sentences=pre_shots, ids=ids, start=start, stop=stop,
+                                   total=request.shots, summary=_summary(pre_shots, ids, specs))
             try:
                 what = f"shots {start + 1}-{stop}" if stop - start > 1 else f"shot {stop}"
-                batch = self._ask(what, _shot_batch_model(cast, places, stop - start), prompt,
-                                  lambda a: _check_batch(a, outline), split_if_cut=stop - start > 1)
+                batch = self._ask(what, _shot_batch_model(cast, places, ids[:stop], stop - start), prompt,
+                                  lambda a: _check_batch(a, outline, ids[start:stop]), split_if_cut=stop - start > 1)
             except _Truncated:
                 middle = (start + stop) // 2
                 pending[:0] = [(start, middle), (middle, stop)]
                 continue
             specs.extend(batch.shots)
 
-        width = max(2, len(str(request.shots)))
-        ids = [f"s{i + 1:0{width}d}" for i in range(len(specs))]
         transitions = [_transition(spec, last=i == len(specs) - 1) for i, spec in enumerate(specs)]
         cast = {m.id: Character(**{**m.model_dump(exclude={"voice"}),
                                    "voice": Voice(kind=m.voice) if m.voice else None}) for m in outline.characters}
@@ -289,6 +295,7 @@ class LLMPlanner(ScriptBackend):
             shots=[
                 Shot(id=ids[i], index=i + 1, context=pre_shots[i],
                      **{**spec.model_dump(exclude={"music", "duration"}), "transition": transitions[i],
+                        "partner": spec.partner if spec.grammar in PARTNERED else None,
                         # A shot lasts at least as long as its words, so the plan always passes its checks.
                         "duration": max(spec.duration, seconds_to_say(_said(spec, cast), transitions[i - 1]["duration"]
                                                                       if i else 0.0, transitions[i]["duration"]))})
@@ -438,13 +445,19 @@ def _check_outline(outline: Outline) -> list[str]:
 HAIR = re.compile(r"\b(" + "|".join(COLOURS) + r")\s+hair\b")
 
 
-def _check_batch(batch, outline: Outline) -> list[str]:
+def _check_batch(batch, outline: Outline, shot_ids: list[str]) -> list[str]:
+    """What is wrong with a batch of the shots `shot_ids` that its schema cannot say."""
     problems = []
     looks = {m.id: m.appearance.lower() for m in outline.characters}
     for i, shot in enumerate(batch.shots):
         at = f"shots[{i}]"
         if len(set(shot.characters)) != len(shot.characters):
             problems.append(f"{at}.characters: lists a character twice")
+        if shot.grammar in PARTNERED and shot.partner is None:
+            problems.append(f"{at}.partner: a {shot.grammar} names the earlier shot it answers; give its id")
+        elif shot.grammar in PARTNERED and shot.partner >= shot_ids[i]:   # ids of one width sort in film order
+            problems.append(f"{at}.partner: {shot.partner} is not before this shot ({shot_ids[i]}); "
+                            f"give an earlier shot's id")
         for field in ("character", "background", "relation"):
             if not getattr(shot, field).strip():
                 problems.append(f"{at}.{field}: must not be empty")
@@ -473,12 +486,12 @@ def _check_batch(batch, outline: Outline) -> list[str]:
     return problems
 
 
-def _summary(sentences: list[str], specs: list) -> str:
+def _summary(sentences: list[str], ids: list[str], specs: list) -> str:
     """The story so far, for a batch: the last eight shots before it."""
     done = list(zip(sentences, specs))[-8:]
     offset = len(specs) - len(done)
     return fill_template("llm/summary.j2", shots=[
-        {"number": offset + i + 1, "context": sentence, "size": spec.camera.shot_size.value,
+        {"number": offset + i + 1, "id": ids[offset + i], "context": sentence, "size": spec.camera.shot_size.value,
          "location": spec.location, "bearing": spec.camera.bearing, "background": spec.background, "time": spec.lighting.time_of_day.value}
         for i, (sentence, spec) in enumerate(done)
     ])
