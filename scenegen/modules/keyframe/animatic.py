@@ -31,6 +31,7 @@ tilt and push in over it; the frame's own area is centred.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from typing import ClassVar
