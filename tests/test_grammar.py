@@ -14,7 +14,6 @@ from scenegen.evaluation.grammar import grammar_held
 from scenegen.modules.keyframe.animatic import AnimaticKeyframe
 from scenegen.modules.script import ScriptRequest
 from scenegen.modules.script.llm import LLMPlanner
-from scenegen.modules.script.offline import OfflinePlanner
 from scenegen.orchestrator.backend import Job
 from scenegen.schemas import OutputFormat, StoryPlan
 from scenegen.schemas.checks import grammar_warnings, plan_errors, plan_warnings
@@ -23,13 +22,7 @@ from scenegen.schemas.film_grammar import grammar_rules
 
 from support.fake_llm import FakeLLM, Fault
 from support.runs import SMALL
-
-LIFE = ("a woman's life", 30)
-MYSTERY = ("a detective solves a murder in a snowed-in mountain hotel", 12)
-
-
-def offline(sentence: str, shots: int) -> StoryPlan:
-    return OfflinePlanner().plan(ScriptRequest(sentence=sentence, shots=shots))
+from test_screen_direction import LIFE, MYSTERY, offline
 
 
 def life() -> dict:
