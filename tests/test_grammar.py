@@ -53,7 +53,7 @@ def test_grammar_and_partner_round_trip_and_the_schema_says_what_they_mean(tmp_p
 
 @pytest.mark.parametrize("index, change, message", [
     (1, lambda s: s[1].pop("partner"), "a cut_in shot names the earlier shot it answers; set partner to its id"),
-    (0, lambda s: s[0].update(partner="s02"), "a establishing shot answers no earlier shot; remove partner, or set "
+    (0, lambda s: s[0].update(partner="s02"), "an establishing shot answers no earlier shot; remove partner, or set "
                                               "grammar to one of shot_reverse_shot, cut_in, match_cut"),
     (0, lambda s: s[0].update(grammar=None, partner="s02"), "a shot with no grammar answers no earlier shot; remove "
                                                             "partner, or set grammar to one of shot_reverse_shot, "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from scenegen.schemas.film_grammar import grammar_rules
+from scenegen.schemas.film_grammar import a_shot, grammar_rules
 from scenegen.schemas.plan import (
     MAX_SHOT_SECONDS, PARTNERED, Score, ScoreChange, Shot, StoryPlan, TransitionType, said_fields,
 )
@@ -40,7 +40,7 @@ def plan_warnings(plan: StoryPlan) -> list[tuple[str, str]]:
 
 def grammar_warnings(plan: StoryPlan) -> list[tuple[str, str]]:
     """A warning for each rule of a shot's grammar that its camera breaks (schemas/film_grammar.py)."""
-    return [(f"shots[{judged.index}].grammar", f"a {judged.shot.grammar} shot {rule.says}, and this one does not; "
+    return [(f"shots[{judged.index}].grammar", f"{a_shot(judged.shot.grammar)} {rule.says}, and this one does not; "
                                                f"change its camera, or its grammar")
             for judged in grammar_rules(plan) for rule in judged.rules if not rule.held]
 
@@ -122,9 +122,9 @@ def _partner_errors(at: str, shot: Shot, earlier: set[str], every: set[str]) -> 
     """A partner missing where the shot's grammar answers an earlier shot, given where it answers none,
     or naming no earlier shot."""
     if shot.grammar in PARTNERED and shot.partner is None:
-        return [(f"{at}.partner", f"a {shot.grammar} shot names the earlier shot it answers; set partner to its id")]
+        return [(f"{at}.partner", f"{a_shot(shot.grammar)} names the earlier shot it answers; set partner to its id")]
     if shot.grammar not in PARTNERED and shot.partner is not None:
-        what = f"a {shot.grammar} shot answers" if shot.grammar else "a shot with no grammar answers"
+        what = f"{a_shot(shot.grammar)} answers" if shot.grammar else "a shot with no grammar answers"
         return [(f"{at}.partner", f"{what} no earlier shot; remove partner, or set grammar to one of "
                                   f"{', '.join(PARTNERED)}")]
     if shot.partner is not None and shot.partner not in earlier:

@@ -47,6 +47,11 @@ class ShotGrammar:
     rules: list[Rule]
 
 
+def a_shot(grammar: Grammar) -> str:
+    """The words for a shot of `grammar`, as a message says them: "an establishing shot", "a cut_in shot"."""
+    return f"{'an' if grammar[0] in 'aeiou' else 'a'} {grammar} shot"
+
+
 def grammar_rules(plan: StoryPlan) -> list[ShotGrammar]:
     """Each shot with a grammar, and whether each rule of its grammar holds. A partner that is
     unknown or not earlier is an error (checks.py), not judged here: its shot's rules are left out."""

@@ -48,6 +48,7 @@ from scenegen.schemas import (
     TransitionType,
 )
 from scenegen.schemas.files import json_path
+from scenegen.schemas.film_grammar import a_shot
 from scenegen.schemas.plan import (
     MAX_SHOT_SECONDS, NARRATOR, PARTNERED, LineText, Location, Score, ScoreChange, ScoreCue, Season, Slug, Text, Voice, VoiceKind,
     said_fields,
@@ -454,7 +455,7 @@ def _check_batch(batch, outline: Outline, shot_ids: list[str]) -> list[str]:
         if len(set(shot.characters)) != len(shot.characters):
             problems.append(f"{at}.characters: lists a character twice")
         if shot.grammar in PARTNERED and shot.partner is None:
-            problems.append(f"{at}.partner: a {shot.grammar} names the earlier shot it answers; give its id")
+            problems.append(f"{at}.partner: {a_shot(shot.grammar)} names the earlier shot it answers; give its id")
         elif shot.grammar in PARTNERED and shot.partner >= shot_ids[i]:   # ids of one width sort in film order
             problems.append(f"{at}.partner: {shot.partner} is not before this shot ({shot_ids[i]}); "
                             f"give an earlier shot's id")
