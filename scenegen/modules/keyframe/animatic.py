@@ -130,7 +130,8 @@ class AnimaticKeyframe(KeyframeBackend):
             draw.rectangle((0, max(0, horizon), width, height), fill=ground)
             draw_scenery(draw, scenery, rng, width, height, horizon, ground, night)
 
-        detail = next((prop for prop in _props(p["character"]) if prop), None) if p.get("grammar") == "insert" else None
+        held = [prop for prop in _props(p["character"]) if prop]
+        detail = held[0] if held and p.get("grammar") == "insert" else None
         if detail:
             # An insert: the thing in hand fills the frame, held up to the lens.
             size = INSERT_SIZE * height / MARGIN

@@ -20,9 +20,10 @@ schema cannot say (hair that changes colour, a transition longer than half its s
 a batch filmed from one distance) is checked after parsing. A failed check is sent back to
 the model with the error, up to `repairs` times; an answer cut off at the token limit
 makes its batch split in two. What has one right value is set, not asked: a cut lasts
-0 s, the film's last shot ends on a cut, and a grammar that answers no earlier shot has no partner. HTTP failures (429, 5xx, timeouts) are retried by the
-SDK with back-off. The SDK's HTTP client may be passed in (`http_client`), as httpx's
-transport is: tests swap the network for an `httpx2.MockTransport`, not the code.
+0 s, the film's last shot ends on a cut, and a grammar that answers no earlier shot has no
+partner. HTTP failures (429, 5xx, timeouts) are retried by the SDK with back-off. The SDK's
+HTTP client may be passed in (`http_client`), as httpx's transport is: tests swap the network
+for an `httpx2.MockTransport`, not the code.
 
 Each answer is cached under `<workdir>/.scenegen/llm/` by the hash of its request, so
 a re-run after any failure replays what was already paid for.
@@ -50,8 +51,8 @@ from scenegen.schemas import (
 from scenegen.schemas.files import json_path
 from scenegen.schemas.film_grammar import a_shot
 from scenegen.schemas.plan import (
-    MAX_SHOT_SECONDS, NARRATOR, PARTNERED, LineText, Location, Score, ScoreChange, ScoreCue, Season, Slug, Text, Voice, VoiceKind,
-    said_fields,
+    MAX_SHOT_SECONDS, NARRATOR, PARTNERED, LineText, Location, Score, ScoreChange, ScoreCue, Season, Slug, Text, Voice,
+    VoiceKind, said_fields,
 )
 from scenegen.schemas.timing import seconds_to_say, spoken_words
 
