@@ -15,6 +15,8 @@ from scenegen.modules.keyframe.animatic import AnimaticKeyframe
 from scenegen.modules.script import ScriptRequest
 from scenegen.modules.script.llm import LLMPlanner
 from scenegen.orchestrator.backend import Job
+from scenegen.orchestrator.render import status
+from scenegen.orchestrator.store import RunDir
 from scenegen.schemas import OutputFormat, StoryPlan
 from scenegen.schemas.checks import grammar_warnings, plan_errors, plan_warnings
 from scenegen.schemas.files import dump_plan, load_plan, plan_schema
@@ -145,19 +147,17 @@ def test_the_offline_planner_writes_grammar_that_holds(sentence, shots):
                                                                     "cut_in": 13}
 
 
-def test_the_llm_planner_writes_grammar_and_repairs_a_partner_that_cannot_be(tmp_path):
-    def unknown_and_later(answer):
+def test_the_llm_planner_writes_grammar_repairs_an_unknown_partner_and_drops_one_that_cannot_be(tmp_path):
+    def unknown(answer):
         answer["shots"][2]["partner"] = "s99"   # not a shot of the film: refused by the schema's enum
 
     def later(answer):
-        answer["shots"][2]["partner"] = "s04"   # a shot of the film, but after this one
+        answer["shots"][4].update(grammar="cut_in", partner="s06")   # a shot of the film, but after this one
 
     def meaningless(answer):
         answer["shots"][0].update(grammar="establishing", partner="s01")
 
-    for mutate, repaired in ((unknown_and_later, "shots[2].partner"),
-                             (later, "shots[2].partner: s04 is not before this shot (s03); give an earlier shot's id"),
-                             (meaningless, None)):
+    for mutate, repaired in ((unknown, "shots[2].partner"), (later, None), (meaningless, None)):
         llm = FakeLLM([Fault("ShotBatch", mutate=mutate)])
         planner = LLMPlanner({"base_url": llm.url, "model": "m", "retries": 1}, http_client=llm.client())
         plan = planner.plan(ScriptRequest(sentence="a baker's journey to the sea", shots=8,
@@ -165,11 +165,13 @@ def test_the_llm_planner_writes_grammar_and_repairs_a_partner_that_cannot_be(tmp
         asks = [r for r in llm.requests if r["response_format"]["json_schema"]["schema"]["title"] == "ShotBatch"]
         if repaired:
             assert len(asks) == 2 and repaired in asks[1]["messages"][-1]["content"]
-            if mutate is unknown_and_later:
-                assert "'s08'" in asks[1]["messages"][-1]["content"]   # the ids it may name
+            assert "'s08'" in asks[1]["messages"][-1]["content"]   # the ids it may name
         else:
-            # Set, not asked: a grammar that answers no shot has no partner.
-            assert len(asks) == 1 and (plan.shots[0].grammar, plan.shots[0].partner) == ("establishing", None)
+            # Set, not asked: a grammar that answers no shot has no partner, one that answers a later shot none.
+            assert len(asks) == 1
+            assert (plan.shots[0].grammar, plan.shots[0].partner) == (("establishing", None) if mutate is meaningless
+                                                                      else (None, None))
+            assert (plan.shots[4].grammar, plan.shots[4].partner) == (None, None)
         assert plan_errors(plan, 24) == []
         assert [(s.id, s.grammar, s.partner) for s in plan.shots if s.partner] == [
             ("s03", "shot_reverse_shot", "s01"), ("s07", "shot_reverse_shot", "s05")]
@@ -245,3 +247,12 @@ def test_eval_counts_the_rules_held_and_the_storyboard_labels_each_shot(tmp_path
     board = (run / "storyboard.html").read_text()
     assert f'answering\n        <a href="#shot-{reverse["partner"]}">{reverse["partner"]}</a>' in board
     assert board.count('<span class="grammar">') == sum(1 for s in plan["shots"] if s.get("grammar"))
+    # Only an insert is drawn otherwise: a shot that stops saying it is a reverse redraws the storyboard alone,
+    # and one that becomes an insert redraws its keyframe and what is made from it.
+    del reverse["grammar"], reverse["partner"]
+    (run / "plan.json").write_text(json.dumps(plan))
+    assert {s.node.id for s in status(RunDir(run)) if s.state != "done"} == {"storyboard"}
+    reverse["grammar"] = "insert"
+    (run / "plan.json").write_text(json.dumps(plan))
+    assert {f"keyframe:{reverse['id']}", f"clip:{reverse['id']}", "storyboard"} <= {
+        s.node.id for s in status(RunDir(run)) if s.state != "done"}

@@ -20,8 +20,9 @@ schema cannot say (hair that changes colour, a transition longer than half its s
 a batch filmed from one distance) is checked after parsing. A failed check is sent back to
 the model with the error, up to `repairs` times; an answer cut off at the token limit
 makes its batch split in two. What has one right value is set, not asked: a cut lasts
-0 s, the film's last shot ends on a cut, and a grammar that answers no earlier shot has no
-partner. HTTP failures (429, 5xx, timeouts) are retried by the SDK with back-off. The SDK's
+0 s, the film's last shot ends on a cut, a grammar that answers no earlier shot has no
+partner, and one whose partner is missing or not before its shot is dropped (a repair costs
+a whole batch, and the film renders without a grammar). HTTP failures (429, 5xx, timeouts) are retried by the SDK with back-off. The SDK's
 HTTP client may be passed in (`http_client`), as httpx's transport is: tests swap the network
 for an `httpx2.MockTransport`, not the code.
 
@@ -49,7 +50,6 @@ from scenegen.schemas import (
     TransitionType,
 )
 from scenegen.schemas.files import json_path
-from scenegen.schemas.film_grammar import a_shot
 from scenegen.schemas.plan import (
     MAX_SHOT_SECONDS, NARRATOR, PARTNERED, LineText, Location, Score, ScoreChange, ScoreCue, Season, Slug, Text, Voice,
     VoiceKind, said_fields,
@@ -183,7 +183,7 @@ def _pre_shots_model(count: int) -> type[Answer]:
 
 def _shot_batch_model(cast: list[str], places: list[str], shot_ids: list[str], count: int) -> type[Answer]:
     """A batch of `count` shots; a partner is one of `shot_ids`, the film's up to the batch's last
-    (whether it is earlier than its shot is checked after parsing)."""
+    (one not before its shot drops the shot's grammar, in `_grammar`)."""
     spec = create_model(
         "ShotSpec", __base__=Answer,
         characters=(list[Literal[tuple(cast)]], Field(max_length=len(cast))),
@@ -280,7 +280,7 @@ class LLMPlanner(ScriptBackend):
             try:
                 what = f"shots {start + 1}-{stop}" if stop - start > 1 else f"shot {stop}"
                 batch = self._ask(what, _shot_batch_model(cast, places, ids[:stop], stop - start), prompt,
-                                  lambda a: _check_batch(a, outline, ids[start:stop]), split_if_cut=stop - start > 1)
+                                  lambda a: _check_batch(a, outline), split_if_cut=stop - start > 1)
             except _Truncated:
                 middle = (start + stop) // 2
                 pending[:0] = [(start, middle), (middle, stop)]
@@ -297,7 +297,7 @@ class LLMPlanner(ScriptBackend):
             shots=[
                 Shot(id=ids[i], index=i + 1, context=pre_shots[i],
                      **{**spec.model_dump(exclude={"music", "duration"}), "transition": transitions[i],
-                        "partner": spec.partner if spec.grammar in PARTNERED else None,
+                        **_grammar(spec, ids[i]),
                         # A shot lasts at least as long as its words, so the plan always passes its checks.
                         "duration": max(spec.duration, seconds_to_say(_said(spec, cast), transitions[i - 1]["duration"]
                                                                       if i else 0.0, transitions[i]["duration"]))})
@@ -381,6 +381,17 @@ def _transition(spec, last: bool) -> dict:
     return spec.transition.model_dump()
 
 
+def _grammar(spec, shot_id: str) -> dict:
+    """The shot's grammar and partner as the plan takes them: a partner only where the grammar answers
+    an earlier shot, and no grammar where its partner is missing or not before the shot. A 270M model
+    names a later shot as often as an earlier one, and a repair would ask for the whole batch again."""
+    if spec.grammar not in PARTNERED:
+        return {"grammar": spec.grammar, "partner": None}
+    if spec.partner is None or spec.partner >= shot_id:   # ids of one width sort in film order
+        return {"grammar": None, "partner": None}
+    return {"grammar": spec.grammar, "partner": spec.partner}
+
+
 class _Truncated(Exception):
     """The answer hit the token limit."""
 
@@ -447,19 +458,13 @@ def _check_outline(outline: Outline) -> list[str]:
 HAIR = re.compile(r"\b(" + "|".join(COLOURS) + r")\s+hair\b")
 
 
-def _check_batch(batch, outline: Outline, shot_ids: list[str]) -> list[str]:
-    """What is wrong with a batch of the shots `shot_ids` that its schema cannot say."""
+def _check_batch(batch, outline: Outline) -> list[str]:
     problems = []
     looks = {m.id: m.appearance.lower() for m in outline.characters}
     for i, shot in enumerate(batch.shots):
         at = f"shots[{i}]"
         if len(set(shot.characters)) != len(shot.characters):
             problems.append(f"{at}.characters: lists a character twice")
-        if shot.grammar in PARTNERED and shot.partner is None:
-            problems.append(f"{at}.partner: {a_shot(shot.grammar)} names the earlier shot it answers; give its id")
-        elif shot.grammar in PARTNERED and shot.partner >= shot_ids[i]:   # ids of one width sort in film order
-            problems.append(f"{at}.partner: {shot.partner} is not before this shot ({shot_ids[i]}); "
-                            f"give an earlier shot's id")
         for field in ("character", "background", "relation"):
             if not getattr(shot, field).strip():
                 problems.append(f"{at}.{field}: must not be empty")
