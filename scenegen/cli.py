@@ -445,8 +445,10 @@ def evaluate(
 
 
 def _print_film_metrics(metrics: dict) -> None:
-    """The film's consistency scores, its background consistency and what its sound holds, a line each."""
+    """The film's consistency scores, its background consistency, its grammar's rules held and what its sound
+    holds, a line each."""
     from scenegen.evaluation.background import background_summary
+    from scenegen.evaluation.grammar import grammar_summary
 
     film = metrics["film"]
     for key in ("clip_character", "clip_background", "sc_within", "sc_cross", "fc_within", "fc_cross", "psnr_within"):
@@ -455,6 +457,7 @@ def _print_film_metrics(metrics: dict) -> None:
     if not metrics["models"]["clip"]:
         typer.echo("  (no --clip: CLIP, style and SEINE scores not measured)")
     typer.echo(background_summary(metrics["background"]))
+    typer.echo(grammar_summary(metrics["grammar"]))
     if metrics["sound"]:
         said = [shot for shot in metrics["sound"]["shots"] if shot["said"]]
         loudness = metrics["sound"]["film"]["loudness_lufs"]

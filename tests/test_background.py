@@ -23,7 +23,8 @@ LIGHTING = {"time_of_day": "noon", "key_light": "front", "color_temperature_k": 
             "mood": "calm", "text": "t"}
 
 
-def keyframe(tmp_path, name: str, place: dict, bearing: float, people: list[str], shot_size: str = "wide"):
+def keyframe(tmp_path, name: str, place: dict, bearing: float, people: list[str], shot_size: str = "wide",
+             angle: str = "eye_level"):
     """A keyframe of `place` from `bearing` with `people` in it, and the figure boxes its record keeps."""
     folder = tmp_path / name
     folder.mkdir()
@@ -34,11 +35,19 @@ def keyframe(tmp_path, name: str, place: dict, bearing: float, people: list[str]
                                  inputs={}, output=folder / "mara.png", **common))
     params = {"style": "", "plan_seed": 0, "take": None, "characters": people, "ages": {}, "character": "",
               "background": place["description"], "relation": "", "lighting": LIGHTING, "width": 160, "height": 90,
-              "camera": {"shot_size": shot_size, "angle": "eye_level", "fov_deg": 50.0, "bearing": bearing}}
+              "camera": {"shot_size": shot_size, "angle": angle, "fov_deg": 50.0, "bearing": bearing}}
     inputs = {f"set:{place['id']}": folder / "set.png", "portrait:mara": folder / "mara.png"}
     facts = AnimaticKeyframe({}).run(Job(node="keyframe:s1", params=params, inputs=inputs,
                                          output=folder / "keyframe.png", **common))
     return Image.open(folder / "keyframe.png").convert("RGB"), facts["figures"]
+
+
+def test_a_dutch_keyframe_turns_its_figure_boxes_with_the_frame(tmp_path):
+    _, level = keyframe(tmp_path, "level", KITCHEN, 0, ["mara"], "full")
+    _, dutch = keyframe(tmp_path, "dutch", KITCHEN, 0, ["mara"], "full", angle="dutch")
+    # A standing figure turned 7 degrees needs a wider box than the level one: the box turns with the frame.
+    assert len(dutch) == len(level) == 1
+    assert dutch[0][2] - dutch[0][0] > level[0][2] - level[0][0] + 5
 
 
 def test_cielab_of_known_colours():

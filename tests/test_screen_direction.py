@@ -63,8 +63,10 @@ def test_a_reverse_angle_that_lists_them_as_the_shot_it_answers_crosses_the_line
                          f"crosses the line between {nora} and {mara} from shots[1]: {nora} was on the left there and "
                          f"is on the right here; set camera.crosses_line if meant, or swap the shot's characters or "
                          f"turn its bearing")]
-    # Turning the camera back to 0 keeps the side again.
+    # Turning the camera back to 0 keeps the side again; the shot, no longer a reverse, says so no more.
     plan["shots"][2]["camera"]["bearing"] = 0
+    assert [where for where, _ in warnings_of(plan)] == ["shots[2].grammar"]
+    del plan["shots"][2]["grammar"], plan["shots"][2]["partner"]
     assert warnings_of(plan) == []
 
 

@@ -8,8 +8,8 @@ transition's overlap is the boundary's) and, for generated transitions,
 SEINE's criteria on the boundary frames. The film: the mean of each over shots or
 boundaries, and its background consistency: how alike the keyframes' backgrounds are,
 people masked out, for pairs of shots in one location against pairs in different ones
-(`background.py`). With a sound track, its facts per shot and for the film (`sound.py`), and
-what a listener hears of it: each line's words, each voice's pitch (`hearing.py`).
+(`background.py`), and how often the rules of its shots' film grammar hold (`grammar.py`).
+With a sound track, its facts per shot and for the film (`sound.py`), and what a listener hears of it: each line's words, each voice's pitch (`hearing.py`).
 Without a CLIP model, only what needs none is measured (PSNR, faces, sound); the
 rest is None, and the film says why, as it does for faces.
 Written to `metrics.json` and `report.html` in the run directory.
@@ -28,6 +28,7 @@ from PIL import Image
 from scenegen.atomic import write_atomic
 from scenegen.errors import UserError
 from scenegen.evaluation.background import background_consistency, background_feature
+from scenegen.evaluation.grammar import grammar_held
 from scenegen.evaluation.hearing import hearing_facts
 from scenegen.evaluation.metrics import (
     CROSS_FRAMES, boundary_criteria, consecutive_psnr, cross, domain_scores, mean_or_none, within,
@@ -132,7 +133,7 @@ def evaluate(run: RunDir, settings: EvalSettings) -> dict:
     heard = (hearing_facts(plan, render_settings.output, artifacts["film"], artifacts, settings.asr, language)
              if sound else None)
     return {"run": str(run.root), "models": settings.model_dump(), "film": film, "shots": shots, "boundaries": boundaries,
-            "background": background, "sound": sound, "hearing": heard}
+            "background": background, "grammar": grammar_held(plan), "sound": sound, "hearing": heard}
 
 
 def backgrounds(plan, artifacts: dict[str, Path], facts: dict[str, dict], keyframe_backend: str) -> dict:

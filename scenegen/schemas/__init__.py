@@ -6,6 +6,7 @@ from scenegen.schemas.plan import (
     CameraPose,
     Character,
     Contrast,
+    Grammar,
     KeyLight,
     LayoutItem,
     Lighting,
@@ -22,7 +23,7 @@ from scenegen.schemas.plan import (
 from scenegen.schemas.settings import BackendChoice, OutputFormat, RenderSettings
 
 __all__ = [
-    "BackendChoice", "CameraAngle", "CameraMovement", "CameraPose", "Character", "Contrast",
+    "BackendChoice", "CameraAngle", "CameraMovement", "CameraPose", "Character", "Contrast", "Grammar",
     "KeyLight", "LayoutItem", "Lighting", "Location", "Mood", "Season", "OutputFormat", "RenderSettings", "Shot", "ShotSize",
     "StoryPlan", "TimeOfDay", "Transition", "TransitionType",
 ]

@@ -12,7 +12,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from scenegen.schemas.plan import MAX_SHOT_SECONDS, Score, ScoreChange, StoryPlan, TransitionType, said_fields
+from scenegen.schemas.film_grammar import a_shot, grammar_rules
+from scenegen.schemas.plan import (
+    MAX_SHOT_SECONDS, PARTNERED, Score, ScoreChange, Shot, StoryPlan, TransitionType, said_fields,
+)
 from scenegen.schemas.screen import left_to_right
 from scenegen.schemas.timing import FrameLayout, speech_frames_needed, spoken_words
 
@@ -28,11 +31,18 @@ def plan_errors(plan: StoryPlan, fps: int, fps_from: Path | None = None) -> list
 
 def plan_warnings(plan: StoryPlan) -> list[tuple[str, str]]:
     """What in `plan` may not be what its writer meant, though it renders: shots that cross the line
-    between two characters, and locations no shot is in."""
+    between two characters, shots whose camera is not what their grammar says, and locations no shot is in."""
     used = {shot.location for shot in plan.shots}
     unused = [(f"locations[{i}]", f"no shot is in location {place.id!r}; remove it, or name it in a shot's location")
               for i, place in enumerate(plan.locations) if place.id not in used]
-    return screen_direction_warnings(plan) + unused
+    return screen_direction_warnings(plan) + grammar_warnings(plan) + unused
+
+
+def grammar_warnings(plan: StoryPlan) -> list[tuple[str, str]]:
+    """A warning for each rule of a shot's grammar that its camera breaks (schemas/film_grammar.py)."""
+    return [(f"shots[{judged.index}].grammar", f"{a_shot(judged.shot.grammar)} {rule.says}, and this one does not; "
+                                               f"change its camera, or its grammar")
+            for judged in grammar_rules(plan) for rule in judged.rules if not rule.held]
 
 
 def screen_direction_warnings(plan: StoryPlan) -> list[tuple[str, str]]:
@@ -82,6 +92,7 @@ def structure_errors(plan: StoryPlan) -> list[tuple[str, str]]:
                                              f"locations (known: {', '.join(sorted(places))})"))
         if shot.id in shot_ids:
             errors.append((f"{at}.id", f"duplicate shot id {shot.id!r}"))
+        errors += _partner_errors(at, shot, shot_ids, {s.id for s in plan.shots})
         shot_ids.add(shot.id)
         if shot.index != i + 1:
             errors.append((f"{at}.index", f"is {shot.index} but the shot is number {i + 1}; renumber the shots 1..{len(plan.shots)}"))
@@ -105,6 +116,21 @@ def structure_errors(plan: StoryPlan) -> list[tuple[str, str]]:
     if plan.score:
         errors += _score_errors(plan.score, [shot.id for shot in plan.shots])
     return errors
+
+
+def _partner_errors(at: str, shot: Shot, earlier: set[str], every: set[str]) -> list[tuple[str, str]]:
+    """A partner missing where the shot's grammar answers an earlier shot, given where it answers none,
+    or naming no earlier shot."""
+    if shot.grammar in PARTNERED and shot.partner is None:
+        return [(f"{at}.partner", f"{a_shot(shot.grammar)} names the earlier shot it answers; set partner to its id")]
+    if shot.grammar not in PARTNERED and shot.partner is not None:
+        what = f"{a_shot(shot.grammar)} answers" if shot.grammar else "a shot with no grammar answers"
+        return [(f"{at}.partner", f"{what} no earlier shot; remove partner, or set grammar to one of "
+                                  f"{', '.join(PARTNERED)}")]
+    if shot.partner is not None and shot.partner not in earlier:
+        where = "a later shot, or this one" if shot.partner in every else "unknown"
+        return [(f"{at}.partner", f"shot id {shot.partner!r} is {where}; a partner is an earlier shot's id")]
+    return []
 
 
 def _score_errors(score: Score, shot_ids: list[str]) -> list[tuple[str, str]]:

@@ -130,6 +130,21 @@ class TransitionType(StrEnum):
     smooth = "smooth"
 
 
+class Grammar(StrEnum):
+    """How a shot is cut into the film, in film grammar's words (docs/camera.md#film-grammar)."""
+
+    establishing = "establishing"            # a wide view that shows where the scene is
+    shot_reverse_shot = "shot_reverse_shot"  # the other side of an exchange between two people
+    cut_in = "cut_in"                        # closer on what an earlier shot showed, in the same place
+    cut_away = "cut_away"                    # away from the scene's people, to something else
+    insert = "insert"                        # a close view of a detail: a thing in hand, a letter, a clock
+    match_cut = "match_cut"                  # framed as the shot it cuts from, to carry one image into another
+
+
+# The grammars that answer an earlier shot, which the shot's `partner` names.
+PARTNERED = (Grammar.shot_reverse_shot, Grammar.cut_in, Grammar.match_cut)
+
+
 class CameraKey(Model):
     """One keyed pose of an explicit camera path, relative to the shot's first pose
     (OpenCV axes: x right, y down, z forward; see docs/camera.md)."""
@@ -247,6 +262,15 @@ class Shot(Model):
     background: Text
     relation: Text
     camera: CameraPose
+    grammar: Grammar | None = Field(
+        None, description="how the shot is cut into the film: establishing (a wide view of where the scene is), "
+                          "shot_reverse_shot (the other side of an exchange between the same two people, the camera "
+                          "facing the opposite way), cut_in (tighter on the same subject in the same place), cut_away "
+                          "(away from the scene's people), insert (a close view of a detail) or match_cut (framed as "
+                          "the shot it cuts from); none: plain coverage")
+    partner: Slug | None = Field(
+        None, description="the id of the earlier shot this one answers (shot_reverse_shot), cuts in on (cut_in) or "
+                          "matches (match_cut); none for the other grammars")
     lighting: Lighting
     context: Text = Field(description="the story so far, just before this shot")
     duration: float = Field(ge=0.5, le=MAX_SHOT_SECONDS, description="seconds")

@@ -157,6 +157,9 @@ def correct_answer(body: dict) -> dict:
                        "movement_amount": 0.5, "fov_deg": 50,
                        # Shot 3 of each four answers shot 1 from the other side.
                        "bearing": 180 if n % 4 == 3 else 0, "text": "a steady camera at eye level"},
+            # ... and says so: its grammar, and the id of the shot it answers.
+            "grammar": "shot_reverse_shot" if n % 4 == 3 else None,
+            "partner": f"s{n - 2:0{max(2, len(str(total)))}d}" if n % 4 == 3 else None,
             "lighting": {"time_of_day": "golden_hour", "key_light": "left", "color_temperature_k": 3200,
                          "contrast": "medium", "mood": "hopeful", "text": "warm low sun from the left"},
             "duration": 3.0,

@@ -13,6 +13,8 @@
   elder's hair silver; a close-up is of its subject, the first character named;
 - character words give each person what their action names (bread, a map, a cup,
   a lantern, an umbrella, a suitcase, a ball, flowers, a rifle, ...), held in hand;
+  an insert (the shot's grammar) is of that thing: it fills the frame, and the people
+  whose hands hold it are out of the picture (an insert of nothing it can draw shows them);
 - relation words place the figures (together, facing, behind, apart, embracing), left to
   right in the shot's order, and right to left in a reverse angle (bearing beyond 90), which
   keeps each on their side of the line (schemas/screen.py);
@@ -31,9 +33,10 @@ tilt and push in over it; the frame's own area is centred.
 
 from __future__ import annotations
 
+import math
 import random
 import re
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from PIL import Image, ImageChops, ImageDraw
 
@@ -43,12 +46,14 @@ from scenegen.modules.scenery import (PEAKS, draw_peaks, draw_scenery, draw_sky,
                                       weather_of)
 from scenegen.modules.set.animatic import HORIZON, camera_view, dimmed
 from scenegen.orchestrator.backend import Job
+from scenegen.schemas import Grammar, OutputFormat, Shot, StoryPlan
 from scenegen.schemas.screen import facing_back
 
 MARGIN = 1.25
 TAKE_TURN_DEG = 4.0
 DUTCH_DEG = 7
 CHILD_HEIGHT = 0.65
+INSERT_SIZE = 0.8    # an insert's detail is drawn to the scale of a head this share of the frame's height across
 
 # What a character holds when the shot's action names it: word -> prop.
 PROPS = {
@@ -86,6 +91,11 @@ class AnimaticKeyframe(KeyframeBackend):
     name: ClassVar[str] = "animatic"
     version: ClassVar[str] = "8"  # 7: a reverse angle keeps screen sides; 8: records the figures' boxes
 
+    def params(self, plan: StoryPlan, shot: Shot, output: OutputFormat) -> dict[str, Any]:
+        # Only an insert is drawn otherwise, so only its key says its grammar: the other keyframes keep theirs.
+        insert = {"grammar": Grammar.insert.value} if shot.grammar == Grammar.insert else {}
+        return {**super().params(plan, shot, output), **insert}
+
     def run(self, job: Job) -> dict:
         p = job.params
         rng = random.Random(job.seed)
@@ -120,13 +130,20 @@ class AnimaticKeyframe(KeyframeBackend):
             draw.rectangle((0, max(0, horizon), width, height), fill=ground)
             draw_scenery(draw, scenery, rng, width, height, horizon, ground, night)
 
-        portraits = [Image.open(job.inputs[f"portrait:{cid}"]).convert("RGB") for cid in p["characters"]]
-        ages = [p.get("ages", {}).get(cid, "adult") for cid in p["characters"]]
-        hands, figures = _draw_figures(image, portraits, ages, p["relation"], camera, light["key_light"], width, height,
-                                       horizon)
-        for hand, prop in zip(hands, _props(p["character"])):
-            if hand and prop:
-                figures.append(_drawn_box(image, lambda: _draw_prop(ImageDraw.Draw(image), prop, *hand)))
+        held = [prop for prop in _props(p["character"]) if prop]
+        detail = held[0] if held and p.get("grammar") == "insert" else None
+        if detail:
+            # An insert: the thing in hand fills the frame, held up to the lens.
+            size = INSERT_SIZE * height / MARGIN
+            figures = [_drawn_box(image, lambda: _draw_prop(draw, detail, width / 2, height / 2 + size * 0.35, size))]
+        else:
+            portraits = [Image.open(job.inputs[f"portrait:{cid}"]).convert("RGB") for cid in p["characters"]]
+            ages = [p.get("ages", {}).get(cid, "adult") for cid in p["characters"]]
+            hands, figures = _draw_figures(image, portraits, ages, p["relation"], camera, light["key_light"], width,
+                                           height, horizon)
+            for hand, prop in zip(hands, _props(p["character"])):
+                if hand and prop:
+                    figures.append(_drawn_box(image, lambda: _draw_prop(ImageDraw.Draw(image), prop, *hand)))
         weather = weather_of(p["background"])
         if weather and not scenery.startswith("interior"):  # in front of everyone, as rain falls
             image = draw_weather(image, weather, rng, width, height)

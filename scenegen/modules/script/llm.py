@@ -9,8 +9,9 @@ a whole film:
 3. shot specs in batches of at most `batch_size` shots, each batch given the outline,
    its shots' sentences and a running summary of the shots before it: the five
    domains (character, background, relation, camera pose, HDR lighting), the location
-   and which way the camera faces in it, duration and transition, camera and lighting
-   as the schema's structured fields plus text.
+   and which way the camera faces in it, the shot's film grammar and the earlier shot it
+   answers, duration and transition, camera and lighting as the schema's structured
+   fields plus text.
 
 Every answer is parsed against a JSON Schema built for that call (the cast's and the
 locations' ids as enums, the exact number of items), so servers that constrain decoding (vLLM,
@@ -19,9 +20,11 @@ schema cannot say (hair that changes colour, a transition longer than half its s
 a batch filmed from one distance) is checked after parsing. A failed check is sent back to
 the model with the error, up to `repairs` times; an answer cut off at the token limit
 makes its batch split in two. What has one right value is set, not asked: a cut lasts
-0 s and the film's last shot ends on a cut. HTTP failures (429, 5xx, timeouts) are retried by the
-SDK with back-off. The SDK's HTTP client may be passed in (`http_client`), as httpx's
-transport is: tests swap the network for an `httpx2.MockTransport`, not the code.
+0 s, the film's last shot ends on a cut, a grammar that answers no earlier shot has no
+partner, and one whose partner is missing or not before its shot is dropped (a repair costs
+a whole batch, and the film renders without a grammar). HTTP failures (429, 5xx, timeouts) are retried by the SDK with back-off. The SDK's
+HTTP client may be passed in (`http_client`), as httpx's transport is: tests swap the network
+for an `httpx2.MockTransport`, not the code.
 
 Each answer is cached under `<workdir>/.scenegen/llm/` by the hash of its request, so
 a re-run after any failure replays what was already paid for.
@@ -43,13 +46,13 @@ from scenegen.modules.colours import COLOURS
 from scenegen.modules.script import ScriptBackend, ScriptRequest
 from scenegen.prompts import fill_template
 from scenegen.schemas import (
-    CameraAngle, CameraMovement, Character, Contrast, KeyLight, Mood, Shot, ShotSize, StoryPlan, TimeOfDay,
+    CameraAngle, CameraMovement, Character, Contrast, Grammar, KeyLight, Mood, Shot, ShotSize, StoryPlan, TimeOfDay,
     TransitionType,
 )
 from scenegen.schemas.files import json_path
 from scenegen.schemas.plan import (
-    MAX_SHOT_SECONDS, NARRATOR, LineText, Location, Score, ScoreChange, ScoreCue, Season, Slug, Text, Voice, VoiceKind,
-    said_fields,
+    MAX_SHOT_SECONDS, NARRATOR, PARTNERED, LineText, Location, Score, ScoreChange, ScoreCue, Season, Slug, Text, Voice,
+    VoiceKind, said_fields,
 )
 from scenegen.schemas.timing import seconds_to_say, spoken_words
 
@@ -178,12 +181,17 @@ def _pre_shots_model(count: int) -> type[Answer]:
     return create_model("PreShots", __base__=Answer, sentences=(list[Text], Field(min_length=count, max_length=count)))
 
 
-def _shot_batch_model(cast: list[str], places: list[str], count: int) -> type[Answer]:
+def _shot_batch_model(cast: list[str], places: list[str], shot_ids: list[str], count: int) -> type[Answer]:
+    """A batch of `count` shots; a partner is one of `shot_ids`, the film's up to the batch's last
+    (one not before its shot drops the shot's grammar, in `_grammar`)."""
     spec = create_model(
         "ShotSpec", __base__=Answer,
         characters=(list[Literal[tuple(cast)]], Field(max_length=len(cast))),
         character=(Text, ...), location=(Literal[tuple(places)], ...), background=(Text, ...), relation=(Text, ...),
-        camera=(CameraChoice, ...), lighting=(LightingChoice, ...),
+        camera=(CameraChoice, ...),
+        # Defaults, as the sound's: a model that leaves them out still gives a plan.
+        grammar=(Grammar | None, None), partner=(Literal[tuple(shot_ids)] | None, None),
+        lighting=(LightingChoice, ...),
         duration=(Seconds, ...), transition=(TransitionChoice, ...),
         narration=(Text | None, None),
         dialogue=(list[create_model("LineSpec", __base__=Answer, speaker=(Literal[tuple(cast)], ...), text=(LineText, ...))],
@@ -261,15 +269,17 @@ class LLMPlanner(ScriptBackend):
             fill_template("llm/pre_shots.j2", outline=outline, shots=request.shots), lambda a: [],
         ).sentences
 
+        width = max(2, len(str(request.shots)))
+        ids = [f"s{i + 1:0{width}d}" for i in range(request.shots)]
         specs: list[Any] = []
         pending = [(start, min(start + c.batch_size, request.shots)) for start in range(0, request.shots, c.batch_size)]
         while pending:
             start, stop = pending.pop(0)
-            prompt = fill_template("llm/shots.j2", outline=outline, sentences=pre_shots, start=start, stop=stop,
-                                   total=request.shots, summary=_summary(pre_shots, specs))
+            prompt = fill_template("llm/shots.j2", outline=outline, sentences=pre_shots, ids=ids, start=start, stop=stop,
+                                   total=request.shots, summary=_summary(pre_shots, ids, specs))
             try:
                 what = f"shots {start + 1}-{stop}" if stop - start > 1 else f"shot {stop}"
-                batch = self._ask(what, _shot_batch_model(cast, places, stop - start), prompt,
+                batch = self._ask(what, _shot_batch_model(cast, places, ids[:stop], stop - start), prompt,
                                   lambda a: _check_batch(a, outline), split_if_cut=stop - start > 1)
             except _Truncated:
                 middle = (start + stop) // 2
@@ -277,8 +287,6 @@ class LLMPlanner(ScriptBackend):
                 continue
             specs.extend(batch.shots)
 
-        width = max(2, len(str(request.shots)))
-        ids = [f"s{i + 1:0{width}d}" for i in range(len(specs))]
         transitions = [_transition(spec, last=i == len(specs) - 1) for i, spec in enumerate(specs)]
         cast = {m.id: Character(**{**m.model_dump(exclude={"voice"}),
                                    "voice": Voice(kind=m.voice) if m.voice else None}) for m in outline.characters}
@@ -289,6 +297,7 @@ class LLMPlanner(ScriptBackend):
             shots=[
                 Shot(id=ids[i], index=i + 1, context=pre_shots[i],
                      **{**spec.model_dump(exclude={"music", "duration"}), "transition": transitions[i],
+                        **_grammar(spec, ids[i]),
                         # A shot lasts at least as long as its words, so the plan always passes its checks.
                         "duration": max(spec.duration, seconds_to_say(_said(spec, cast), transitions[i - 1]["duration"]
                                                                       if i else 0.0, transitions[i]["duration"]))})
@@ -370,6 +379,17 @@ def _transition(spec, last: bool) -> dict:
     if last or spec.transition.type == TransitionType.cut:
         return {"type": "cut", "duration": 0.0}
     return spec.transition.model_dump()
+
+
+def _grammar(spec, shot_id: str) -> dict:
+    """The shot's grammar and partner as the plan takes them: a partner only where the grammar answers
+    an earlier shot, and no grammar where its partner is missing or not before the shot. A 270M model
+    names a later shot as often as an earlier one, and a repair would ask for the whole batch again."""
+    if spec.grammar not in PARTNERED:
+        return {"grammar": spec.grammar, "partner": None}
+    if spec.partner is None or spec.partner >= shot_id:   # ids of one width sort in film order
+        return {"grammar": None, "partner": None}
+    return {"grammar": spec.grammar, "partner": spec.partner}
 
 
 class _Truncated(Exception):
@@ -473,12 +493,12 @@ def _check_batch(batch, outline: Outline) -> list[str]:
     return problems
 
 
-def _summary(sentences: list[str], specs: list) -> str:
+def _summary(sentences: list[str], ids: list[str], specs: list) -> str:
     """The story so far, for a batch: the last eight shots before it."""
     done = list(zip(sentences, specs))[-8:]
     offset = len(specs) - len(done)
     return fill_template("llm/summary.j2", shots=[
-        {"number": offset + i + 1, "context": sentence, "size": spec.camera.shot_size.value,
+        {"number": offset + i + 1, "id": ids[offset + i], "context": sentence, "size": spec.camera.shot_size.value,
          "location": spec.location, "bearing": spec.camera.bearing, "background": spec.background, "time": spec.lighting.time_of_day.value}
         for i, (sentence, spec) in enumerate(done)
     ])

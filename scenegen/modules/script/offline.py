@@ -19,6 +19,9 @@
    reverse faces the other way in the location (bearing 180) from the shot it answers,
    over the other shoulder, so the camera keeps to one side of the line between the two
    and each keeps their side of the frame (schemas/screen.py): no shot crosses it.
+   Each shot says its grammar where it is one (schemas/film_grammar.py): the opener is
+   establishing, a reverse a shot_reverse_shot answering the shot before it, a move
+   closer on someone just seen a cut_in on it; a shot that comes a while later answers none.
 6. Light follows the story: dawn to golden hour through the first half, night at the
    crisis, warm light at the end; contrast rises toward the climax.
 7. Sound follows it too: each act opens on its narration, each beat's lines are said in
@@ -46,9 +49,11 @@ from scenegen.modules.script import ScriptBackend, ScriptRequest, reading
 from scenegen.modules.script.grammar import tag
 from scenegen.prompts import environment, sentence
 from scenegen.schemas import (
-    CameraPose, Character, Lighting, Shot, StoryPlan, Transition, TransitionType,
+    CameraPose, Character, Grammar, Lighting, Shot, StoryPlan, Transition, TransitionType,
 )
-from scenegen.schemas.plan import NARRATOR, LayoutItem, Line, Location, Score, ScoreChange, ScoreCue, Voice
+from scenegen.schemas.plan import (
+    NARRATOR, PARTNERED, LayoutItem, Line, Location, Score, ScoreChange, ScoreCue, Voice,
+)
 from scenegen.schemas.timing import seconds_to_say
 
 ACT_ORDER_FOR_FEW = {1: [1], 2: [0, 2]}
@@ -145,8 +150,10 @@ class OfflinePlanner(ScriptBackend):
                 cues.append(ScoreCue(shot=first_id, change=ScoreChange.swell))
             elif position >= 0.86 and cues and cues[-1].change == ScoreChange.swell:
                 cues.append(ScoreCue(shot=first_id, change=ScoreChange.drop))
-            for k, (size, angle, movement, framed) in enumerate(_coverage(rng, count, len(people), beat["mood"])):
+            for k, (size, angle, movement, framed, grammar) in enumerate(_coverage(rng, count, len(people), beat["mood"])):
                 index = len(shots) + 1
+                later = k > 0 and k % TIME_PASSES == 0
+                grammar = None if later else grammar   # a while later, the shot answers none before it
                 in_frame = [people[i] for i in framed]
                 subject = " and ".join(p["name"] for p in in_frame) or where
                 last_of_scene = k == count - 1
@@ -180,11 +187,14 @@ class OfflinePlanner(ScriptBackend):
                         fov_deg=FOV[size], bearing=_bearing(size, angle, framed, len(people)),
                         text=sentence(macros.camera(size, angle, movement, FOV[size], subject)),
                     ),
+                    grammar=grammar,
+                    # The coverage's reverses and cut-ins answer the shot just before them, in the scene.
+                    partner=shots[-1].id if grammar in PARTNERED else None,
                     lighting=lighting,
                     context=sentence(macros.context(
                         say(beat["event"]), act["name"], k, moments[(k - 1) % len(moments)], hero["name"],
                         [p["name"] for p in in_frame], [p["name"] for p in people[1:]], size, angle,
-                        later=k > 0 and k % TIME_PASSES == 0)),
+                        later=later)),
                     duration=max(SECONDS[size] + rng.choice([-0.5, -0.25, 0.0, 0.25, 0.5]),
                                  seconds_to_say(said, incoming, transition.duration)),
                     transition=transition,
@@ -433,33 +443,40 @@ def _style(premise: reading.Premise) -> str:
     return "cinematic film still, 35mm, natural colour" + (f", period detail {premise.era}" if premise.era else "")
 
 
-def _coverage(rng: random.Random, count: int, people: int, mood: str) -> list[tuple[str, str, str, list[int]]]:
-    """(shot size, angle, movement, indices of the people in frame) for each shot of a scene."""
+def _coverage(rng: random.Random, count: int, people: int, mood: str) -> list[tuple[str, str, str, list[int], Grammar | None]]:
+    """(shot size, angle, movement, indices of the people in frame, grammar) for each shot of a scene; a
+    cut_in or shot_reverse_shot answers the shot before it."""
     everyone = list(range(people))
     shots = [("extreme_wide" if rng.random() < 0.5 else "wide", "high" if mood == "melancholic" else "eye_level",
-              rng.choice(["pan_right", "pan_left", "crane_down", "dolly_in", "truck_right"]), everyone)]
+              rng.choice(["pan_right", "pan_left", "crane_down", "dolly_in", "truck_right"]), everyone,
+              Grammar.establishing)]
     k = 0
     close_moves = ["static", "dolly_in", "handheld"] if mood == "tense" else ["static", "dolly_in", "zoom_in"]
     while len(shots) < count:
         if people > 1:
-            # Reverse angles: over one shoulder, then the other, then the faces, then both.
+            # Reverse angles: over one shoulder (in on the two from the shot before), then the other,
+            # then in on the protagonist's face and the reverse of it, then both.
             other = 1 + (k // 5) % (people - 1)
-            pattern = [("medium_close", "over_the_shoulder", "static", [0, other]),
-                       ("medium_close", "over_the_shoulder", "static", [other, 0]),
-                       ("close_up", "dutch" if mood == "tense" else "eye_level", rng.choice(close_moves), [0]),
-                       ("close_up", "low" if mood == "tense" else "eye_level", rng.choice(close_moves), [other]),
-                       ("full", "eye_level", rng.choice(["static", "dolly_in", "truck_left"]), everyone)]
+            pattern = [("medium_close", "over_the_shoulder", "static", [0, other], Grammar.cut_in),
+                       ("medium_close", "over_the_shoulder", "static", [other, 0], Grammar.shot_reverse_shot),
+                       ("close_up", "dutch" if mood == "tense" else "eye_level", rng.choice(close_moves), [0],
+                        Grammar.cut_in),
+                       ("close_up", "low" if mood == "tense" else "eye_level", rng.choice(close_moves), [other],
+                        Grammar.shot_reverse_shot),
+                       ("full", "eye_level", rng.choice(["static", "dolly_in", "truck_left"]), everyone, None)]
         else:
-            pattern = [("medium", "eye_level", rng.choice(["static", "truck_left", "dolly_in"]), everyone),
-                       ("close_up", "low" if mood in ("hopeful", "tense") else "eye_level", rng.choice(close_moves), everyone),
-                       ("extreme_close_up", "eye_level", "static", everyone),
-                       ("full", "high", rng.choice(["orbit_left", "orbit_right", "tilt_up"]), everyone)]
+            # Closer and closer on the one in the scene, then back.
+            pattern = [("medium", "eye_level", rng.choice(["static", "truck_left", "dolly_in"]), everyone, Grammar.cut_in),
+                       ("close_up", "low" if mood in ("hopeful", "tense") else "eye_level", rng.choice(close_moves),
+                        everyone, Grammar.cut_in),
+                       ("extreme_close_up", "eye_level", "static", everyone, Grammar.cut_in),
+                       ("full", "high", rng.choice(["orbit_left", "orbit_right", "tilt_up"]), everyone, None)]
         shots.append(pattern[k % len(pattern)])
         k += 1
     shots = shots[:count]
     if count >= 4:
         # Long scenes end by pulling away from the moment.
-        shots[-1] = ("wide", "high", rng.choice(["dolly_out", "crane_up", "zoom_out"]), everyone)
+        shots[-1] = ("wide", "high", rng.choice(["dolly_out", "crane_up", "zoom_out"]), everyone, None)
     return shots
 
 

@@ -19,7 +19,7 @@ from scenegen.schemas.timing import FrameLayout
 class HtmlStoryboard(Backend):
     kind: ClassVar[str] = "storyboard"
     name: ClassVar[str] = "html"
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"  # 3: each shot's film grammar, and the shot it answers
     suffix: ClassVar[str] = ".html"
 
     def params(self, plan: StoryPlan, subject: None, output: OutputFormat) -> dict[str, Any]:
