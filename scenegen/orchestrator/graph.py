@@ -18,9 +18,9 @@ A shot's range retakes (`Shot.retakes`) follow its clip, each redrawing a stretc
 one before; what comes after the clip (boundaries, segment, timeline) takes the last.
 
 A node's seed derives from the stable part of its identity (kind, subject, the plan's
-seed and the takes of its shots, and a range retake's own seed), not from the whole key: editing a shot's light
-keeps its composition, as re-prompting a diffusion model with a fixed seed does, and
-only `redo` (a new take) or a new plan seed draws a new one.
+seed and the takes of its shots, and a range retake's own seed), not from the whole
+key: editing a shot's light keeps its composition, as re-prompting a diffusion model
+with a fixed seed does, and only `redo` (a new take) or a new plan seed draws a new one.
 """
 
 from __future__ import annotations
