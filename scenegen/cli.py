@@ -64,7 +64,7 @@ Size = Annotated[Optional[str], typer.Option(help="Frame size WIDTHxHEIGHT, both
 Seed = Annotated[int, typer.Option(min=0, help="Seed of the plan: the same sentence, shots and seed give the same film.")]
 Shots = Annotated[int, typer.Option(min=1, max=200, help="Number of shots, 1 to 200.")]
 Config = Annotated[Optional[Path], typer.Option(help="A preset (gpu-80gb, gpu-80gb-fast, gpu-24gb) or a TOML file shaped like settings.json: output, device and backends.KIND tables.")]
-Backend = Annotated[Optional[str], typer.Option(help="Backend of every generative stage (portrait, set, keyframe, clip, boundary), e.g. animatic or diffusers; settings come from --config.")]
+Backend = Annotated[Optional[str], typer.Option(help="Backend of every generative stage (portrait, set, keyframe, clip, retake, boundary), e.g. animatic or diffusers; settings come from --config.")]
 ExecutorName = Annotated[str, typer.Option("--executor", help="Who runs the jobs: inprocess (threads here) or ray (actors on a Ray instance or cluster).")]
 Address = Annotated[Optional[str], typer.Option(help="Ray cluster to join: auto, or ray://HOST:PORT (default: start a local instance).")]
 PlannerName = Annotated[str, typer.Option(help="Script backend: offline, llm, or auto (llm when --llm-model or --llm-base-url is set).")]
@@ -98,7 +98,7 @@ def friendly(command):
 
 
 # The Run API's parameters that the command line names otherwise than `--<parameter>`.
-FLAGS = {"root": "--out", "path": "-o", "sentence": "SENTENCE"}
+FLAGS = {"root": "--out", "path": "-o", "sentence": "SENTENCE", "start": "--from", "end": "--to"}
 
 
 def as_flag(parameter: str, value: object, quoted: bool) -> str:
@@ -345,7 +345,7 @@ def status(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) ->
     _warn(run.warnings())
     _print_tally(str(run_dir), summary.by_kind)
     for shot, takes in run.takes().items():
-        listed = ", ".join(f"{n} (seed {'none' if seed is None else seed})" for n, seed in enumerate(takes.seeds))
+        listed = ", ".join(f"{n} ({_take(take)})" for n, take in enumerate(takes.takes))
         typer.echo(f"  shot {shot}: take {takes.current} in use; takes {listed}; "
                    f"`scenegen redo {run_dir} --shot {shot} --take N` brings one back")
     for gated in summary.tries:
@@ -396,17 +396,25 @@ def redo(
     shot: Annotated[str, typer.Option(help="Shot number (1-based) or shot id.")],
     seed: Annotated[Optional[int], typer.Option(min=0, help="Take seed (default: the next one).")] = None,
     take: Annotated[Optional[int], typer.Option(min=0, help="Bring back an earlier take (0 is the original; `status` lists them).")] = None,
+    start: Annotated[Optional[float], typer.Option("--from", min=0, help="Draw only a stretch of the shot's clip again, from this second of the shot (with --to); every other frame is kept exactly.")] = None,
+    end: Annotated[Optional[float], typer.Option("--to", min=0, help="Where the stretch ends, in seconds into the shot (that frame is kept).")] = None,
     jobs: Jobs = None,
 ) -> None:
-    """Render a new take of one shot (a new seed for its keyframe and clip), or bring an earlier one back."""
+    """Render a new take of one shot (a new seed for its keyframe and clip), or of a stretch of its clip (--from, --to), or bring an earlier one back."""
     from scenegen.orchestrator.run import Run
 
     run = Run(run_dir)
-    retake = run.redo(shot, seed=seed, take=take)
-    old, new = (f"take {n} (seed {'none' if retake.takes.seeds[n] is None else retake.takes.seeds[n]})"
-                for n in (retake.old, retake.new))
+    retake = run.redo(shot, seed=seed, take=take, start=start, end=end)
+    old, new = (f"take {n} ({_take(retake.takes.takes[n])})" for n in (retake.old, retake.new))
     typer.echo(f"Shot {retake.index} ({retake.shot}): {old} -> {new}")
     _compute_and_report(run, jobs)
+
+
+def _take(take) -> str:
+    """A take in words: its seed, then each stretch drawn again and its seed."""
+    words = [f"seed {'none' if take.seed is None else take.seed}"]
+    words += [f"{r.start:g}-{r.end:g} s seed {r.seed}" for r in take.ranges]
+    return ", ".join(words)
 
 
 @app.command(name="eval")

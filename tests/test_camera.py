@@ -143,11 +143,11 @@ def test_every_move_cuts_a_window_inside_the_keyframe(size):
     """Pull-outs that need the whole keyframe once came out a hair outside it and crashed the cut."""
     from scenegen.camera import MOVES
     from scenegen.modules.keyframe.animatic import MARGIN
-    from scenegen.modules.clip.animatic import _cut, _split_planes
+    from scenegen.modules.clip.animatic import cut_window, split_planes
 
     width, height = size
     plate = (int(round(width * MARGIN / 2)) * 2, int(round(height * MARGIN / 2)) * 2)
-    planes = _split_planes(np.zeros((plate[1] * 3 // 2, plate[0]), np.uint8), *plate)
+    planes = split_planes(np.zeros((plate[1] * 3 // 2, plate[0]), np.uint8), *plate)
     for movement in MOVES:
         for amount in (0.3, 0.5, 0.7, 1.0):
             for shot_size in SUBJECT_DISTANCE:
@@ -155,7 +155,7 @@ def test_every_move_cuts_a_window_inside_the_keyframe(size):
                 boxes = camera_path(trajectory(pose, 30, width, height, 1), plate, SUBJECT_DISTANCE[shot_size])
                 for box in boxes:
                     assert 0 <= box[0] < box[2] <= plate[0] and 0 <= box[1] < box[3] <= plate[1], (movement, box)
-                    _cut(planes, box, width, height)
+                    cut_window(planes, box, width, height)
 
 
 def test_the_animatic_window_keeps_an_orbits_distance_and_survives_passing_the_subject():

@@ -213,7 +213,7 @@ def test_status_says_when_a_memory_budget_keeps_pipelines_loaded_together(tmp_pa
     run.update_settings(SettingsChange(config=config))
     result = scenegen("status", str(tmp_path / "run"))
     assert result.returncode == 0, result.stderr
-    assert ("memory_budget_gb = 100 lets the portrait, set, keyframe, clip and boundary pipelines stay loaded together"
+    assert ("memory_budget_gb = 100 lets the portrait, set, keyframe, clip, retake and boundary pipelines stay loaded together"
             in result.stdout)
     # With no budget, one pipeline is loaded at a time, and status has nothing to say about it.
     alone = tmp_path / "alone.toml"

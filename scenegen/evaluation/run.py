@@ -35,6 +35,7 @@ from scenegen.evaluation.metrics import (
 )
 from scenegen.evaluation.models import Clip, EvalSettings
 from scenegen.evaluation.sound import sound_facts
+from scenegen.modules.retake import shown_clip
 from scenegen.orchestrator.render import load_run, status
 from scenegen.orchestrator.store import RunDir
 from scenegen.prompts import fill_template
@@ -67,7 +68,7 @@ def evaluate(run: RunDir, settings: EvalSettings) -> dict:
 
     shots, per_clip = [], []
     for shot, span in zip(plan.shots, layout.spans):
-        frames = decode(artifacts[f"clip:{shot.id}"])
+        frames = decode(artifacts[shown_clip(shot)])
         identities = [faces.embed(f) for f in frames] if faces else None
         images = styles = clip_keyframe = clip_frames = None
         if clip:

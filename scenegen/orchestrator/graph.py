@@ -1,6 +1,6 @@
 """The render DAG of a plan and the content-addressed key of each node.
 
-    portrait[character] -> keyframe[shot] -> clip[shot] -> boundary[shot, next] -> segment[shot] -> film
+    portrait[character] -> keyframe[shot] -> clip[shot] (-> retake[shot.n]...) -> boundary[shot, next] -> segment[shot] -> film
     set[location] ---------/        \\-> storyboard      clip -> timeline      (plan) -> captions
     voice[shot.line] --\\
     score[piece] -------> mix -> film        voice -> film, captions, storyboard, timeline; score -> timeline
@@ -20,10 +20,13 @@ of the plan, its seed, and the content hashes of its upstream artifacts. Keying
 on upstream *content* gives early cut-off: a node that re-ran but wrote the same bytes
 does not invalidate what depends on it.
 
+A shot's range retakes (`Shot.retakes`) follow its clip, each redrawing a stretch of the
+one before; what comes after the clip (boundaries, segment, timeline) takes the last.
+
 A node's seed derives from the stable part of its identity (kind, subject, the plan's
-seed and the takes of its shots), not from the whole key: editing a shot's light
-keeps its composition, as re-prompting a diffusion model with a fixed seed does, and
-only `redo` (a new take) or a new plan seed draws a new one.
+seed and the takes of its shots, and a range retake's own seed), not from the whole
+key: editing a shot's light keeps its composition, as re-prompting a diffusion model
+with a fixed seed does, and only `redo` (a new take) or a new plan seed draws a new one.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import Any
 
 import networkx as nx
 
+from scenegen.modules.retake import retake_subject
 from scenegen.orchestrator.digests import files_digest
 from scenegen.orchestrator.registry import backend_class
 from scenegen.schemas.plan import Shot, StoryPlan, TransitionType
@@ -93,11 +97,15 @@ class RenderGraph:
         self._build()
         self.order: list[Node] = [self.dag.nodes[n]["node"] for n in nx.lexicographical_topological_sort(self.dag)]
 
-    def _add(self, kind: str, subject_id: str | None, subject: Any, inputs: list[str]) -> str:
+    def _add(self, kind: str, subject_id: str | None, subject: Any, inputs: list[str],
+             takes: list[int | None] | None = None) -> str:
+        """The node of `subject`, whose seed draws on `takes` (default: the seeds of the shots it is of)."""
         node_id = kind if subject_id is None else f"{kind}:{subject_id}"
         params = self.backends[kind].params(self.plan, subject, self.settings.output)
-        shots = subject if isinstance(subject, tuple) else (subject,) if isinstance(subject, Shot) else ()
-        identity = {"node": node_id, "plan_seed": self.plan.seed, "takes": [shot.seed for shot in shots]}
+        if takes is None:
+            shots = subject if isinstance(subject, tuple) else (subject,) if isinstance(subject, Shot) else ()
+            takes = [shot.seed for shot in shots]
+        identity = {"node": node_id, "plan_seed": self.plan.seed, "takes": takes}
         seed = int(hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:8], 16)
         node = Node(node_id, kind, subject_id or kind, params, tuple(inputs), seed)
         self.dag.add_node(node_id, node=node)
@@ -112,8 +120,9 @@ class RenderGraph:
         keyframes = [self._add("keyframe", s.id, s, [portraits[c] for c in s.characters]
                                + ([sets[s.location]] if s.location else [])) for s in plan.shots]
         references = self.backends["clip"].takes_references
-        clips = [self._add("clip", s.id, s, [kf] + ([portraits[c] for c in s.characters]
-                                                    + ([sets[s.location]] if s.location else []) if references else []))
+        clips = [self._retaken(s, self._add("clip", s.id, s, [kf] + ([portraits[c] for c in s.characters]
+                                                                    + ([sets[s.location]] if s.location else [])
+                                                                    if references else [])))
                  for s, kf in zip(plan.shots, keyframes)]
         boundaries = {  # by the shot they follow
             a.id: self._add("boundary", f"{a.id}+{b.id}", (a, b), [clips[i], clips[i + 1]])
@@ -139,6 +148,14 @@ class RenderGraph:
         self._add("captions", None, None, voices)
         self._add("timeline", None, None, clips + voices + pieces)
         self._add("storyboard", None, None, list(portraits.values()) + keyframes + voices)
+
+    def _retaken(self, shot: Shot, clip: str) -> str:
+        """The node of the clip the film shows for `shot` (`shown_clip`, by which the segment and the timeline
+        find it among their inputs): `clip`, after each of the shot's range retakes in turn."""
+        for number, retake in enumerate(shot.retakes or (), start=1):
+            clip = self._add("retake", retake_subject(shot, number), (shot, number), [clip],
+                             takes=[shot.seed, retake.seed])
+        return clip
 
     def node(self, node_id: str) -> Node:
         return self.dag.nodes[node_id]["node"]

@@ -6,6 +6,7 @@
     report = run.render()
     run.redo("3")                 # a new take of shot 3
     run.redo("3", take=0)         # and back to the original
+    run.redo("3", start=1.0, end=2.0)   # seconds 1 to 2 of its clip drawn again, the rest kept
     states = run.status()
 
 Every method that reads and then writes plan.json or settings.json holds the run's lock
@@ -36,11 +37,11 @@ if TYPE_CHECKING:  # the offline fast path must not pay for pydantic before it n
     from scenegen.orchestrator.backend import StandIn
     from scenegen.orchestrator.executor import Executor
     from scenegen.orchestrator.render import NodeState, Progress, Report
-    from scenegen.schemas.plan import StoryPlan
+    from scenegen.schemas.plan import RangeRetake, StoryPlan
     from scenegen.schemas.settings import RenderSettings
 
 # The stages a diffusion backend can run (`--backend`), in the order they run.
-GENERATIVE = ("portrait", "set", "keyframe", "clip", "boundary")
+GENERATIVE = ("portrait", "set", "keyframe", "clip", "retake", "boundary")
 
 
 def slug(sentence: str) -> str:
@@ -175,11 +176,23 @@ def _check_sentence(sentence: str) -> None:
 
 
 @dataclass(frozen=True)
-class Takes:
-    """The seeds a shot was rendered with, take 0 first, and which one the plan uses now."""
+class Take:
+    """One take of a shot, as its plan holds it: the seed, and the stretches of its clip drawn again since."""
 
-    seeds: list[int | None]
+    seed: int | None
+    ranges: tuple[RangeRetake, ...] = ()
+
+
+@dataclass(frozen=True)
+class Takes:
+    """The takes a shot was rendered as, take 0 first, and which one the plan uses now."""
+
+    takes: list[Take]
     current: int
+
+    @property
+    def seeds(self) -> list[int | None]:
+        return [take.seed for take in self.takes]
 
 
 @dataclass(frozen=True)
@@ -553,35 +566,48 @@ class Run:
     # -- takes ---------------------------------------------------------------------------
 
     def takes(self) -> dict[str, Takes]:
-        """Every shot that has more than its first take: seeds tried and the one in use."""
+        """Every shot that has more than its first take: the takes tried and the one in use."""
         recorded = self._recorded_takes()
         out = {}
         for shot in self.plan().shots:
-            seeds = _with_current(recorded.get(shot.id, []), shot.seed)
-            if len(seeds) > 1:
-                out[shot.id] = Takes(seeds, seeds.index(shot.seed))
+            takes = _with_current(recorded.get(shot.id, []), _take_of(shot))
+            if len(takes) > 1:
+                out[shot.id] = Takes(takes, takes.index(_take_of(shot)))
         return out
 
-    def redo(self, shot: str, seed: int | None = None, take: int | None = None) -> Retake:
+    def redo(self, shot: str, seed: int | None = None, take: int | None = None,
+             start: float | None = None, end: float | None = None) -> Retake:
         """A new take of `shot` (1-based number or id): a new seed for its keyframe and clip, or
-        `seed`, or the seed of an earlier `take` (0 is the original). Every take's artifacts
-        stay in the run, so going back recomputes nothing of that shot."""
+        `seed`, or an earlier `take` (0 is the original). With `start` and `end` (seconds into the
+        shot), the new take keeps the shot's clip and draws that stretch of it again, with a new
+        seed or `seed`; every other frame stays exactly as it was. Every take's artifacts stay in
+        the run, so going back recomputes nothing of that shot."""
         from scenegen.schemas.files import write_plan
 
         if seed is not None and take is not None:
             raise UserError("{seed!n} and {take!n} both choose the take; give one of them", seed=seed, take=take)
-        self._retake(shot, seed, take)  # every check before the lock is taken: a refusal makes no file at all
+        if take is not None and (start is not None or end is not None):
+            raise UserError("{take!n} brings back a whole take; give it without {start!n} and {end!n}", take=take,
+                            start=start, end=end)
+        if (start is None) != (end is None):
+            given, missing = ("start", "end") if end is None else ("end", "start")
+            raise UserError(f"{{{given}}} needs {{{missing}!n}} too: the stretch to draw again runs from one to the "
+                            "other, in seconds into the shot", **{given: start if end is None else end, missing: None})
+        # Every check before the lock is taken: a refusal makes no file at all.
+        self._retake(shot, seed, take, start, end)
         _refuse_users_files(self.root, "redo", None, exports=False)
         with self.locked():
-            new_plan, takes, retake = self._retake(shot, seed, take)
+            new_plan, takes, retake = self._retake(shot, seed, take, start, end)
             write_plan(self.dir.plan, new_plan)
             write_atomic(self.dir.state / "takes.json", json.dumps(takes, indent=1) + "\n")
         return retake
 
-    def _retake(self, shot: str, seed: int | None, take: int | None) -> tuple[StoryPlan, dict, Retake]:
-        """The plan with `shot`'s new take, every shot's takes after it, and what changed."""
+    def _retake(self, shot: str, seed: int | None, take: int | None, start: float | None,
+                end: float | None) -> tuple[StoryPlan, dict, Retake]:
+        """The plan with `shot`'s new take, every shot's takes after it (as takes.json holds them), and what changed."""
+        from scenegen.schemas.checks import range_fault
         from scenegen.schemas.files import parse
-        from scenegen.schemas.plan import StoryPlan
+        from scenegen.schemas.plan import RangeRetake, StoryPlan
 
         plan = self.plan()
         index = next((i for i, s in enumerate(plan.shots) if s.id == shot or str(s.index) == shot), None)
@@ -590,34 +616,45 @@ class Run:
                             f"use a number 1..{len(plan.shots)} or a shot id", shot=shot)
         old = plan.shots[index]
         recorded = self._recorded_takes()
-        seeds = _with_current(recorded.get(old.id, []), old.seed)
-        chosen_by = {"seed": seed} if seed is not None else ({"take": take} if take is not None else {"shot": shot})
+        current = _take_of(old)
+        takes = _with_current(recorded.get(old.id, []), current)
+        chosen_by = ({"start": start, "end": end} if start is not None else {"seed": seed} if seed is not None
+                     else {"take": take} if take is not None else {"shot": shot})
         if take is not None:
-            if not 0 <= take < len(seeds):
-                raise UserError(f"{{take}}: shot {old.index} ({old.id}) has takes 0..{len(seeds) - 1}; "
+            if not 0 <= take < len(takes):
+                raise UserError(f"{{take}}: shot {old.index} ({old.id}) has takes 0..{len(takes) - 1}; "
                                 f"`scenegen status {self.root}` lists them", take=take)
-            seed = seeds[take]
-        elif seed is None:
-            seed = max((s or 0) for s in seeds) + 1
-        if seed not in seeds:
-            seeds.append(seed)
+            new = takes[take]
+        elif start is not None:
+            if fault := range_fault(start, end, old.duration, self.settings().output.fps):
+                bound, why = fault
+                raise UserError(f"{{{bound}}}: shot {old.index} ({old.id}): {why}",
+                                **{bound: {"start": start, "end": end}[bound]})
+            drawn = RangeRetake(start=start, end=end, seed=_next_seed(takes) if seed is None else seed)
+            new = Take(current.seed, (*current.ranges, drawn))
+        else:
+            new = Take(_next_seed(takes) if seed is None else seed)
+        if new not in takes:
+            takes.append(new)
         shots = list(plan.shots)
-        shots[index] = old.model_copy(update={"seed": seed})
+        shots[index] = old.model_copy(update={"seed": new.seed, "retakes": list(new.ranges) or None})
         new_plan = parse(StoryPlan, plan.model_copy(update={"shots": shots}).model_dump(mode="json", by_alias=True),
                          self.dir.plan, **chosen_by)
-        retake = Retake(old.id, old.index, seeds.index(old.seed), seeds.index(seed), Takes(seeds, seeds.index(seed)))
-        return new_plan, {**recorded, old.id: seeds}, retake
+        retake = Retake(old.id, old.index, takes.index(current), takes.index(new), Takes(takes, takes.index(new)))
+        kept = {name: [_take_json(t) for t in shot_takes] for name, shot_takes in {**recorded, old.id: takes}.items()}
+        return new_plan, kept, retake
 
-    def _recorded_takes(self) -> dict[str, list[int | None]]:
-        """takes.json, without any entry that is not a list of seeds (it is ours, but a user may have edited it)."""
+    def _recorded_takes(self) -> dict[str, list[Take]]:
+        """takes.json, without any entry that is not a list of takes (it is ours, but a user may have edited it)."""
         try:
-            takes = json.loads((self.dir.state / "takes.json").read_text())
+            recorded = json.loads((self.dir.state / "takes.json").read_text())
         except (OSError, ValueError):
             return {}
-        if not isinstance(takes, dict):
+        if not isinstance(recorded, dict):
             return {}
-        return {shot: seeds for shot, seeds in takes.items() if isinstance(seeds, list) and all(
-            s is None or (type(s) is int and s >= 0) for s in seeds)}
+        takes = {shot: [_take_from_json(value) for value in values]
+                 for shot, values in recorded.items() if isinstance(values, list)}
+        return {shot: values for shot, values in takes.items() if None not in values}
 
 
 def computed_by_kind(report: Report) -> dict[str, int]:
@@ -642,7 +679,43 @@ def _backend_error(settings: RenderSettings) -> str | None:
     return None
 
 
-def _with_current(seeds: list[int | None], current: int | None) -> list[int | None]:
-    """Take 0 is the planner's (no seed); a seed set by hand in plan.json is a take too, so it stays reachable."""
-    seeds = list(seeds) or [None]
-    return seeds if current in seeds else [*seeds, current]
+def _with_current(takes: list[Take], current: Take) -> list[Take]:
+    """Take 0 is the planner's (no seed); a seed or range set by hand in plan.json is a take too, so it stays reachable."""
+    takes = list(takes) or [Take(None)]
+    return takes if current in takes else [*takes, current]
+
+
+def _take_of(shot) -> Take:
+    return Take(shot.seed, tuple(shot.retakes or ()))
+
+
+def _next_seed(takes: list[Take]) -> int:
+    """A seed none of a shot's takes used, for its keyframe and clip or for a stretch."""
+    return max((s or 0) for take in takes for s in (take.seed, *(r.seed for r in take.ranges))) + 1
+
+
+def _take_json(take: Take) -> int | None | dict:
+    """A take as takes.json holds it: its seed alone when it draws no stretch again (as before range retakes)."""
+    if not take.ranges:
+        return take.seed
+    return {"seed": take.seed, "retakes": [r.model_dump(mode="json") for r in take.ranges]}
+
+
+def _take_from_json(value: object) -> Take | None:
+    """A take read back from takes.json; None for anything else."""
+    from pydantic import ValidationError
+
+    from scenegen.schemas.plan import RangeRetake
+
+    def is_seed(seed: object) -> bool:
+        return seed is None or (type(seed) is int and seed >= 0)
+
+    if is_seed(value):
+        return Take(value)
+    if not isinstance(value, dict) or set(value) != {"seed", "retakes"} or not is_seed(value["seed"]) \
+            or not isinstance(value["retakes"], list) or not value["retakes"]:
+        return None
+    try:
+        return Take(value["seed"], tuple(RangeRetake.model_validate(r) for r in value["retakes"]))
+    except ValidationError:
+        return None

@@ -161,9 +161,12 @@ def _score_errors(score: Score, shot_ids: list[str]) -> list[tuple[str, str]]:
 
 
 def timing_errors(plan: StoryPlan, fps: int) -> list[tuple[str, str]]:
-    """Transitions that do not fit in frames at `fps`."""
+    """Transitions that do not fit in frames at `fps`, and range retakes that are no stretch of their shot's frames."""
     errors = []
     for i, shot in enumerate(plan.shots):
+        for j, retake in enumerate(shot.retakes or ()):
+            if fault := range_fault(retake.start, retake.end, shot.duration, fps):
+                errors.append((f"shots[{i}].retakes[{j}].{fault[0]}", fault[1]))
         t = shot.transition
         if t.type != TransitionType.cut and round(t.duration * fps) < 1:
             errors.append((f"shots[{i}].transition.duration", f"a {t.type} needs at least one frame at {fps} fps"))
@@ -181,6 +184,18 @@ def timing_errors(plan: StoryPlan, fps: int) -> list[tuple[str, str]]:
             ))
         incoming = outgoing
     return errors
+
+
+def range_fault(start: float, end: float, duration: float, fps: int) -> tuple[str, str] | None:
+    """What is wrong with retaking seconds [start, end) of a `duration`-second shot at `fps`, if anything:
+    the bound at fault ("start" or "end") and why."""
+    if start >= end:
+        return "end", f"{end:g} s is not after the start of the stretch ({start:g} s)"
+    if end > duration:
+        return "end", f"{end:g} s is past the end of the shot ({duration:g} s)"
+    if round(start * fps) == round(end * fps):
+        return "end", f"the stretch holds no frame at {fps} fps; make it at least {1 / fps:.3g} s long"
+    return None
 
 
 def speech_errors(plan: StoryPlan, fps: int) -> list[tuple[str, str]]:

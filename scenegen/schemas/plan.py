@@ -252,6 +252,14 @@ class Line(Model):
     text: LineText
 
 
+class RangeRetake(Model):
+    """A stretch of a shot's clip drawn again with a seed of its own; every other frame of the clip stays as it was."""
+
+    start: float = Field(ge=0.0, le=MAX_SHOT_SECONDS, description="seconds into the shot where the stretch starts")
+    end: float = Field(gt=0.0, le=MAX_SHOT_SECONDS, description="seconds into the shot where it ends (that frame kept)")
+    seed: int = Field(ge=0, description="the stretch's seed; `scenegen redo --from --to` sets it")
+
+
 class Shot(Model):
     id: Slug
     index: int = Field(ge=1, description="1-based position in the film")
@@ -278,6 +286,10 @@ class Shot(Model):
     narration: Text | None = Field(None, description="voice-over, spoken before the lines")
     dialogue: list[Line] = Field(default_factory=list, max_length=8, description="lines spoken in the shot, in order")
     seed: int | None = Field(None, ge=0, description="take seed; `scenegen redo` sets it for a new take")
+    retakes: list[RangeRetake] | None = Field(
+        None, min_length=1, max_length=32,
+        description="stretches of the clip drawn again, in order, each over the clip the ones before it made; "
+                    "`scenegen redo --from --to` adds one")
 
 
 class ScoreChange(StrEnum):

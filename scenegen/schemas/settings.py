@@ -16,6 +16,7 @@ DEFAULT_BACKENDS: dict[str, str] = {
     "set": "animatic",
     "keyframe": "animatic",
     "clip": "animatic",
+    "retake": "animatic",
     "boundary": "animatic",
     "voice": "hibari",
     "score": "pad",

@@ -66,6 +66,9 @@ OPTIONS = {  # option: (the commands it is given to, values it must refuse)
     "--shot": (["redo"], st.one_of(st.sampled_from(["0", "7", "-1", "", "s99", "S01"]), st.text(max_size=6))
                .filter(lambda s: s not in {"1", "2", "3", "4", "5", "6"} and not s.startswith("s0"))),
     "--take": (["redo"], st.one_of(NOT_INT, st.sampled_from(["1", "5"]))),
+    # A bound of a stretch alone is refused too: it names the bound given and the one missing.
+    "--from": (["redo"], st.sampled_from(["x", "", "-1", "1,5", "0.5"])),
+    "--to": (["redo"], st.sampled_from(["x", "", "-0.5", "2"])),
     "--config": (["story", "render", "render a plan file"], st.sampled_from(sorted(TOML) + ["a missing file", "a folder"])),
 }
 

@@ -118,11 +118,14 @@ def window_layout(context: int, window: int, step: int) -> tuple[int, int, int]:
 def fill_window(before: list[Image.Image], after: list[Image.Image], window: int,
                 generate: Callable[[list[Image.Image], list[Image.Image]], list[Image.Image]]) -> list[Image.Image]:
     """`before`, `window` generated frames, `after`: the known frames exactly as given."""
-    size = before[0].size
-    grey = Image.new("RGB", size, (127, 127, 127))
-    keep, make = Image.new("L", size, 0), Image.new("L", size, 255)
-    video = before + [grey] * window + after
-    mask = [keep] * len(before) + [make] * window + [keep] * len(after)
-    generated = generate(video, mask)
+    generated = generate(*masked_video(before + [None] * window + after, before[0].size))
     # Conditioning is soft: the model redraws known frames too. They go back as they were.
     return before + generated[len(before): len(before) + window] + after
+
+
+def masked_video(frames: list[Image.Image | None], size: tuple[int, int]) -> tuple[list[Image.Image], list[Image.Image]]:
+    """The video and mask WanVACE takes for `frames` of `size`: each frame given is kept (mask black),
+    each None is generated (mask white) from mid-grey."""
+    grey = Image.new("RGB", size, (127, 127, 127))
+    keep, make = Image.new("L", size, 0), Image.new("L", size, 255)
+    return [grey if frame is None else frame for frame in frames], [make if frame is None else keep for frame in frames]

@@ -37,7 +37,7 @@ class AnimaticClip(ClipBackend):
         p = job.params
         width, height, frames = p["width"], p["height"], p["frames"]
         keyframe = Image.open(job.inputs[next(iter(job.inputs))]).convert("RGB")
-        planes = _split_planes(rgb_to_yuv(keyframe), *keyframe.size)
+        planes = split_planes(rgb_to_yuv(keyframe), *keyframe.size)
         path = camera_path(trajectory(p["camera"], frames, width, height, job.seed), keyframe.size,
                            SUBJECT_DISTANCE[p["camera"]["shot_size"]])
         with self.settings.writer(job.output, p["fps"], width, height) as video:
@@ -46,7 +46,7 @@ class AnimaticClip(ClipBackend):
                 # A still camera sees one window the whole shot (14 of the 30 in bench/story.py's
                 # film): it is cut once, not once a frame.
                 if box != seen:
-                    frame, seen = _cut(planes, box, width, height), box
+                    frame, seen = cut_window(planes, box, width, height), box
                 video.write_yuv(frame)
 
 
@@ -89,13 +89,13 @@ def _fit(boxes: list[tuple], pw: int, ph: int) -> list[tuple]:
     return [(x * travel, y * travel, w, h) for x, y, w, h in boxes]
 
 
-def _split_planes(yuv: np.ndarray, width: int, height: int) -> list[Image.Image]:
+def split_planes(yuv: np.ndarray, width: int, height: int) -> list[Image.Image]:
     y = yuv[:height]
     chroma = yuv[height:].reshape(2, height // 2, width // 2)
     return [Image.fromarray(y), Image.fromarray(chroma[0]), Image.fromarray(chroma[1])]
 
 
-def _cut(planes: list[Image.Image], box: tuple[float, float, float, float], width: int, height: int) -> np.ndarray:
+def cut_window(planes: list[Image.Image], box: tuple[float, float, float, float], width: int, height: int) -> np.ndarray:
     y, u, v = planes
     half = tuple(c / 2 for c in box)
     return np.concatenate([

@@ -34,6 +34,7 @@ from PIL import Image, ImageDraw, ImageFont
 from pydantic import BaseModel
 
 from scenegen.media import EncoderSettings, Slice, concatenate, cut_points, rgb_to_yuv, yuv_frames, yuv_to_rgb
+from scenegen.modules.retake import shown_clip
 from scenegen.orchestrator.backend import Backend, Job
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
 from scenegen.schemas.timing import FrameLayout
@@ -52,7 +53,7 @@ class PyAVSegment(Backend):
         span = spans[k]
         boundary = f"boundary:{span.shot_id}+{spans[k + 1].shot_id}" if span.overlap_out else None
         # Only the shot's own frames: where it starts in the film is the film's business.
-        params = {"shot": subject.id, "first": span.overlap_in, "stop": span.frames - span.overlap_out,
+        params = {"shot": subject.id, "clip": shown_clip(subject), "first": span.overlap_in, "stop": span.frames - span.overlap_out,
                   "boundary": boundary, "fps": output.fps, "width": output.width, "height": output.height}
         if output.burn_captions:
             following = plan.shots[k + 1].context if boundary else None
@@ -63,7 +64,7 @@ class PyAVSegment(Backend):
 
     def run(self, job: Job) -> None:
         p = job.params
-        clip, boundary = job.inputs[f"clip:{p['shot']}"], job.inputs.get(p["boundary"])
+        clip, boundary = job.inputs[p["clip"]], job.inputs.get(p["boundary"])
         if "captions" in p:   # every frame gets its caption drawn on, so every frame is encoded
             frames = yuv_frames(clip, p["first"], p["stop"])   # the first were in the previous boundary
             self._encode(job.output, itertools.chain(frames, yuv_frames(boundary) if boundary else ()), p)

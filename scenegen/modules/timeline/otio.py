@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import opentimelineio as otio
 
 from scenegen.modules.cues import layout_params, speech_cues, speech_params, line_seconds
+from scenegen.modules.retake import shown_clip
 from scenegen.orchestrator.backend import Backend, Job
 from scenegen.schemas import OutputFormat, StoryPlan
 from scenegen.schemas.timing import FrameLayout, score_scenes
@@ -37,7 +38,7 @@ class OtioTimeline(Backend):
             sound = {"speech": speech_params(plan, output)["speech"],
                      "score": [{"node": p.node, "start": p.start, "seconds": p.seconds, "mood": p.mood} for p in pieces]}
         return {**layout_params(plan, output), **sound, "title": plan.title,
-                "contexts": [shot.context for shot in plan.shots]}
+                "contexts": [shot.context for shot in plan.shots], "clips": [shown_clip(shot) for shot in plan.shots]}
 
     def run(self, job: Job) -> None:
         p = job.params
@@ -47,10 +48,10 @@ class OtioTimeline(Backend):
             return otio.opentime.RationalTime(n, fps)
 
         track = otio.schema.Track(name="shots", kind=otio.schema.TrackKind.Video)
-        for span, context in zip(p["spans"], p["contexts"]):
+        for span, context, clip in zip(p["spans"], p["contexts"], p["clips"]):
             head = span["overlap_in"] // 2
             tail = span["overlap_out"] - span["overlap_out"] // 2
-            media = os.path.relpath(job.inputs[f"clip:{span['shot']}"], job.root)
+            media = os.path.relpath(job.inputs[clip], job.root)
             track.append(otio.schema.Clip(
                 name=span["shot"],
                 media_reference=otio.schema.ExternalReference(
