@@ -16,7 +16,8 @@ encoder and its tokenizer, the Wan VAE and scheduler) is saved once, in componen
 What it measures. For each stage and each lever set, one job through the stage's backend
 (`DiffusersPortrait`, `DiffusersSet` with a location's four views, `DiffusersKeyframe` with
 two characters masked side by side and, where the lever set gives it a `place_scale`, the
-set's view over the frame, `DiffusersClip`, `DiffusersBoundary`), constructed from a settings dict and called as a
+set's view over the frame, `DiffusersClip`, `DiffusersRetake` over a whole clip (its
+largest stretch), `DiffusersBoundary`), constructed from a settings dict and called as a
 render calls it (`check`, `load`, `run`), in a process of its own (below):
   - load s: `backend.load()` and the first `backend.pipe` (the boundary stage loads its
     model there, at the first boundary that needs it): from_pretrained from the local
@@ -110,6 +111,7 @@ from scenegen.modules.boundary.diffusers import DiffusersBoundary
 from scenegen.modules.clip.diffusers import DiffusersClip
 from scenegen.modules.keyframe.diffusers import DiffusersKeyframe
 from scenegen.modules.portrait.diffusers import DiffusersPortrait
+from scenegen.modules.retake.diffusers import DiffusersRetake
 from scenegen.modules.set.diffusers import BEARINGS, VIEW_ASPECT, DiffusersSet
 from scenegen.orchestrator.backend import Job
 from scenegen.orchestrator.digests import files_digest
@@ -499,9 +501,9 @@ def component_classes(folder: Path) -> dict[str, str]:
 # --- Stages, jobs and lever sets ------------------------------------------------------------------------------------
 
 STAGES = {"portrait": DiffusersPortrait, "set": DiffusersSet, "keyframe": DiffusersKeyframe, "clip": DiffusersClip,
-          "boundary": DiffusersBoundary}
+          "retake": DiffusersRetake, "boundary": DiffusersBoundary}
 STAGE_MODELS = {"portrait": ["sdxl"], "set": ["sdxl"], "keyframe": ["sdxl", IP_ADAPTER], "clip": ["wan-i2v", LORA],
-                "boundary": ["wan-vace"]}
+                "retake": ["wan-vace"], "boundary": ["wan-vace"]}
 PRESETS = Path(scenegen.__file__).parent / "presets"
 DEFAULT_LEVERS = {"backends": {stage: {"name": "diffusers", "settings": {"guidance": 5.0}} for stage in STAGES}}
 CAST = {"mara": ("Mara", "long auburn hair, a green wool coat"), "ivo": ("Ivo", "short grey hair, a navy fisherman's jumper")}
@@ -575,6 +577,11 @@ def make_job(stage: str, scale: Scale, frames: int, made: dict[str, Path], folde
     elif stage == "clip":
         params = {"prompt": PROMPT, "frames": frames, "fps": scale.fps, **size}
         inputs = {"keyframe:s01": made.get("keyframe") or still(folder / "stand-in-keyframe.png", scale.width, scale.height)}
+    elif stage == "retake":
+        # The largest stretch, the whole clip: a retake's window grows with its stretch.
+        clip = made.get("clip") or stand_in_clip(folder / "stand-in-clip.mp4", scale, frames)
+        params = {"prompt": PROMPT, "start": 0, "stop": frames, "fps": scale.fps, **size}
+        inputs = {"clip:s01": clip}
     else:
         clip = made.get("clip") or stand_in_clip(folder / "stand-in-clip.mp4", scale, frames)
         params = {"prompt": SEAM, "type": "smooth", "frames": scale.overlap, "fps": scale.fps, **size}

@@ -14,7 +14,7 @@ import torch
 pytestmark = pytest.mark.torch
 
 BENCH = Path(__file__).parent.parent / "bench" / "gpu_realscale.py"
-STAGES = ("portrait", "set", "keyframe", "clip", "boundary")
+STAGES = ("portrait", "set", "keyframe", "clip", "retake", "boundary")
 
 
 def bench_module():

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.torch
 
 BENCH = Path(__file__).parent.parent / "bench"
 GB, GiB = 1e9, 2**30
-STAGES = ("portrait", "set", "keyframe", "clip", "boundary")
+STAGES = ("portrait", "set", "keyframe", "clip", "retake", "boundary")
 PRESETS = ("gpu-80gb", "gpu-80gb-fast", "gpu-24gb")
 
 
