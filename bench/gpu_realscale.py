@@ -195,7 +195,10 @@ PUBLIC = Scale(
     # connectors are their diffusers classes' defaults, which are the "2.0" configs of diffusers'
     # scripts/convert_ltx2_to_diffusers.py (48 layers of 32 x 128 video and 32 x 64 audio heads; 128 latent channels;
     # the 24 kHz vocoder; connectors of 2 layers of 30 x 128 heads with 128 registers reading Gemma's 48 + 1 layers).
-    ltx2={}, ltx2_vae={}, ltx2_audio_vae={}, ltx2_vocoder={}, ltx2_connectors={},
+    ltx2={}, ltx2_audio_vae={}, ltx2_vocoder={}, ltx2_connectors={},
+    # The video VAE's compression that script states: the VAE's formula would make 64x of this layout, and the
+    # pipeline would size the latents by it.
+    ltx2_vae=dict(spatial_compression_ratio=32, temporal_compression_ratio=8),
     # google/gemma-3-12b-it's config.json, the text encoder that script names (its QAT-unquantized twin is the same
     # architecture): a 48-layer text model and a SigLIP-so400m image tower.
     gemma3=dict(text_config=dict(vocab_size=262208, hidden_size=3840, intermediate_size=15360, num_hidden_layers=48,
