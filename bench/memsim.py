@@ -437,6 +437,14 @@ def _set_data(self, new):
         self.fake_device = new.fake_device
 
 
+def _deepcopy_by_clone(self, memo):
+    # copy.deepcopy (LTX-2 copies its scheduler, sigmas and all, for the sound) copies a tensor's storage byte by
+    # byte, which a fake tensor has none of; a clone is the same copy as an op: counted, its shadowed value carried.
+    if id(self) not in memo:
+        memo[id(self)] = self.clone()
+    return memo[id(self)]
+
+
 class _Stream:
     """torch.cuda.Stream for a CPU build: work on it happens at once, in program order."""
 
@@ -479,6 +487,7 @@ def _patches() -> list:
         (torch.nn.Module, "to", _to_keeping_ties), (FakeTensor, "data", property(_data.__get__, _set_data)),
         (FakeTensor, "numpy", lambda self, *a, **k: _known(self, ".numpy()").numpy(*a, **k)),
         (FakeTensor, "tolist", lambda self: _known(self, ".tolist()").tolist()),
+        (FakeTensor, "__deepcopy__", _deepcopy_by_clone),
         (torch.cuda, "Stream", _Stream), (torch.cuda, "stream", lambda stream=None: nullcontext()),
         (torch.cuda, "current_stream", lambda *a, **k: _Stream()), (torch.cuda, "synchronize", lambda *a, **k: None),
     ]
