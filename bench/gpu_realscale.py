@@ -5,19 +5,21 @@
 What it builds. Each stage's models with random weights at the published architecture
 sizes (compute and memory do not depend on weight values): SDXL base and an SDXL
 IP-Adapter (ViT-H, in h94/IP-Adapter's layout) for portraits, sets and keyframes, Wan2.1 I2V 14B
-for clips, WanVACE 14B for boundaries, and a stand-in for the step-distilled LoRA the
-fast preset names. They are built on the CPU in bf16 (initialisers skipped, then cheap
+for clips, WanVACE 14B for boundaries, a stand-in for the step-distilled LoRA the
+fast preset names, and LTX-2 (its 19B audio-video transformer, Gemma-3 12B text encoder,
+video and audio VAEs and vocoder) for the joint clip backend. They are built on the CPU in bf16 (initialisers skipped, then cheap
 random values with an initialisation's statistics) and saved with `save_pretrained`
 under `--work`/public/, once: later runs reuse them, and `sizes.json` there refuses a
 folder built from other sizes. A component two pipelines share (the UMT5-XXL text
 encoder and its tokenizer, the Wan VAE and scheduler) is saved once, in components/, and each folder links its files. All the stages take about
-83 GiB of disk and, while building, about 55 GiB of RAM; `--stages clip` alone 44 GiB.
+83 GiB of disk and, while building, about 55 GiB of RAM; `--stages clip` alone 44 GiB. Only the models
+that the chosen lever sets' backends run on are built: LTX-2's (about 63 GiB more) only for the `ltx2` set.
 
 What it measures. For each stage and each lever set, one job through the stage's backend
 (`DiffusersPortrait`, `DiffusersSet` with a location's four views, `DiffusersKeyframe` with
 two characters masked side by side and, where the lever set gives it a `place_scale`, the
-set's view over the frame, `DiffusersClip`, `DiffusersRetake` over a whole clip (its
-largest stretch), `DiffusersBoundary`), constructed from a settings dict and called as a
+set's view over the frame, `DiffusersClip` or `LTX2Clip`, `DiffusersRetake` over a whole
+clip (its largest stretch), `DiffusersBoundary`), constructed from a settings dict and called as a
 render calls it (`check`, `load`, `run`), in a process of its own (below):
   - load s: `backend.load()` and the first `backend.pipe` (the boundary stage loads its
     model there, at the first boundary that needs it): from_pretrained from the local
@@ -36,7 +38,9 @@ A stage whose upstream stage is not run gets a drawn stand-in input (a still, or
 of the right length); a boundary is made between a clip and itself. Pixel values change
 neither compute nor memory.
 
-Lever sets. `default` (guidance 5.0), and each scenegen/presets/*.toml: a preset's
+Lever sets. `default` (guidance 5.0), `ltx2` (the same with the clip on `clip.ltx2`: with
+its default sound guidance, STG and modality guidance it calls its transformer three times
+per step), and each scenegen/presets/*.toml: a preset's
 [backends.<stage>] settings, with the bench's models, sizes and step count over them (a
 LoRA a preset names becomes the stand-in, at the preset's scale). Every set runs
 `--steps` steps, so seconds per job compare like for like; with guidance above 1, Wan
@@ -90,15 +94,19 @@ import numpy as np
 import torch
 import transformers
 from diffusers import (
-    AutoencoderKL, AutoencoderKLWan, EulerDiscreteScheduler, UNet2DConditionModel, UniPCMultistepScheduler,
+    AutoencoderKL, AutoencoderKLLTX2Audio, AutoencoderKLLTX2Video, AutoencoderKLWan, EulerDiscreteScheduler,
+    FlowMatchEulerDiscreteScheduler, LTX2VideoTransformer3DModel, UNet2DConditionModel, UniPCMultistepScheduler,
     WanTransformer3DModel, WanVACETransformer3DModel,
 )
 from diffusers.models.embeddings import ImageProjection
+from diffusers.pipelines.ltx2 import LTX2TextConnectors
+from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder
 from PIL import Image
 import safetensors.torch
 from transformers import (
     CLIPImageProcessor, CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer, CLIPVisionConfig,
-    CLIPVisionModel, CLIPVisionModelWithProjection, T5Tokenizer, UMT5Config, UMT5EncoderModel,
+    CLIPVisionModel, CLIPVisionModelWithProjection, Gemma3Config, Gemma3ForConditionalGeneration, Gemma3TextConfig,
+    GemmaTokenizer, SiglipVisionConfig, T5Tokenizer, UMT5Config, UMT5EncoderModel,
 )
 
 import scenegen
@@ -109,6 +117,7 @@ from scenegen.errors import UserError
 from scenegen.media import EncoderSettings, rgb_to_yuv
 from scenegen.modules.boundary.diffusers import DiffusersBoundary
 from scenegen.modules.clip.diffusers import DiffusersClip
+from scenegen.modules.clip.ltx2 import LTX2Clip
 from scenegen.modules.keyframe.diffusers import DiffusersKeyframe
 from scenegen.modules.portrait.diffusers import DiffusersPortrait
 from scenegen.modules.retake.diffusers import DiffusersRetake
@@ -150,6 +159,13 @@ class Scale:
     sdxl_vae: dict       # AutoencoderKL
     clip_text_l: dict    # CLIPTextConfig: SDXL's first text encoder (CLIP ViT-L)
     clip_text_g: dict    # SDXL's second, with a projection (OpenCLIP bigG)
+    ltx2: dict           # LTX2VideoTransformer3DModel: LTX-2's joint audio-video transformer
+    ltx2_vae: dict       # AutoencoderKLLTX2Video
+    ltx2_audio_vae: dict  # AutoencoderKLLTX2Audio
+    ltx2_vocoder: dict   # LTX2Vocoder
+    ltx2_connectors: dict  # LTX2TextConnectors: the text encoder's layers to the transformer's two streams
+    gemma3: dict         # Gemma3Config: LTX-2's text encoder (Gemma-3 12B), its text_config and the image tower
+                         # (vision_config) its class carries
 
 
 PUBLIC = Scale(
@@ -177,6 +193,22 @@ PUBLIC = Scale(
                      num_attention_heads=12, max_position_embeddings=77, hidden_act="quick_gelu", projection_dim=768),
     clip_text_g=dict(vocab_size=49408, hidden_size=1280, intermediate_size=5120, num_hidden_layers=32,
                      num_attention_heads=20, max_position_embeddings=77, hidden_act="gelu", projection_dim=1280),
+    # LTX-2 (Lightricks/LTX-2, diffusers format): the transformer, the video and audio VAEs, the vocoder and the
+    # connectors are their diffusers classes' defaults, which are the "2.0" configs of diffusers'
+    # scripts/convert_ltx2_to_diffusers.py (48 layers of 32 x 128 video and 32 x 64 audio heads; 128 latent channels;
+    # the 24 kHz vocoder; connectors of 2 layers of 30 x 128 heads with 128 registers reading Gemma's 48 + 1 layers).
+    ltx2={}, ltx2_audio_vae={}, ltx2_vocoder={}, ltx2_connectors={},
+    # The video VAE's compression that script states: the VAE's formula would make 64x of this layout, and the
+    # pipeline would size the latents by it.
+    ltx2_vae=dict(spatial_compression_ratio=32, temporal_compression_ratio=8),
+    # google/gemma-3-12b-it's config.json, the text encoder that script names (its QAT-unquantized twin is the same
+    # architecture): a 48-layer text model and a SigLIP-so400m image tower.
+    gemma3=dict(text_config=dict(vocab_size=262208, hidden_size=3840, intermediate_size=15360, num_hidden_layers=48,
+                                 num_attention_heads=16, num_key_value_heads=8, head_dim=256, sliding_window=1024,
+                                 query_pre_attn_scalar=256, rope_scaling={"rope_type": "linear", "factor": 8.0}),
+                vision_config=dict(hidden_size=1152, intermediate_size=4304, num_hidden_layers=27, num_attention_heads=16,
+                                   image_size=896, patch_size=14, vision_use_head=False),
+                mm_tokens_per_image=256),
 )
 
 TINY_TEXT = dict(vocab_size=64, hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
@@ -202,12 +234,37 @@ TINY = Scale(
                   norm_num_groups=8),
     clip_text_l=TINY_TEXT,
     clip_text_g=TINY_TEXT,
+    # tests/support/tiny_models.py's ltx2(): an audio VAE and vocoder that make 1600 samples a second.
+    ltx2=dict(in_channels=8, out_channels=8, num_attention_heads=2, attention_head_dim=8, cross_attention_dim=16,
+              audio_in_channels=4, audio_out_channels=4, audio_num_attention_heads=2, audio_attention_head_dim=4,
+              audio_cross_attention_dim=8, num_layers=2, caption_channels=16, rope_double_precision=False,
+              rope_type="split"),
+    ltx2_vae=dict(latent_channels=8, block_out_channels=(8, 8, 16, 16), decoder_block_out_channels=(8, 16, 32),
+                  layers_per_block=(1, 1, 1, 1, 1), decoder_layers_per_block=(1, 1, 1, 1), spatial_compression_ratio=32,
+                  temporal_compression_ratio=8),
+    ltx2_audio_vae=dict(base_channels=4, ch_mult=(1, 2, 2), num_res_blocks=1, resolution=32, latent_channels=2,
+                        sample_rate=1600, mel_hop_length=16, mel_bins=8),
+    ltx2_vocoder=dict(in_channels=2 * 8, hidden_channels=16, upsample_kernel_sizes=[8, 8], upsample_factors=[4, 4],
+                      resnet_kernel_sizes=[3], resnet_dilations=[[1, 3, 5]], output_sampling_rate=1600),
+    ltx2_connectors=dict(caption_channels=16, text_proj_in_factor=3, video_connector_num_attention_heads=2,
+                         video_connector_attention_head_dim=8, video_connector_num_layers=1,
+                         video_connector_num_learnable_registers=None, audio_connector_num_attention_heads=2,
+                         audio_connector_attention_head_dim=8, audio_connector_num_layers=1,
+                         audio_connector_num_learnable_registers=None, connector_rope_base_seq_len=32,
+                         rope_double_precision=False, rope_type="split"),
+    gemma3=dict(text_config=dict(vocab_size=96, hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+                                 num_attention_heads=2, num_key_value_heads=1, head_dim=8, sliding_window=64),
+                vision_config=dict(hidden_size=8, intermediate_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                   image_size=8, patch_size=4),
+                # the image tokens past the tiny vocabulary, as tests/support/tiny_models.py has them
+                mm_tokens_per_image=4, boi_token_index=96, eoi_token_index=97, image_token_index=98),
 )
 
 
 # --- Components: one builder each, parametrised by the scale --------------------------------------------------------
 # Token ids the bench's tokenizers give their special tokens, which the text encoders' configs must name.
 CLIP_BOS, CLIP_EOS, CLIP_PAD = 0, 1, 2
+GEMMA_PAD, GEMMA_EOS, GEMMA_BOS = 0, 1, 2   # Gemma's own
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
@@ -295,6 +352,47 @@ def sdxl_scheduler(scale: Scale):
                                   timestep_spacing="leading", steps_offset=1)
 
 
+def ltx2_transformer(scale: Scale):
+    return LTX2VideoTransformer3DModel(**scale.ltx2)
+
+
+def ltx2_vae(scale: Scale):
+    return AutoencoderKLLTX2Video(**scale.ltx2_vae)
+
+
+def ltx2_audio_vae(scale: Scale):
+    return AutoencoderKLLTX2Audio(**scale.ltx2_audio_vae)
+
+
+def ltx2_vocoder(scale: Scale):
+    return LTX2Vocoder(**scale.ltx2_vocoder)
+
+
+def ltx2_connectors(scale: Scale):
+    return LTX2TextConnectors(**scale.ltx2_connectors)
+
+
+def ltx2_scheduler(scale: Scale):
+    # Its shift schedule changes the sigmas only, neither compute nor memory.
+    return FlowMatchEulerDiscreteScheduler()
+
+
+def gemma3_encoder(scale: Scale):
+    config = scale.gemma3
+    text = Gemma3TextConfig(**config["text_config"], pad_token_id=GEMMA_PAD, eos_token_id=GEMMA_EOS,
+                            bos_token_id=GEMMA_BOS)
+    return Gemma3ForConditionalGeneration(Gemma3Config(**config | {"text_config": text,
+                                                                   "vision_config": SiglipVisionConfig(**config["vision_config"])}))
+
+
+def gemma3_tokenizer(scale: Scale):
+    """A Gemma tokenizer over single characters and made-up words, as many entries as the encoder embeds; with no
+    merges to learn, its 262k words are made in seconds."""
+    words = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>", "▁", *LETTERS, *LETTERS.upper(), *"0123456789.,:;-'\"()!?>"]
+    words += [f"w{i}" for i in range(scale.gemma3["text_config"]["vocab_size"] - len(words))]
+    return GemmaTokenizer(vocab={word: i for i, word in enumerate(words)}, merges=[])
+
+
 # Each pipeline folder: its diffusers class and, per component, the builder that makes it. A builder
 # named twice (by two pipelines, or twice in one) is built once and saved once.
 PIPELINES = {
@@ -309,6 +407,11 @@ PIPELINES = {
     "wan-vace": ("WanVACEPipeline", {
         "transformer": wan_vace_transformer, "text_encoder": umt5_encoder, "tokenizer": umt5_tokenizer, "vae": wan_vae,
         "scheduler": wan_scheduler,
+    }),
+    "ltx2": ("LTX2ImageToVideoPipeline", {
+        "transformer": ltx2_transformer, "text_encoder": gemma3_encoder, "tokenizer": gemma3_tokenizer,
+        "connectors": ltx2_connectors, "vae": ltx2_vae, "audio_vae": ltx2_audio_vae, "vocoder": ltx2_vocoder,
+        "scheduler": ltx2_scheduler,
     }),
 }
 # The IP-Adapter folder, in h94/IP-Adapter's layout (the presets name its files): SDXL weights for the ViT-H image
@@ -366,7 +469,7 @@ def fill_random(named_tensors) -> None:
 def construct(builder, scale: Scale, weightless: bool):
     """The component `builder` makes at `scale`: a model gets random bf16 weights (none at all on the meta
     device when `weightless`), anything else is as built."""
-    if weightless and builder in (wan_scheduler, sdxl_scheduler):  # a scheduler's few tensors are made as they are
+    if weightless and builder in (wan_scheduler, sdxl_scheduler, ltx2_scheduler):  # a scheduler's few tensors are made as they are
         return builder(scale)
     with construction(weightless):
         component = builder(scale)
@@ -500,12 +603,22 @@ def component_classes(folder: Path) -> dict[str, str]:
 
 # --- Stages, jobs and lever sets ------------------------------------------------------------------------------------
 
-STAGES = {"portrait": DiffusersPortrait, "set": DiffusersSet, "keyframe": DiffusersKeyframe, "clip": DiffusersClip,
-          "retake": DiffusersRetake, "boundary": DiffusersBoundary}
-STAGE_MODELS = {"portrait": ["sdxl"], "set": ["sdxl"], "keyframe": ["sdxl", IP_ADAPTER], "clip": ["wan-i2v", LORA],
-                "retake": ["wan-vace"], "boundary": ["wan-vace"]}
+# Each (stage, backend name) a lever set can choose: its backend class and the model folders it runs on.
+BACKENDS = {("portrait", "diffusers"): DiffusersPortrait, ("set", "diffusers"): DiffusersSet,
+            ("keyframe", "diffusers"): DiffusersKeyframe, ("clip", "diffusers"): DiffusersClip,
+            ("clip", "ltx2"): LTX2Clip, ("retake", "diffusers"): DiffusersRetake,
+            ("boundary", "diffusers"): DiffusersBoundary}
+BACKEND_MODELS = {("portrait", "diffusers"): ["sdxl"], ("set", "diffusers"): ["sdxl"],
+                  ("keyframe", "diffusers"): ["sdxl", IP_ADAPTER], ("clip", "diffusers"): ["wan-i2v", LORA],
+                  ("clip", "ltx2"): ["ltx2"], ("retake", "diffusers"): ["wan-vace"],
+                  ("boundary", "diffusers"): ["wan-vace"]}
+STAGES = tuple(dict.fromkeys(stage for stage, _ in BACKENDS))
 PRESETS = Path(scenegen.__file__).parent / "presets"
 DEFAULT_LEVERS = {"backends": {stage: {"name": "diffusers", "settings": {"guidance": 5.0}} for stage in STAGES}}
+# The bench's own lever sets, beside the presets: `ltx2` is the default's with the shot's picture and sound made
+# together by LTX-2 (clip.ltx2).
+BENCH_LEVERS = {"default": DEFAULT_LEVERS, "ltx2": {"backends": DEFAULT_LEVERS["backends"] | {
+    "clip": {"name": "ltx2", "settings": {"guidance": 5.0}}}}}
 CAST = {"mara": ("Mara", "long auburn hair, a green wool coat"), "ivo": ("Ivo", "short grey hair, a navy fisherman's jumper")}
 PIER = {"id": "pier", "name": "the pier", "description": "a windswept wooden pier over a grey sea, a lamplit harbour behind",
         "season": "autumn", "layout": [{"what": "the open sea", "bearing": 0}, {"what": "the harbour lamps", "bearing": 180}]}
@@ -524,13 +637,17 @@ DOMAINS = {"subject": ["a woman with long auburn hair and a man with short grey 
 
 def lever_sets(names: list[str] | None) -> dict[str, dict]:
     """The lever sets asked for (all by default), each shaped like a --config file."""
-    found = {"default": DEFAULT_LEVERS}
+    found = dict(BENCH_LEVERS)
     if PRESETS.is_dir():
         found |= {path.stem: tomllib.loads(path.read_text()) for path in sorted(PRESETS.glob("*.toml"))}
     unknown = sorted(set(names or []) - set(found))
     if unknown:
         sys.exit(f"--levers: no lever set {', '.join(unknown)}; there are {', '.join(found)}")
     return {name: found[name] for name in names or found}
+
+
+def backend_name(levers: dict, stage: str) -> str:
+    return levers.get("backends", {}).get(stage, {}).get("name", "diffusers")
 
 
 def stage_settings(levers: dict, stage: str, models: dict[str, Path], scale: Scale, steps: int) -> dict | str:
@@ -541,11 +658,12 @@ def stage_settings(levers: dict, stage: str, models: dict[str, Path], scale: Sca
     choice = levers.get("backends", {}).get(stage)
     if choice is None:
         return f"no [backends.{stage}] table"
-    if choice.get("name", "diffusers") != "diffusers":
-        return f"puts {stage} on the {choice['name']!r} backend, not diffusers"
+    name = backend_name(levers, stage)
+    if (stage, name) not in BACKENDS:
+        return f"puts {stage} on the {name!r} backend, which the bench builds no models for"
     layout = IP_ADAPTER_LAYOUT if stage == "keyframe" else {}
     settings = {"dtype": scale.dtype, **layout, **choice.get("settings", {})}
-    settings |= {"model": str(models[STAGE_MODELS[stage][0]]), "steps": steps}
+    settings |= {"model": str(models[BACKEND_MODELS[stage, name][0]]), "steps": steps}
     if stage == "portrait":
         settings["size"] = scale.portrait
     if stage == "set":
@@ -558,8 +676,9 @@ def stage_settings(levers: dict, stage: str, models: dict[str, Path], scale: Sca
     return settings
 
 
-def make_job(stage: str, scale: Scale, frames: int, made: dict[str, Path], folder: Path) -> Job:
+def make_job(backend: tuple[str, str], scale: Scale, frames: int, made: dict[str, Path], folder: Path) -> Job:
     """The stage's one job, its inputs the outputs of earlier stages in this run, or drawn stand-ins."""
+    stage = backend[0]
     size = {"width": scale.width, "height": scale.height}
     if stage == "portrait":
         name, appearance = CAST["mara"]
@@ -586,7 +705,7 @@ def make_job(stage: str, scale: Scale, frames: int, made: dict[str, Path], folde
         clip = made.get("clip") or stand_in_clip(folder / "stand-in-clip.mp4", scale, frames)
         params = {"prompt": SEAM, "type": "smooth", "frames": scale.overlap, "fps": scale.fps, **size}
         inputs = {"clip:s01": clip, "clip:s02": clip}
-    return Job(node=f"{stage}:bench", params=params, inputs=inputs, output=folder / f"{stage}{STAGES[stage].suffix}",
+    return Job(node=f"{stage}:bench", params=params, inputs=inputs, output=folder / f"{stage}{BACKENDS[backend].suffix}",
                root=folder, seed=0, keep=folder / "kept")
 
 
@@ -672,7 +791,7 @@ def one_line(error: BaseException) -> str:
 # Rows run in processes forked from a server that has imported the libraries and done nothing else: no CUDA,
 # no thread pools, no compiled graphs. It saves each row the seconds of importing them again.
 FRESH = multiprocessing.get_context("forkserver")
-FRESH.set_forkserver_preload(["torch", "diffusers", "transformers", "scenegen.cli", *{c.__module__ for c in STAGES.values()}])
+FRESH.set_forkserver_preload(["torch", "diffusers", "transformers", "scenegen.cli", *{c.__module__ for c in BACKENDS.values()}])
 
 
 def apart(function, *args) -> dict:
@@ -690,15 +809,15 @@ MEASURES = ("load_s", "forwards", "forward_s", "first_forward_s", "run_s", "resi
             "peak_in")
 
 
-def measure_stage(stage: str, settings: dict, job: Job, output: OutputFormat, memory=None) -> dict:
-    """One job through the stage's backend, as a render runs it: load, forwards, run and memory
+def measure_stage(backend: tuple[str, str], settings: dict, job: Job, output: OutputFormat, memory=None) -> dict:
+    """One job through a stage's backend (`backend`: the stage and the backend's name), as a render runs it: load, forwards, run and memory
     (`memory` counts it: CUDA's counters, or a simulation's meter)."""
     memory = memory or CudaMemory()
     row: dict = {"device": device_name(), **dict.fromkeys(MEASURES)}
     memory.reset()
     clock = None
     try:
-        backend = STAGES[stage](settings)
+        backend = BACKENDS[backend](settings)
         backend.check(output)
         start = time.perf_counter()
         backend.load()
@@ -725,11 +844,11 @@ def measure_stage(stage: str, settings: dict, job: Job, output: OutputFormat, me
     return row
 
 
-def simulate_stage(stage: str, settings: dict, job: Job, output: OutputFormat, guard: Path) -> dict:
+def simulate_stage(backend: tuple[str, str], settings: dict, job: Job, output: OutputFormat, guard: Path) -> dict:
     """`measure_stage` on a CPU with the GPU's memory simulated (bench/memsim.py): its memory figures are the
     meter's; its seconds are the simulation's own, not a GPU's, and are left out."""
     with memsim.simulation(guard) as meter:
-        row = measure_stage(stage, settings | {"device": "cuda"}, job, output, meter)
+        row = measure_stage(backend, settings | {"device": "cuda"}, job, output, meter)
     return row | {"device": "simulated CUDA", "load_s": None, "forward_s": None, "first_forward_s": None, "run_s": None}
 
 
@@ -755,17 +874,18 @@ def write_config(path: Path, tables: dict[str, dict]) -> None:
     path.write_text("\n".join(lines))
 
 
-def story_config(levers: dict, settings: dict[str, dict], scale: Scale, path: Path) -> None:
-    """A --config file for the story: the bench's output format, the lever set's other tables, the stages' settings."""
+def story_config(levers: dict, choices: dict[str, dict], scale: Scale, path: Path) -> None:
+    """A --config file for the story: the bench's output format, the lever set's other tables, the stages' backends
+    (`choices`: each stage's [backends.<stage>] table, its name and settings)."""
     tables = {"output": {"fps": scale.fps, "width": scale.width, "height": scale.height}}
     # A preset's other tables ([device]: what may stay loaded together) are part of what it sets.
     tables |= {key: value for key, value in levers.items() if key not in ("output", "backends")}
-    tables |= {f"backends.{stage}": {"name": "diffusers", "settings": s} for stage, s in settings.items()}
+    tables |= {f"backends.{stage}": choice for stage, choice in choices.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     write_config(path, tables)
 
 
-def render_story(shots: int, settings: dict[str, dict], config: Path, out: Path, memory=None) -> dict:
+def render_story(shots: int, choices: dict[str, dict], config: Path, out: Path, memory=None) -> dict:
     """`scenegen story` with `config`, run by the CLI's own command in this process, so its peak memory is seen."""
     from scenegen.cli import app
 
@@ -775,8 +895,8 @@ def render_story(shots: int, settings: dict[str, dict], config: Path, out: Path,
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
     try:
-        for stage, choice in settings.items():
-            files_digest(STAGES[stage](choice).files())
+        for stage, choice in choices.items():
+            files_digest(BACKENDS[stage, choice["name"]](choice["settings"]).files())
     except UserError as e:
         return result | {"status": "refused", "reason": one_line(e)}
     result["digest_s"] = time.perf_counter() - start
@@ -798,7 +918,7 @@ def render_story(shots: int, settings: dict[str, dict], config: Path, out: Path,
     return result
 
 
-def simulate_story(shots: int, settings: dict[str, dict], config: Path, out: Path, guard: Path) -> dict:
+def simulate_story(shots: int, choices: dict[str, dict], config: Path, out: Path, guard: Path) -> dict:
     """`render_story` on a CPU with the GPU's memory simulated. The render loads and runs every pipeline on its
     executor's device lane, a thread of its own, so the simulation counts there; the rest of the command (the
     plan, the animatic's sound, the assembly) runs for real. Its wall time is the simulation's and is left out."""
@@ -817,7 +937,7 @@ def simulate_story(shots: int, settings: dict[str, dict], config: Path, out: Pat
 
     with memsim.prepared(guard), memsim.patched([(InProcessExecutor, "_device_lane", counted_lane),
                                                  (InProcessExecutor, "_run", named_run)]):
-        result = render_story(shots, settings, config, out, meter)
+        result = render_story(shots, choices, config, out, meter)
     return result | {"device": "simulated CUDA", "wall_s": None}
 
 
@@ -915,7 +1035,7 @@ def expected_memory(report: dict, levers: dict[str, dict]) -> dict:
     rows = [{"stage": r["stage"], "preset": r["levers"],
              "settings": levers[r["levers"]]["backends"][r["stage"]].get("settings", {}),
              "device_gib": round(r["peak_gib"], 2), "host_gib": round(r["host_peak_gib"], 2)}
-            for r in report["rows"] if r["status"] == "ok" and r["levers"] != "default"]
+            for r in report["rows"] if r["status"] == "ok" and r["levers"] not in BENCH_LEVERS]
     return {"simulated_with": report["versions"], "steps": report["steps"], "margin": memsim.MARGIN,
             "output": {"width": report["width"], "height": report["height"], "fps": report["fps"],
                        "frames": report["frames"]}, "rows": rows}
@@ -962,8 +1082,9 @@ def main() -> None:
     levers = lever_sets(args.levers.split(",") if args.levers else None)
     root = args.work / (f"{scale.name}-weightless" if args.simulate else scale.name)
     guard = args.work / "simulated-cuda-guard"
-    # A story runs every stage, so it needs every model.
-    needed = list(dict.fromkeys(m for stage in (STAGES if story_sizes else stages) for m in STAGE_MODELS[stage]))
+    # The models of the backends the lever sets choose for the stages run; a story runs every stage.
+    needed = list(dict.fromkeys(m for stage in (STAGES if story_sizes else stages) for config in levers.values()
+                                for m in BACKEND_MODELS.get((stage, backend_name(config, stage)), [])))
 
     start = time.perf_counter()
     models = build_models(root, scale, needed, weightless=args.simulate)
@@ -1000,9 +1121,10 @@ def main() -> None:
                 folder = root / "jobs" / f"{stage}-{name}"
                 shutil.rmtree(folder, ignore_errors=True)
                 folder.mkdir(parents=True)
-                job = make_job(stage, scale, frames, made, folder)
-                measured = (apart(simulate_stage, stage, settings, job, output, guard) if args.simulate
-                            else apart(measure_stage, stage, settings, job, output))
+                backend = (stage, backend_name(config, stage))
+                job = make_job(backend, scale, frames, made, folder)
+                measured = (apart(simulate_stage, backend, settings, job, output, guard) if args.simulate
+                            else apart(measure_stage, backend, settings, job, output))
                 row |= {"settings": settings, **measured}
                 if row["status"] == "ok" and not args.simulate:  # a simulated output holds no picture
                     made.setdefault(stage, job.output)
@@ -1021,11 +1143,12 @@ def main() -> None:
                 story["reason"] = "; ".join(skipped)
             else:
                 out = root / "story" / f"{name}-{shots}"
-                if args.simulate:
-                    settings = {stage: choice | {"device": "cuda"} for stage, choice in settings.items()}
-                story_config(config, settings, scale, out.with_name(f"{name}-{shots}.toml"))
-                story |= (apart(simulate_story, shots, settings, out.with_name(f"{name}-{shots}.toml"), out, guard)
-                          if args.simulate else apart(render_story, shots, settings, out.with_name(f"{name}-{shots}.toml"), out))
+                device = {"device": "cuda"} if args.simulate else {}
+                choices = {stage: {"name": backend_name(config, stage), "settings": choice | device}
+                           for stage, choice in settings.items()}
+                story_config(config, choices, scale, out.with_name(f"{name}-{shots}.toml"))
+                story |= (apart(simulate_story, shots, choices, out.with_name(f"{name}-{shots}.toml"), out, guard)
+                          if args.simulate else apart(render_story, shots, choices, out.with_name(f"{name}-{shots}.toml"), out))
             print(f"{shots}-shot story / {name}: {story['status']}" + (f" ({story['reason']})" if story["reason"] else ""),
                   file=sys.stderr, flush=True)
             record(report["story"], story)

@@ -26,8 +26,8 @@ output's shape, dtype and device. The project's own code runs unchanged on top:
 - **Values.** A few small tensors need real values (token ids, masks, a scheduler's sigmas):
   `ShadowValues` computes every op on tensors of up to 64k elements for real beside the fake
   one, so `.item()`, `.tolist()` and data-dependent shapes answer as they would. Image and
-  video pre- and post-processing run on real host arrays (a decoded fake video becomes zeros
-  of its shape, after its memory was counted).
+  video pre- and post-processing, and the making of a clip's sound track, run on real host arrays
+  (a decoded fake video or waveform becomes zeros of its shape, after its memory was counted).
 
 What it does not model, and the margin that covers it: cuBLAS/cuDNN workspaces, the caching
 allocator's fragmentation and reserved-but-free blocks, the overlap of copy streams with
@@ -373,14 +373,24 @@ class FusedAttention(TorchFunctionMode):
 
 # --- Where the libraries meet fake tensors --------------------------------------------------------------------------
 
+def _host(data):
+    """A fake decoded video, image or waveform as zeros of its shape (its memory was counted while it was made)."""
+    return torch.zeros(data.shape, dtype=torch.float32) if isinstance(data, FakeTensor) else data
+
+
 def _real_arrays(method):
-    """Pre- and post-processing run on real host arrays: their branches read values. A fake decoded
-    video or image becomes zeros of its shape (its memory was counted while it was made)."""
+    """Pre- and post-processing run on real host arrays: their branches read values."""
     def wrapper(self, data, *args, **kwargs):
         with _disable_current_modes():
-            if isinstance(data, FakeTensor):
-                data = torch.zeros(data.shape, dtype=torch.float32)
-            return method(self, data, *args, **kwargs)
+            return method(self, _host(data), *args, **kwargs)
+    return wrapper
+
+
+def _real_waveform(function):
+    """A clip's sound is made a host array (clip.ltx2's `_track`) from a real one."""
+    def wrapper(audio, *args, **kwargs):
+        with _disable_current_modes():
+            return function(_host(audio), *args, **kwargs)
     return wrapper
 
 
@@ -437,6 +447,14 @@ def _set_data(self, new):
         self.fake_device = new.fake_device
 
 
+def _deepcopy_by_clone(self, memo):
+    # copy.deepcopy (LTX-2 copies its scheduler, sigmas and all, for the sound) copies a tensor's storage byte by
+    # byte, which a fake tensor has none of; a clone is the same copy as an op: counted, its shadowed value carried.
+    if id(self) not in memo:
+        memo[id(self)] = self.clone()
+    return memo[id(self)]
+
+
 class _Stream:
     """torch.cuda.Stream for a CPU build: work on it happens at once, in program order."""
 
@@ -467,6 +485,8 @@ def _patches() -> list:
     from diffusers.image_processor import VaeImageProcessor
     from diffusers.video_processor import VideoProcessor
 
+    import scenegen.modules.clip.ltx2
+
     return [
         (safetensors, "safe_open", SafeOpen), (safetensors.torch, "safe_open", SafeOpen),
         (safetensors.torch, "load_file", load_file), (transformers.modeling_utils, "safe_open", SafeOpen),
@@ -475,10 +495,12 @@ def _patches() -> list:
         (VaeImageProcessor, "postprocess", _real_arrays(VaeImageProcessor.postprocess)),
         (VaeImageProcessor, "preprocess", _real_arrays(VaeImageProcessor.preprocess)),
         (VideoProcessor, "preprocess_video", _real_arrays(VideoProcessor.preprocess_video)),
+        (scenegen.modules.clip.ltx2, "_track", _real_waveform(scenegen.modules.clip.ltx2._track)),
         (FakeTensor, "__new__", staticmethod(_rewrapped)), (torch.utils, "swap_tensors", _swap_forgetting_memo),
         (torch.nn.Module, "to", _to_keeping_ties), (FakeTensor, "data", property(_data.__get__, _set_data)),
         (FakeTensor, "numpy", lambda self, *a, **k: _known(self, ".numpy()").numpy(*a, **k)),
         (FakeTensor, "tolist", lambda self: _known(self, ".tolist()").tolist()),
+        (FakeTensor, "__deepcopy__", _deepcopy_by_clone),
         (torch.cuda, "Stream", _Stream), (torch.cuda, "stream", lambda stream=None: nullcontext()),
         (torch.cuda, "current_stream", lambda *a, **k: _Stream()), (torch.cuda, "synchronize", lambda *a, **k: None),
     ]

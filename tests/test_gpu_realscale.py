@@ -43,6 +43,11 @@ def default_run(work):
     return run_bench(work, "--levers", "default", "--story", "2")
 
 
+@pytest.fixture(scope="module")
+def ltx2_run(work):
+    return run_bench(work, "--stages", "clip", "--levers", "ltx2")
+
+
 def test_every_stage_is_measured_through_its_backend(default_run):
     report, table = default_run
     rows = {row["stage"]: row for row in report["rows"] if row["levers"] == "default"}
@@ -69,10 +74,21 @@ def test_a_story_renders_end_to_end_on_the_built_models(default_run):
     assert "2-shot story" in table
 
 
-def test_the_tiny_build_is_made_of_what_the_public_one_would_be(default_run):
+def test_the_ltx2_lever_set_makes_the_clip_with_its_sound_through_clip_ltx2(ltx2_run, work):
+    report, table = ltx2_run
+    (row,) = report["rows"]
+    assert (row["stage"], row["levers"], row["status"]) == ("clip", "ltx2", "ok"), row["reason"]
+    assert row["settings"]["model"] == report["models"]["ltx2"]["path"]
+    # Two steps, three transformer calls each: the guided batch, the STG pass and the pass with the modalities apart.
+    assert row["forwards"] == 6 and row["forward_s"] > 0
+    assert "| clip | ltx2 | ok |" in table
+    with av.open(str(work / "tiny" / "jobs" / "clip-ltx2" / "clip.mp4")) as clip:
+        assert clip.streams.video and clip.streams.audio   # the joint backend's, not Wan's silent clip
+
+
+def test_the_tiny_build_is_made_of_what_the_public_one_would_be(default_run, ltx2_run):
     bench = bench_module()
-    report, _ = default_run
-    folders = report["models"]
+    folders = default_run[0]["models"] | ltx2_run[0]["models"]
     classes = {}  # builder -> the class it makes at public size, each built once (a 256k-word tokenizer takes a while)
     for name, (pipeline, parts) in bench.PIPELINES.items():
         for attr, builder in parts.items():
@@ -84,7 +100,8 @@ def test_the_tiny_build_is_made_of_what_the_public_one_would_be(default_run):
         index = json.loads((Path(folders[name]["path"]) / "model_index.json").read_text())
         assert index["_class_name"] == pipeline
     with torch.device("meta"):
-        for name, attr in (("wan-i2v", "transformer"), ("wan-vace", "transformer"), ("sdxl", "unet")):
+        for name, attr in (("wan-i2v", "transformer"), ("wan-vace", "transformer"), ("sdxl", "unet"),
+                           ("ltx2", "transformer")):
             tiny = json.loads((Path(folders[name]["path"]) / attr / "config.json").read_text())
             public = bench.PIPELINES[name][1][attr](bench.PUBLIC).config
             assert {k for k in tiny if not k.startswith("_")} == {k for k in public if not k.startswith("_")}, name
@@ -97,8 +114,10 @@ def test_the_tiny_build_is_made_of_what_the_public_one_would_be(default_run):
 
 def test_public_sizes_are_the_published_models():
     bench = bench_module()
+    # LTX-2's transformer is the "19B" of Lightricks/LTX-2's model card, its text encoder Gemma-3 12B (12.2B on
+    # google/gemma-3-12b-it's, its image tower included).
     billions = {"wan_i2v_transformer": 16.39, "wan_vace_transformer": 17.34, "umt5_encoder": 5.68, "clip_vit_h": 0.632,
-                "sdxl_unet": 2.567}
+                "sdxl_unet": 2.567, "ltx2_transformer": 18.876, "gemma3_encoder": 12.187}
     with torch.device("meta"):
         for name, expected in billions.items():
             model = getattr(bench, name)(bench.PUBLIC)
@@ -108,7 +127,7 @@ def test_public_sizes_are_the_published_models():
 def test_presets_run_or_are_refused_for_want_of_cuda(work, default_run):
     bench = bench_module()
     # compile_blocks takes tens of seconds a stage to compile on a CPU; those presets are left to the GPU run.
-    presets = [name for name, config in bench.lever_sets(None).items() if name != "default" and not any(
+    presets = [name for name, config in bench.lever_sets(None).items() if name not in bench.BENCH_LEVERS and not any(
         choice.get("settings", {}).get("compile_blocks") for choice in config.get("backends", {}).values())]
     if not presets:
         pytest.skip("no preset without compile_blocks in scenegen/presets/")

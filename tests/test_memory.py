@@ -274,3 +274,18 @@ def test_simulated_host_memory_matches_what_this_cpu_holds(tmp_path):
     assert mapped > 0.05 * weights   # what stays bf16 (norms, embeddings) is still a view of the file
     assert 0.3 * weights < real < 0.7 * weights   # fp8: half the bf16 bytes, and nothing else kept
     assert abs(simulated - real) < 0.05 * real + 32 * 2**20, (simulated, real)
+
+
+def test_a_simulated_scheduler_is_deep_copied_with_its_values():
+    """LTX-2 deep-copies its scheduler for the sound's own steps: under the simulation the copy's sigmas are
+    tensors of their own that still hold the values (a fake tensor has no storage to copy byte by byte)."""
+    import copy
+
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    memsim = bench_module("memsim")
+    with memsim.patched(memsim._patches()), memsim.counting(memsim.Meter()):
+        scheduler = FlowMatchEulerDiscreteScheduler()
+        scheduler.set_timesteps(4, device="cpu")
+        twin = copy.deepcopy(scheduler)
+        assert twin.sigmas is not scheduler.sigmas and twin.sigmas.tolist() == scheduler.sigmas.tolist()
