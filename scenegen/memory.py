@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from scenegen.orchestrator.registry import backend_class
 from scenegen.orchestrator.run import GENERATIVE
 from scenegen.schemas.settings import RenderSettings
 
@@ -81,8 +82,11 @@ def expected(settings: RenderSettings) -> list[StageMemory]:
     stages = []
     for stage in GENERATIVE:
         choice = settings.backends[stage]
-        if choice.name != "diffusers":
+        if not backend_class(stage, choice.name).uses_gpu:
             stages.append(StageMemory(stage, choice.name, 0.0, None, "no GPU"))
+            continue
+        if choice.name != "diffusers":   # the presets, so the table, run every GPU stage on `diffusers`
+            stages.append(StageMemory(stage, choice.name, None, None, "not simulated: no preset has this backend"))
             continue
         ours = {key: value for key, value in choice.settings.items() if key != "steps"}
         row = next((row for row in simulated["rows"] if row["stage"] == stage

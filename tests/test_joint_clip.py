@@ -2,6 +2,7 @@
 takes each shot's lines from its clip's own sound track (`dialogue = "clip"`)."""
 
 import json
+import shutil
 from pathlib import Path
 
 import av
@@ -173,3 +174,24 @@ def test_a_shot_longer_than_one_generation_is_refused_by_name(ltx2_model, tmp_pa
         backend.params(plan, plan.shots[0], OutputFormat(fps=FPS, width=96, height=64))
     message = str(refused.value)
     assert f"shot {plan.shots[0].id} lasts {plan.shots[0].duration} s" in message and "max_frames" in message
+
+
+@pytest.mark.torch
+@pytest.mark.slow
+def test_a_range_retake_keeps_the_clips_sound_and_eval_hears_the_film(joint_run, tmp_path):
+    """A retake redraws pictures only: the mix and the timeline still take the shot's sound from its clip, and
+    eval, with no voice node to measure a pitch from, says so instead of failing."""
+    run = RunDir(tmp_path / "run")
+    shutil.copytree(joint_run.root, run.root)
+    spoken = next(shot for shot in load_plan(run.plan, FPS).shots if shot.dialogue)
+    result = scenegen("redo", str(run.root), "--shot", str(spoken.index), "--from", "0.25", "--to", "0.75")
+    assert result.returncode == 0, result.stderr
+    timeline = otio.adapters.read_from_file(str(run.root / "timeline.otio"))
+    pictures = {c.name: c.media_reference.target_url for c in next(iter(timeline.video_tracks())).find_clips()}
+    sounds = {c.name: c.media_reference.target_url for t in timeline.audio_tracks() if t.name == "dialogue"
+              for c in t.find_clips()}
+    assert f"/retake/{spoken.id}.1-" in pictures[spoken.id] and f"/clip/{spoken.id}-" in sounds[spoken.id]
+    result = scenegen("eval", str(run.root))
+    assert result.returncode == 0, result.stderr
+    voices = json.loads((run.root / "metrics.json").read_text())["hearing"]["voices"]
+    assert voices and all(v["median_f0_hz"] is None and v["typical"] is None for v in voices)

@@ -167,6 +167,11 @@ def test_the_check_gives_no_figure_it_has_not_simulated(tmp_path):
     # A frame size the table was not made at has no figure either.
     result = scenegen("check", "--config", "gpu-24gb", "--size", "1280x720", "--gpu-memory", "24")
     assert "not simulated at 1280x720" in result.stdout
+    # A GPU backend no preset runs (the joint clip) has no figure, rather than none needed.
+    joint = tmp_path / "joint.toml"
+    joint.write_text('[backends.clip]\nname = "ltx2"\nsettings = { model = "Lightricks/LTX-2" }\n')
+    result = scenegen("check", "--config", str(joint), "--gpu-memory", "24")
+    assert result.returncode == 0 and "not simulated: no preset has this" in result.stdout
     # Without a GPU here and none named, the check says so rather than guessing.
     if not torch.cuda.is_available():
         result = scenegen("check", "--config", "gpu-24gb", "--host-memory", "64")

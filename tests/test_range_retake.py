@@ -13,6 +13,8 @@ from scenegen.modules.retake.diffusers import DiffusersRetake
 from scenegen.orchestrator.backend import Job
 from scenegen.orchestrator.run import Run
 from scenegen.orchestrator.store import RunDir
+from scenegen.schemas import OutputFormat
+from scenegen.schemas.plan import RangeRetake
 
 from support.runs import edit_plan
 from support.tiny_models import build
@@ -142,3 +144,17 @@ def test_wan_vace_draws_the_stretch_and_every_other_frame_is_kept_exactly(tmp_pa
     assert len(after) == frames
     assert all(np.array_equal(before[n], after[n]) for n in [*range(8), *range(12, frames)])
     assert not any(np.array_equal(before[n], after[n]) for n in range(8, 12))
+
+
+@pytest.mark.torch
+def test_a_stretch_longer_than_wan_vace_makes_at_once_is_refused_before_any_work(small_run):
+    plan = Run(small_run.root).plan()
+    shot = plan.shots[0].model_copy(update={"duration": 10.0, "retakes": [RangeRetake(start=0.5, end=9.5, seed=1)]})
+    backend = DiffusersRetake({"model": str(build() / "wan-vace"), "device": "cpu", "context": 4})
+    output = OutputFormat(fps=16, width=96, height=64)
+    with pytest.raises(UserError, match=rf"shot {shot.id}'s retake 1 redraws 144 frames, .* more than WanVACEPipeline "
+                                        r"makes at once \(81\); retake a shorter stretch \(shots\[0\]\.retakes\[0\]"):
+        backend.params(plan, (shot, 1), output)
+    # Within the window the model takes (4.5 s and its context: 81 frames), the same stretch is drawn.
+    fits = shot.model_copy(update={"retakes": [RangeRetake(start=0.5, end=5.0, seed=1)]})
+    assert backend.params(plan, (fits, 1), output)["stop"] == 80

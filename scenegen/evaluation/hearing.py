@@ -125,11 +125,14 @@ def hearing_facts(plan: StoryPlan, output: OutputFormat, film: Path, artifacts: 
     voices = []
     for speaker in dict.fromkeys(speakers.values()):
         kind = voice_of(plan, speaker).kind.value
-        pitches = [f0 for node, who in speakers.items() if who == speaker if (f0 := median_f0(artifacts[node]))]
+        # A voice node's WAV holds one speaker; where the shots' clips say the lines (dialogue = "clip") there
+        # is none, and a clip's track mixes whoever speaks in it, so no pitch is measured.
+        pitches = [f0 for node, who in speakers.items() if who == speaker and node in artifacts
+                   if (f0 := median_f0(artifacts[node]))]
         f0 = round(float(np.median(pitches)), 1) if pitches else None
         low, high = TYPICAL_F0[kind]
         voices.append({"speaker": speaker or "narrator", "kind": kind, "median_f0_hz": f0,
-                       "typical_hz": [low, high], "typical": f0 is not None and low <= f0 <= high})
+                       "typical_hz": [low, high], "typical": None if f0 is None else low <= f0 <= high})
 
     return {
         "model": ear.name,

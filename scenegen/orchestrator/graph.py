@@ -120,10 +120,10 @@ class RenderGraph:
         keyframes = [self._add("keyframe", s.id, s, [portraits[c] for c in s.characters]
                                + ([sets[s.location]] if s.location else [])) for s in plan.shots]
         references = self.backends["clip"].takes_references
-        clips = [self._retaken(s, self._add("clip", s.id, s, [kf] + ([portraits[c] for c in s.characters]
-                                                                    + ([sets[s.location]] if s.location else [])
-                                                                    if references else [])))
-                 for s, kf in zip(plan.shots, keyframes)]
+        made = [self._add("clip", s.id, s, [kf] + ([portraits[c] for c in s.characters]
+                                                   + ([sets[s.location]] if s.location else []) if references else []))
+                for s, kf in zip(plan.shots, keyframes)]
+        clips = [self._retaken(s, clip) for s, clip in zip(plan.shots, made)]   # as the film shows them
         boundaries = {  # by the shot they follow
             a.id: self._add("boundary", f"{a.id}+{b.id}", (a, b), [clips[i], clips[i + 1]])
             for i, (a, b) in enumerate(zip(plan.shots, plan.shots[1:]))
@@ -133,10 +133,11 @@ class RenderGraph:
             self._add("segment", s.id, s, [clip] + ([boundaries[s.id]] if s.id in boundaries else []))
             for s, clip in zip(plan.shots, clips)
         ]
-        voices, pieces, mix = [], [], []
+        voices, tracks, pieces, mix = [], [], [], []
         if self.settings.output.sound:
             # A node per thing said and per piece of music; each reads only its own words or notes.
-            said = [(s, clip, utterances(plan, s)) for s, clip in zip(plan.shots, clips)]
+            # A range retake redraws pictures only: a shot's sound is its clip's own track.
+            said = [(s, clip, utterances(plan, s)) for s, clip in zip(plan.shots, made)]
             by_clip = self.settings.output.dialogue == "clip"
             voices = [] if by_clip else [self._add("voice", f"{u.shot_id}.{u.part}", u, [])
                                          for _, _, spoken in said for u in spoken]
@@ -146,7 +147,7 @@ class RenderGraph:
             mix = [self._add("mix", None, None, voices + tracks + pieces)]
         self._add("film", None, None, segments + mix + voices)  # voices: the subtitles time lines by them
         self._add("captions", None, None, voices)
-        self._add("timeline", None, None, clips + voices + pieces)
+        self._add("timeline", None, None, list(dict.fromkeys(clips + voices + tracks + pieces)))
         self._add("storyboard", None, None, list(portraits.values()) + keyframes + voices)
 
     def _retaken(self, shot: Shot, clip: str) -> str:

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel, Field
 
+from scenegen.errors import UserError
 from scenegen.media import rgb_to_yuv, yuv_to_rgb
 from scenegen.modules.boundary.diffusers import masked_video
 from scenegen.modules.diffusers_backend import WAN_VACE, DiffusersBackend, Family, VideoSettings, generator, valid_length
@@ -42,7 +43,19 @@ class DiffusersRetake(DiffusersBackend, RetakeBackend):
 
     def params(self, plan: StoryPlan, subject: tuple[Shot, int], output: OutputFormat) -> dict[str, Any]:
         # The shot's own prompt, whole, as the clip was made from.
-        return {**super().params(plan, subject, output), "prompt": full_prompt(plan, subject[0])}
+        params = {**super().params(plan, subject, output), "prompt": full_prompt(plan, subject[0])}
+        # One call draws the window: past the frames the model was trained to make at once, it is refused here,
+        # before any work, rather than run far outside what it can do (and what memory was simulated for).
+        shot, number = subject
+        context, most = self.settings.context, self.family.frames
+        last = min(round(shot.duration * output.fps), params["stop"] + context)
+        window = last - max(0, params["start"] - context)
+        if valid_length(window, self.family.step) > most:
+            raise UserError(f"shot {shot.id}'s retake {number} redraws {params['stop'] - params['start']} frames, which "
+                            f"with {context} frames of context each side is more than {self.family.name} makes at once "
+                            f"({most}); retake a shorter stretch (shots[{shot.index - 1}].retakes[{number - 1}] in "
+                            "plan.json)")
+        return params
 
     def redraw(self, job: Job, frames: list[np.ndarray]) -> list[np.ndarray]:
         p, s = job.params, self.settings
