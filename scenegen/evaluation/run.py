@@ -35,11 +35,10 @@ from scenegen.evaluation.metrics import (
 )
 from scenegen.evaluation.models import Clip, EvalSettings
 from scenegen.evaluation.sound import sound_facts
-from scenegen.modules.retake import shown_clip
 from scenegen.orchestrator.render import load_run, status
 from scenegen.orchestrator.store import RunDir
 from scenegen.prompts import fill_template
-from scenegen.schemas.timing import FrameLayout
+from scenegen.schemas.timing import FrameLayout, shown_clip
 
 DOMAINS = ("character", "background", "relation", "camera", "lighting")
 

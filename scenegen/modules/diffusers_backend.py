@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from scenegen.errors import UserError
@@ -224,6 +225,14 @@ def require_multiple(name: str, value: int, multiple: int, model: str) -> None:
         lower, upper = value - value % multiple, value - value % multiple + multiple
         raise UserError(f"{model} needs the frame {name} to be a multiple of {multiple}, not {value}; "
                         f"use {{size!n}} with {lower} or {upper}", size=None)
+
+
+def masked_video(frames: list[Image.Image | None], size: tuple[int, int]) -> tuple[list[Image.Image], list[Image.Image]]:
+    """The video and mask WanVACE takes for `frames` of `size`: each frame given is kept (mask black),
+    each None is generated (mask white) from mid-grey."""
+    grey = Image.new("RGB", size, (127, 127, 127))
+    keep, make = Image.new("L", size, 0), Image.new("L", size, 255)
+    return [grey if frame is None else frame for frame in frames], [make if frame is None else keep for frame in frames]
 
 
 class DiffusersBackend(Backend):

@@ -38,12 +38,11 @@ from typing import Any
 
 import networkx as nx
 
-from scenegen.modules.retake import retake_subject
 from scenegen.orchestrator.digests import files_digest
 from scenegen.orchestrator.registry import backend_class
 from scenegen.schemas.plan import Shot, StoryPlan, TransitionType
 from scenegen.schemas.settings import BackendChoice, RenderSettings
-from scenegen.schemas.timing import FrameLayout, score_scenes, utterances
+from scenegen.schemas.timing import FrameLayout, retake_subject, score_scenes, utterances
 
 # Bump when the key recipe itself changes.
 KEY_FORMAT = 2

@@ -25,6 +25,17 @@ SPEECH_LEAD = 0.25    # seconds between a shot coming on screen and its first wo
 SPEECH_PAUSE = 0.3    # seconds between one speaker's line and the next
 
 
+# A range retake's node names, which the graph, the segments, the timeline and eval share.
+def retake_subject(shot: Shot, number: int) -> str:
+    """The subject of a shot's `number`th (1-based) range retake's node."""
+    return f"{shot.id}.{number}"
+
+
+def shown_clip(shot: Shot) -> str:
+    """The node whose video the film shows for `shot`: its clip, or its last range retake."""
+    return f"retake:{retake_subject(shot, len(shot.retakes))}" if shot.retakes else f"clip:{shot.id}"
+
+
 @dataclass(frozen=True)
 class ShotSpan:
     shot_id: str

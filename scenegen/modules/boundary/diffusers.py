@@ -32,7 +32,9 @@ from pydantic import BaseModel, Field
 
 from scenegen.media import rgb_to_yuv, yuv_frames, yuv_to_rgb
 from scenegen.modules.boundary import BoundaryBackend, dissolve, overlapping
-from scenegen.modules.diffusers_backend import LTX, WAN_VACE, DiffusersBackend, Family, VideoSettings, generator
+from scenegen.modules.diffusers_backend import (
+    LTX, WAN_VACE, DiffusersBackend, Family, VideoSettings, generator, masked_video,
+)
 from scenegen.modules.levers import device_memory_advice
 from scenegen.modules.shot_prompts import look
 from scenegen.orchestrator.backend import Job
@@ -121,11 +123,3 @@ def fill_window(before: list[Image.Image], after: list[Image.Image], window: int
     generated = generate(*masked_video(before + [None] * window + after, before[0].size))
     # Conditioning is soft: the model redraws known frames too. They go back as they were.
     return before + generated[len(before): len(before) + window] + after
-
-
-def masked_video(frames: list[Image.Image | None], size: tuple[int, int]) -> tuple[list[Image.Image], list[Image.Image]]:
-    """The video and mask WanVACE takes for `frames` of `size`: each frame given is kept (mask black),
-    each None is generated (mask white) from mid-grey."""
-    grey = Image.new("RGB", size, (127, 127, 127))
-    keep, make = Image.new("L", size, 0), Image.new("L", size, 255)
-    return [grey if frame is None else frame for frame in frames], [make if frame is None else keep for frame in frames]

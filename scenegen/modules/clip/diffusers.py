@@ -47,7 +47,8 @@ from scenegen.media import frames_to_cover, retime, rgb_to_yuv
 from scenegen.modules.clip import ClipBackend
 from scenegen.errors import UserError
 from scenegen.modules.diffusers_backend import (
-    LTX, SANA_WM, WAN_I2V, WAN_VACE, DiffusersBackend, Family, VideoSettings, chunk_seed, generator, valid_length,
+    LTX, SANA_WM, WAN_I2V, WAN_VACE, DiffusersBackend, Family, VideoSettings, chunk_seed, generator, masked_video,
+    valid_length,
 )
 from scenegen.modules.levers import device_memory_advice
 from scenegen.modules.set.animatic import place_view
@@ -113,10 +114,9 @@ class DiffusersClip(DiffusersBackend, ClipBackend):
 
                     start = {"conditions": [LTXVideoCondition(image=image, frame_index=0)], "frame_rate": native_fps}
                 elif s.family == "wan_vace":
-                    # The chunk's first frame given (mask black), the rest generated (white), grey until then.
-                    keep, make = Image.new("L", (width, height), 0), Image.new("L", (width, height), 255)
-                    start = {"video": [image] + [Image.new("RGB", (width, height), (128, 128, 128))] * (length - 1),
-                             "mask": [keep] + [make] * (length - 1), "reference_images": references or None}
+                    # The chunk's first frame given, the rest generated.
+                    given, mask = masked_video([image] + [None] * (length - 1), (width, height))
+                    start = {"video": given, "mask": mask, "reference_images": references or None}
                 elif s.family == "sana_wm":
                     # This chunk's stretch of the path; the pipeline takes poses relative to its first.
                     poses = _padded(camera, first, length)

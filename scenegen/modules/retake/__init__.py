@@ -27,16 +27,6 @@ from scenegen.orchestrator.backend import Backend, Job
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
 
 
-def retake_subject(shot: Shot, number: int) -> str:
-    """The subject of a shot's `number`th (1-based) range retake's node."""
-    return f"{shot.id}.{number}"
-
-
-def shown_clip(shot: Shot) -> str:
-    """The node whose video the film shows for `shot`: its clip, or its last range retake."""
-    return f"retake:{retake_subject(shot, len(shot.retakes))}" if shot.retakes else f"clip:{shot.id}"
-
-
 class RetakeBackend(Backend):
     kind: ClassVar[str] = "retake"
     suffix: ClassVar[str] = ".mp4"

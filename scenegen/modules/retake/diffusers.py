@@ -21,8 +21,9 @@ from pydantic import BaseModel, Field
 
 from scenegen.errors import UserError
 from scenegen.media import rgb_to_yuv, yuv_to_rgb
-from scenegen.modules.boundary.diffusers import masked_video
-from scenegen.modules.diffusers_backend import WAN_VACE, DiffusersBackend, Family, VideoSettings, generator, valid_length
+from scenegen.modules.diffusers_backend import (
+    WAN_VACE, DiffusersBackend, Family, VideoSettings, generator, masked_video, valid_length,
+)
 from scenegen.modules.levers import device_memory_advice
 from scenegen.modules.retake import RetakeBackend
 from scenegen.modules.shot_prompts import full_prompt

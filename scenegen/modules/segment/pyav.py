@@ -34,10 +34,9 @@ from PIL import Image, ImageDraw, ImageFont
 from pydantic import BaseModel
 
 from scenegen.media import EncoderSettings, Slice, concatenate, cut_points, rgb_to_yuv, yuv_frames, yuv_to_rgb
-from scenegen.modules.retake import shown_clip
 from scenegen.orchestrator.backend import Backend, Job
 from scenegen.schemas import OutputFormat, Shot, StoryPlan
-from scenegen.schemas.timing import FrameLayout
+from scenegen.schemas.timing import FrameLayout, shown_clip
 
 
 class PyAVSegment(Backend):

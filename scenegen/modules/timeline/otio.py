@@ -19,10 +19,9 @@ from typing import Any, ClassVar
 import opentimelineio as otio
 
 from scenegen.modules.cues import layout_params, speech_cues, speech_params, line_seconds
-from scenegen.modules.retake import shown_clip
 from scenegen.orchestrator.backend import Backend, Job
 from scenegen.schemas import OutputFormat, StoryPlan
-from scenegen.schemas.timing import FrameLayout, score_scenes
+from scenegen.schemas.timing import FrameLayout, score_scenes, shown_clip
 
 
 class OtioTimeline(Backend):
