@@ -327,8 +327,8 @@ def run_segment(tmp_path, clip_settings: EncoderSettings, first: int, stop: int,
     if boundary_settings:
         numbered_clip(tmp_path / "boundary.mp4", 6, boundary_settings, luma0=30)
         inputs["boundary:a+b"] = tmp_path / "boundary.mp4"
-    job = Job(node="segment:a", params={"shot": "a", "first": first, "stop": stop, "fps": 12, "width": W, "height": H,
-                                        "boundary": "boundary:a+b" if boundary_settings else None},
+    job = Job(node="segment:a", params={"shot": "a", "clip": "clip:a", "first": first, "stop": stop, "fps": 12, "width": W,
+                                        "height": H, "boundary": "boundary:a+b" if boundary_settings else None},
               inputs=inputs, output=tmp_path / "segment.mp4", root=tmp_path, keep=tmp_path / "kept", seed=0)
     PyAVSegment({"keyframe_seconds": 0.5}).run(job)
     return [round(float(f[:H].mean())) for f in yuv_frames(tmp_path / "segment.mp4")]

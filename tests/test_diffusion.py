@@ -78,7 +78,8 @@ def test_ltx_makes_the_clips_and_boundaries_too(tiny_models, tmp_path):
     config = tmp_path / "ltx.toml"
     text = TINY.read_text().replace(".tiny/", f"{tiny_models}/")
     text = text.replace(f'model = "{tiny_models}/wan-i2v"', f'family = "ltx", model = "{tiny_models}/ltx"')
-    config.write_text(text.replace(f'model = "{tiny_models}/wan-vace"', f'family = "ltx", model = "{tiny_models}/ltx"'))
+    # The boundary's model (the first of the two WanVACE models: the retake's has no family to choose).
+    config.write_text(text.replace(f'model = "{tiny_models}/wan-vace"', f'family = "ltx", model = "{tiny_models}/ltx"', 1))
     result = scenegen("story", "a woman's life", "--shots", "3", "--config", str(config), "--out", str(tmp_path / "run"))
     assert result.returncode == 0, result.stderr
     run = RunDir(tmp_path / "run")
