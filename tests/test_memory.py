@@ -43,8 +43,8 @@ def simulations(tmp_path_factory) -> dict[str, dict]:
     work = tmp_path_factory.mktemp("memsim")
     # The weightless models first (seconds), so the parallel runs only read them.
     bench = bench_module("gpu_realscale")
-    bench.build_models(work / "public-weightless", bench.PUBLIC, [m for s in STAGES for m in bench.STAGE_MODELS[s]],
-                       weightless=True)
+    models = [m for stage in STAGES for m in bench.BACKEND_MODELS[stage, "diffusers"]]   # the presets' backends
+    bench.build_models(work / "public-weightless", bench.PUBLIC, models, weightless=True)
 
     def preset(levers: str) -> dict:
         return run_simulation(work, ",".join(STAGES), levers)
