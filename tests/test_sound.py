@@ -340,6 +340,7 @@ def test_the_timeline_lays_a_line_that_runs_on_beside_the_next_one_where_the_mix
               "transition": "cut"} for shot, start in (("s01", 0), ("s02", 12), ("s03", 24))]
     said = lambda shot, n: {"shot": shot, "shown_from": n, "said": [{"node": f"voice:{shot}.1", "speaker": "Ana", "text": "…"}]}
     params = {"fps": 12, "spans": spans, "contexts": ["a", "b", "c"], "title": "t", "score": [],
+              "clips": ["clip:s01", "clip:s02", "clip:s03"],
               "speech": [said("s01", 0), said("s02", 12), said("s03", 24)]}
     inputs = {"voice:s01.1": tmp_path / "long.wav", "voice:s02.1": tmp_path / "short.wav",
               "voice:s03.1": tmp_path / "short.wav", **{f"clip:{s}": tmp_path / f"{s}.mp4" for s in ("s01", "s02", "s03")}}
