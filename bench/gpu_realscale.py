@@ -60,7 +60,9 @@ simulated (bench/memsim.py says how): the models are built weightless (safetenso
 headers over holes: the real sizes, no disk) in --work/public-weightless; each row
 reports the simulated device memory resident after load and at the peak, the model
 running at the peak, and the host memory the process owns at its peak; seconds are not
-measured. `--docs FILE` puts its table into a Markdown file, `--table FILE` writes the
+measured. Simulated rows are independent, so `--jobs N` simulates N at once (one per CPU core), and a
+lever set with the same settings for a stage as an earlier one (the presets differ in steps, which the bench
+sets) takes that row's figures (`same_as` in --json). `--docs FILE` puts its table into a Markdown file, `--table FILE` writes the
 presets' figures that `scenegen check` reads (scenegen/presets/memory.json); both are
 written again after every result, as --json is.
 
@@ -83,7 +85,7 @@ import time
 import tomllib
 import traceback
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
@@ -1053,6 +1055,8 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="tests/support/tiny_models.py's sizes, for the tests")
     parser.add_argument("--simulate", action="store_true",
                         help="no GPU: simulate its memory on this CPU at real size (bench/memsim.py); seconds are not measured")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="with --simulate: rows simulated at once, each in its own process (one per CPU core)")
     parser.add_argument("--json", type=Path, default=None, help="write every measurement here")
     parser.add_argument("--story", default="", metavar="N[,N]",
                         help="then render an N-shot story per lever set (several sizes: 3,30)")
@@ -1064,6 +1068,8 @@ def main() -> None:
 
     if (args.docs or args.table) and not args.simulate:
         sys.exit("--docs and --table write simulated figures; add --simulate")
+    if args.jobs < 1 or (args.jobs > 1 and not args.simulate):
+        sys.exit("--jobs: a number of simulated rows at once, 1 or more, with --simulate (a GPU runs its rows one at a time)")
     if args.simulate and args.tiny:
         sys.exit("--simulate runs the public sizes; leave out --tiny")
     if args.simulate:
@@ -1110,30 +1116,62 @@ def main() -> None:
 
     output = OutputFormat(fps=scale.fps, width=scale.width, height=scale.height)
     made: dict[str, Path] = {}  # stage -> an output of this run, the next stage's input
+
+    def finish(row: dict) -> None:
+        print(f"{row['stage']} / {row['levers']}: {row['status']}" + (f" ({row['reason']})" if row["reason"] else "")
+              + (f", load {row['load_s']:.2f} s, {row['forwards']} forwards, run {row['run_s']:.2f} s"
+                 if row["status"] == "ok" and not args.simulate else "")
+              + (f", peak {row['peak_gib']:.2f} GiB, host {row['host_peak_gib']:.2f} GiB"
+                 if row["status"] == "ok" and args.simulate else ""), file=sys.stderr, flush=True)
+        record(report["rows"], row)
+
+    # Simulated rows are independent: a simulated output holds no picture for the next stage, and a row's memory is
+    # its own process's. So `--jobs` of them run at once, each in a fresh process, and a lever set whose settings
+    # for a stage another set already has (the presets differ in steps, which the bench sets) takes that row's
+    # figures instead of simulating the same load and step again. On a GPU, rows run one at a time.
+    simulating = ProcessPoolExecutor(max_workers=args.jobs, mp_context=FRESH, max_tasks_per_child=1) if args.simulate else None
+    simulated: dict[str, tuple[str, Future]] = {}   # backend and settings -> the first lever set with them, its row
+    pending: list[tuple[dict, Future | None]] = []   # rows in the table's order, and what they wait for
+
+    def report_done(wait: bool = False) -> None:
+        """Record the rows whose figures are in, in order: after every result, a run cut short keeps them."""
+        while pending and (wait or pending[0][1] is None or pending[0][1].done()):
+            row, future = pending.pop(0)
+            try:
+                finish(row | (future.result() if future else {}))
+            except BrokenProcessPool:
+                finish(row | {"status": "failed", "reason": "its process, or one beside it, died without a report "
+                                                            "(killed; the kernel does that when host memory runs out)"})
+
     for stage in stages:
         for name, config in levers.items():
             row = {"stage": stage, "levers": name, "settings": None, "status": "skipped", "reason": None,
                    **dict.fromkeys(MEASURES)}
             settings = stage_settings(config, stage, models, scale, args.steps)
+            backend = (stage, backend_name(config, stage))
+            key = json.dumps([backend, settings], sort_keys=True)
             if isinstance(settings, str):
-                row["reason"] = settings
+                pending.append((row | {"reason": settings}, None))
+            elif args.simulate and key in simulated:
+                first, future = simulated[key]
+                pending.append((row | {"settings": settings, "same_as": first}, future))
             else:
                 folder = root / "jobs" / f"{stage}-{name}"
                 shutil.rmtree(folder, ignore_errors=True)
                 folder.mkdir(parents=True)
-                backend = (stage, backend_name(config, stage))
                 job = make_job(backend, scale, frames, made, folder)
-                measured = (apart(simulate_stage, backend, settings, job, output, guard) if args.simulate
-                            else apart(measure_stage, backend, settings, job, output))
-                row |= {"settings": settings, **measured}
-                if row["status"] == "ok" and not args.simulate:  # a simulated output holds no picture
-                    made.setdefault(stage, job.output)
-            print(f"{stage} / {name}: {row['status']}" + (f" ({row['reason']})" if row["reason"] else "")
-                  + (f", load {row['load_s']:.2f} s, {row['forwards']} forwards, run {row['run_s']:.2f} s"
-                     if row["status"] == "ok" and not args.simulate else "")
-                  + (f", peak {row['peak_gib']:.2f} GiB, host {row['host_peak_gib']:.2f} GiB"
-                     if row["status"] == "ok" and args.simulate else ""), file=sys.stderr, flush=True)
-            record(report["rows"], row)
+                if args.simulate:
+                    simulated[key] = name, simulating.submit(simulate_stage, backend, settings, job, output, guard)
+                    pending.append((row | {"settings": settings}, simulated[key][1]))
+                else:
+                    row |= {"settings": settings, **apart(measure_stage, backend, settings, job, output)}
+                    if row["status"] == "ok":
+                        made.setdefault(stage, job.output)
+                    pending.append((row, None))
+            report_done()
+    report_done(wait=True)
+    if simulating:
+        simulating.shutdown()
     for shots in story_sizes:
         for name, config in levers.items():
             story = {"levers": name, "shots": shots, "status": "skipped", "reason": None, "digest_s": None,

@@ -140,3 +140,10 @@ def test_presets_run_or_are_refused_for_want_of_cuda(work, default_run):
             assert row["forwards"] >= 2 and row["forward_s"] > 0
         for lora in (row["settings"] or {}).get("loras", []):  # a preset's LoRA becomes the bench's stand-in
             assert lora["path"] == report["models"][bench.LORA]["path"]
+
+
+def test_only_simulated_rows_run_side_by_side(work):
+    """A GPU's rows share its memory and clock: --jobs is for the simulation, whose rows are each their own process's."""
+    result = subprocess.run([sys.executable, str(BENCH), "--tiny", "--jobs", "2", "--work", str(work)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and result.stderr.startswith("--jobs:") and "with --simulate" in result.stderr

@@ -10,7 +10,6 @@ import importlib.util
 import json
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from operator import itemgetter
 from pathlib import Path
 
@@ -21,7 +20,9 @@ from scenegen.memory import TABLE
 
 from support.runs import scenegen
 
-pytestmark = pytest.mark.torch
+# The first test that asks for the simulation waits for it: fifteen rows at real size, two at a time, which take
+# several minutes on two cores.
+pytestmark = [pytest.mark.torch, pytest.mark.timeout(1500)]
 
 BENCH = Path(__file__).parent.parent / "bench"
 GB, GiB = 1e9, 2**30
@@ -38,37 +39,28 @@ def bench_module(name: str):
 
 
 @pytest.fixture(scope="module")
-def simulations(tmp_path_factory) -> dict[str, dict]:
-    """Every preset's stages simulated at real size: {preset: its report, and its stderr}. Two presets at a time."""
+def simulation(tmp_path_factory) -> dict:
+    """Every preset's stages simulated at real size, two rows at a time: the bench's report, its stderr, the
+    pre-flight table it wrote and the Markdown it put into a page."""
     work = tmp_path_factory.mktemp("memsim")
-    # The weightless models first (seconds), so the parallel runs only read them.
-    bench = bench_module("gpu_realscale")
-    models = [m for stage in STAGES for m in bench.BACKEND_MODELS[stage, "diffusers"]]   # the presets' backends
-    bench.build_models(work / "public-weightless", bench.PUBLIC, models, weightless=True)
-
-    def preset(levers: str) -> dict:
-        return run_simulation(work, ",".join(STAGES), levers)
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(PRESETS, pool.map(preset, PRESETS)))
-
-
-@pytest.fixture(scope="module")
-def simulated(simulations) -> dict[str, dict[str, dict]]:
-    """{preset: {stage: row}}"""
-    return {levers: {row["stage"]: row for row in report["rows"]} for levers, report in simulations.items()}
-
-
-def run_simulation(work: Path, stages: str, levers: str) -> dict:
-    """The bench's report, its stderr, the pre-flight table it wrote and the Markdown it put into a page."""
-    out, table, docs = (work / f"{levers}.{suffix}" for suffix in ("json", "table.json", "md"))
+    out, table, docs = (work / name for name in ("report.json", "table.json", "page.md"))
     docs.write_text("# A page\n\n<!-- simulated by bench/gpu_realscale.py --simulate -->\n<!-- end of simulated -->\n\nMore.\n")
-    result = subprocess.run([sys.executable, str(BENCH / "gpu_realscale.py"), "--simulate", "--steps", "1",
-                             "--work", str(work), "--stages", stages, "--levers", levers, "--json", str(out),
-                             "--table", str(table), "--docs", str(docs)], capture_output=True, text=True, timeout=1500)
+    result = subprocess.run([sys.executable, str(BENCH / "gpu_realscale.py"), "--simulate", "--steps", "1", "--jobs", "2",
+                             "--work", str(work), "--stages", ",".join(STAGES), "--levers", ",".join(PRESETS),
+                             "--json", str(out), "--table", str(table), "--docs", str(docs)],
+                            capture_output=True, text=True, timeout=1500)
     assert result.returncode == 0, result.stderr[-4000:]
     return json.loads(out.read_text()) | {"stderr": result.stderr, "table": json.loads(table.read_text()),
                                           "docs": docs.read_text()}
+
+
+@pytest.fixture(scope="module")
+def simulated(simulation) -> dict[str, dict[str, dict]]:
+    """{preset: {stage: row}}"""
+    rows: dict[str, dict[str, dict]] = {levers: {} for levers in PRESETS}
+    for row in simulation["rows"]:
+        rows[row["levers"]][row["stage"]] = row
+    return rows
 
 
 @pytest.mark.parametrize("levers", ["gpu-80gb", "gpu-80gb-fast"])
@@ -93,33 +85,40 @@ def test_the_24gb_preset_fits_22_gib_of_gpu_and_30_gib_of_host_memory(simulated)
     assert rows["clip"]["host_peak_gib"] > 15 and rows["clip"]["resident_gib"] < 16
 
 
-def test_every_model_loads_as_its_pipeline_expects(simulations):
+def test_every_model_loads_as_its_pipeline_expects(simulation):
     """Wan I2V's image encoder is a CLIPVisionModel, as published: diffusers warns of no other type."""
-    for levers, report in simulations.items():
-        assert "Expected types for" not in report["stderr"], levers
-        assert report["models"]["wan-i2v"]["components"]["image_encoder"] == "CLIPVisionModel"
+    assert "Expected types for" not in simulation["stderr"]
+    assert simulation["models"]["wan-i2v"]["components"]["image_encoder"] == "CLIPVisionModel"
 
 
-def test_the_shipped_table_holds_what_the_simulation_measures_now(simulations):
+def test_the_shipped_table_holds_what_the_simulation_measures_now(simulation):
     """`scenegen check` reads presets/memory.json, which the bench writes (--table): it must not go stale."""
-    shipped = json.loads(TABLE.read_text())
-    fresh = [row for report in simulations.values() for row in report["table"]["rows"]]
-    assert {k: v for k, v in shipped.items() if k != "rows"} == {k: v for k, v in simulations["gpu-24gb"]["table"].items()
-                                                                 if k != "rows"}
+    shipped, fresh = json.loads(TABLE.read_text()), simulation["table"]
+    assert {k: v for k, v in shipped.items() if k != "rows"} == {k: v for k, v in fresh.items() if k != "rows"}
     assert shipped["simulated_with"] == {name: getattr(__import__(name), "__version__")
                                          for name in ("torch", "diffusers", "transformers")}
     key = itemgetter("preset", "stage")
-    assert sorted(map(key, shipped["rows"])) == sorted(map(key, fresh)) == sorted(
+    assert sorted(map(key, shipped["rows"])) == sorted(map(key, fresh["rows"])) == sorted(
         (levers, stage) for levers in PRESETS for stage in STAGES)
     presets = bench_module("gpu_realscale").lever_sets(list(PRESETS))
-    for row, now in zip(sorted(shipped["rows"], key=key), sorted(fresh, key=key)):
+    for row, now in zip(sorted(shipped["rows"], key=key), sorted(fresh["rows"], key=key)):
         assert row["settings"] == now["settings"] == presets[row["preset"]]["backends"][row["stage"]]["settings"]
         assert row["device_gib"] == pytest.approx(now["device_gib"], abs=0.05), key(row)
         assert row["host_gib"] == pytest.approx(now["host_gib"], abs=0.05), key(row)
 
 
-def test_the_bench_puts_its_table_into_a_page(simulations, simulated):
-    page = simulations["gpu-24gb"]["docs"]
+def test_a_stage_two_presets_set_alike_is_simulated_once(simulated):
+    """The presets differ in steps, which the bench sets: such rows take the first preset's figures."""
+    portraits = {levers: simulated[levers]["portrait"] for levers in PRESETS}
+    assert portraits["gpu-80gb-fast"]["same_as"] == "gpu-80gb" and "same_as" not in portraits["gpu-80gb"]
+    assert portraits["gpu-80gb-fast"]["peak_gib"] == portraits["gpu-80gb"]["peak_gib"]
+    # The 24 GB preset tiles its VAE: a setting of its own, simulated on its own.
+    assert "same_as" not in portraits["gpu-24gb"]
+    assert "same_as" not in simulated["gpu-80gb-fast"]["clip"]
+
+
+def test_the_bench_puts_its_table_into_a_page(simulation, simulated):
+    page = simulation["docs"]
     assert page.startswith("# A page\n") and page.endswith("<!-- end of simulated -->\n\nMore.\n")
     clip = simulated["gpu-24gb"]["clip"]
     assert (f"| clip | gpu-24gb | ok | {clip['resident_gib']:.2f} | {clip['peak_gib']:.2f} | {clip['peak_in']} | "
