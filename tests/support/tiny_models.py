@@ -461,17 +461,22 @@ def build(root: Path = ROOT, only: tuple[str, ...] | None = None) -> Path:
     """Build every tiny model (or those named in `only`) not built yet; return the directory holding them."""
     import shutil
 
-    for name, builder in BUILDERS.items():
-        if only is not None and name not in only:
-            continue
-        target = root / name
-        if target.exists():
-            continue
-        # Built aside and renamed, so an interrupted build is never taken for a model.
-        partial = root / f"{name}.partial"
-        shutil.rmtree(partial, ignore_errors=True)
-        builder(partial)
-        partial.rename(target)
+    from filelock import FileLock
+
+    root.mkdir(parents=True, exist_ok=True)
+    # The test workers (pytest -n) build into the same folder: one builds while the others wait for its models.
+    with FileLock(root / "building.lock"):
+        for name, builder in BUILDERS.items():
+            if only is not None and name not in only:
+                continue
+            target = root / name
+            if target.exists():
+                continue
+            # Built aside and renamed, so an interrupted build is never taken for a model.
+            partial = root / f"{name}.partial"
+            shutil.rmtree(partial, ignore_errors=True)
+            builder(partial)
+            partial.rename(target)
     return root
 
 
