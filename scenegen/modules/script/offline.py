@@ -346,7 +346,8 @@ def _where(location: str, setting: str, premise: reading.Premise, kind: dict, sc
     Indoors a building's or a vehicle's rooms are taken in turn; a beat whose location names
     what the world has not ("a wide beach" in the mountains) takes the world's own location for
     its setting instead, and a vehicle's story never leaves it. A story that leaves a place
-    opens there: for the whole first act in a kind about leaving, else in its first scene.
+    opens there: for the whole first act in a kind about leaving, else in its first scene; if
+    it names no other, it goes on in the land it left.
     """
     at_origin = premise.origin is not None and (act_no == 0 if kind.get("origin") == "act" else scene_no == 0)
     place = premise.origin if at_origin else premise.setting
