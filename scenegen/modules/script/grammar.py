@@ -160,14 +160,18 @@ def _starts_a_verb(words: list[str], tags: list[str | None], i: int) -> bool:
 def _open_class(words: list[str], tags: list[str | None], i: int, verb_seen: bool, clause: int) -> str:
     low = words[i].lower()
     can = readings(low)
+    if set(can) == {"VERB"} and low.endswith("ing") and i and tags[i - 1] in ("DET", "POSS", "NUM", "ADJ"):
+        return "ADJ"   # inside a noun phrase: "a *whaling* ship"
     if len(can) <= 1:
         return next(iter(can), "NOUN")   # a word WordNet lacks is a noun ("granddaughter", "1920s")
     back = [k for k in range(i - 1, -1, -1) if tags[k] != "PUNCT" or words[k] == ","]
     prev = ("," if words[back[0]] == "," else tags[back[0]]) if back else None
-    if prev == "PROPN" and _inside_a_phrase(tags, back):
-        prev = "ADJ"   # "a Welsh *fishing* village": a name that describes
     nxt_can = readings(words[i + 1].lower()) if i + 1 < len(words) and tags[i + 1] is None else {}
     nxt_tag = tags[i + 1] if i + 1 < len(words) else "PUNCT"
+    # A verb with its object after a name ends the name's phrase: "in the Pyrenees *hides* a pilot".
+    takes_an_object = "VERB" in can and _form(low, can["VERB"]) == "s" and nxt_tag in ("DET", "POSS", "NUM")
+    if prev == "PROPN" and _inside_a_phrase(tags, back) and not takes_an_object:
+        prev = "ADJ"   # "a Welsh *fishing* village": a name that describes
     if (prev == "AUX" or prev == "PART" and words[i - 1].lower() == "to") and "VERB" in can:
         return "VERB"   # "must *survive*", "to *study*"
     if prev == "CCONJ" and verb_seen and "VERB" in can:
@@ -189,7 +193,7 @@ def _open_class(words: list[str], tags: list[str | None], i: int, verb_seen: boo
         if after_plural:
             return "VERB"
         form = _form(low, can["VERB"])
-        before = next((words[k] for k in back if tags[k] in ("NOUN", "PROPN", "PRON")), "")
+        before = words[_subject_head(tags, back, clause)] if back else ""
         plural_subject = _plural(before) or "CCONJ" in tags[clause:i]   # "a girl and a robot *escape*"
         if form == "stem" and not plural_subject and "NOUN" in can:
             return "NOUN"   # "a train station": a singular subject never takes a bare stem
@@ -198,7 +202,24 @@ def _open_class(words: list[str], tags: list[str | None], i: int, verb_seen: boo
         return "NOUN"
     if "ADV" in can and prev == "VERB":
         return "ADV"
+    if verb_seen and prev == "NOUN" and "ADV" in can and nxt_tag in ("ADP", "PUNCT", "SCONJ"):
+        return "ADV"   # where the object goes, after it: "rides a troop train *home* at the end of the war"
+    if verb_seen and prev == "NOUN" and low.endswith("ing") and "VERB" in can and nxt_tag in ("DET", "POSS", "NUM", "PROPN"):
+        return "VERB"   # a participle with its object, after the clause's verb: "hides on a train *crossing* the prairie"
     return "NOUN" if "NOUN" in can else "ADJ" if "ADJ" in can else next(iter(can))
+
+
+def _subject_head(tags: list[str | None], back: list[int], clause: int) -> int:
+    """Where the noun the verb agrees with is: the nearest before it, past the phrases of place
+    that follow the subject ("two archaeologists *in the desert* fall")."""
+    nearest = next((k for k in back if tags[k] in ("NOUN", "PROPN", "PRON")), back[0])
+    for k in back:
+        if k < clause or tags[k] not in ("DET", "POSS", "NUM", "ADJ", "NOUN", "PROPN", "PART", "ADP"):
+            break
+        if tags[k] == "ADP":
+            head = next((j for j in back if j < k and tags[j] in ("NOUN", "PROPN", "PRON")), None)
+            return head if head is not None and head >= clause else nearest
+    return nearest
 
 
 def _inside_a_phrase(tags: list[str | None], back: list[int]) -> bool:

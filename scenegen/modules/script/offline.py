@@ -346,19 +346,26 @@ def _where(location: str, setting: str, premise: reading.Premise, kind: dict, sc
     Indoors a building's or a vehicle's rooms are taken in turn; a beat whose location names
     what the world has not ("a wide beach" in the mountains) takes the world's own location for
     its setting instead, and a vehicle's story never leaves it. A story that leaves a place
-    opens there: for the whole first act in a kind about leaving, else in its first scene.
+    opens there: for the whole first act in a kind about leaving, else in its first scene; if
+    it names no other, it goes on in the land it left.
     """
     at_origin = premise.origin is not None and (act_no == 0 if kind.get("origin") == "act" else scene_no == 0)
     place = premise.origin if at_origin else premise.setting
-    if place is None:
-        # Nowhere named but the place left: the story goes on elsewhere, and says from where.
-        return f"{location}, far from {premise.origin.text}" if premise.origin else location
+    if place is None and premise.origin is None:
+        return location
     words = reading.vocabulary()
-    world = words["worlds"].get(place.world or "", {})
+    world = words["worlds"].get((place or premise.origin).world or "", {})
+    own = world.get("locations", {}).get(setting)
+    if place is None:
+        # Nowhere named but the place left: the story goes on elsewhere, in the land it left (no
+        # desert of red dunes for a boy who runs away from his farm), and says from where; a vehicle
+        # left behind is left with its decks.
+        if own and not world.get("aboard") and _foreign(location, world):
+            location = _in_turn(own, turns, setting)
+        return f"{location}, far from {premise.origin.text}"
     inside = place.inside
     if inside is not None and setting == "indoor":
         return f"{_in_turn(reading.rooms(inside), turns, 'rooms')} of {place.text}"
-    own = world.get("locations", {}).get(setting)
     swapped = bool(own) and (world.get("aboard") or _foreign(location, world))
     if swapped:
         location = _in_turn(own, turns, setting)

@@ -246,7 +246,8 @@ def _lead(tokens: list[Token]) -> int | None:
 
 def _subject_of_a_verb(tokens: list[Token], i: int) -> bool:
     """Whether the person at i heads the phrase just before a verb ("a retired boxer trains", "a girl
-    and a robot escape", "Nora, a nurse, falls"): only noun phrases, conjunctions and commas between."""
+    and a robot escape", "Nora, a nurse, falls", "a radio operator on the ice falls"): only noun
+    phrases, phrases of place, conjunctions and commas between."""
     if i and tokens[i - 1].pos == "ADP" or _in_a_phrase(tokens, i):
         return False
     for k in range(i + 1, len(tokens)):
@@ -255,6 +256,8 @@ def _subject_of_a_verb(tokens: list[Token], i: int) -> bool:
             return True
         if pos == "PART" and k + 1 < len(tokens):
             return False   # a possessor: the possessed is the subject
+        if pos == "ADP" and tokens[k].lower in NESTING - {"of"}:
+            continue
         if pos not in NOUN_PHRASE | {"CCONJ", "PUNCT", "ADV"} or tokens[k].lower in (".", ";", ":", "!", "?"):
             return False
     return False
@@ -359,13 +362,14 @@ def _gendered() -> dict[str, str]:
 
 @cache
 def _never_names() -> frozenset[str]:
-    """Words that may be capitalised at the head of a sentence or clause and are never a name."""
+    """Words that may be capitalised at the head of a sentence or clause and are never a name.
+    A kind's cue of one word counts; the words of a longer cue do not: "new life" leaves New York a name."""
     words = vocabulary()
     known = [*words["names"]["never"], *words["eras"], *_place_nouns(), *words["named"],
              *(w for g in ("female", "male", "neutral", "creature", "group") for w in words["people"][g]),
              *(w for ws in words["ages"].values() for w in ws),
              *_weather_words(),
-             *(w for kind in kinds().values() for cue in kind["cues"] for w in cue.split())]
+             *(cue for kind in kinds().values() for cue in kind["cues"] if " " not in cue)]
     return frozenset(known)
 
 
@@ -395,8 +399,9 @@ def _place_category(lemma: str) -> str | None:
 
 def _names_a_place(tokens: list[Token], i: int) -> bool:
     """Whether the name at i follows 'in', 'through', ... (weather, era, an article between),
-    or 'of' after a place word ("the streets of Paris")."""
-    if tokens[i].lower in vocabulary()["named"]:
+    or 'of' after a place word ("the streets of Paris"); a name that says what land it is, wherever
+    it stands ("the north face of *Mount Everest*", "farmers in the *Rocky Mountains*")."""
+    if _name_category(tokens, i) not in (None, "building"):
         return True
     end = i
     while end + 1 < len(tokens) and tokens[end + 1].pos == "PROPN":
@@ -423,6 +428,17 @@ def _names_a_place(tokens: list[Token], i: int) -> bool:
     return False
 
 
+def _name_category(tokens: list[Token], i: int) -> str | None:
+    """What the name at i says it is, if anything: a name known whole or by its first word ("the
+    Sahara", "Mount Fuji"), or one whose first or last word is a place's ("the Gobi Desert", "the
+    Rocky Mountains")."""
+    text = _name_run(tokens, i)
+    named = vocabulary()["named"]
+    last = text.split()[-1].lower()
+    return named.get(text.lower()) or named.get(tokens[i].lower) or _place_category(tokens[i].lemma) or \
+        _place_category(readings(last).get("NOUN", last))
+
+
 def _places(tokens: list[Token]) -> list[tuple[int, Place]]:
     """Every place the sentence names, where it names it: buildings, also where they describe
     something ("a *lighthouse* keeper"), vehicles, settlements and landscapes that head their
@@ -431,9 +447,7 @@ def _places(tokens: list[Token]) -> list[tuple[int, Place]]:
     for i, token in enumerate(tokens):
         if _starts_a_proper_name(tokens, i) and _names_a_place(tokens, i) and not _describes(tokens, i):
             text = _name_run(tokens, i)
-            named = vocabulary()["named"]
-            category = named.get(text.lower()) or named.get(token.lower) or _place_category(token.lemma) or \
-                _place_category(text.split()[-1].lower())
+            category = _name_category(tokens, i)
             found.append((i, Place(text=f"the {text}" if i and tokens[i - 1].lower == "the" else text,
                                    category=category if category not in (None, "building") else "city",
                                    noun=text.lower())))
@@ -442,8 +456,11 @@ def _places(tokens: list[Token]) -> list[tuple[int, Place]]:
         if category is None:
             continue
         head = i + 1 == len(tokens) or tokens[i + 1].pos not in ("NOUN", "PROPN")
-        if vocabulary()["worlds"].get(category, {}).get("aboard") and tokens[_phrase_start(tokens, i) - 1].pos == "VERB":
-            continue   # a vehicle someone catches or misses is no place the story is in
+        start = _phrase_start(tokens, i)
+        before = tokens[start - 1] if start else None
+        if vocabulary()["worlds"].get(category, {}).get("aboard") and before and before.pos == "VERB" \
+                and before.lemma not in vocabulary()["names"]["boarding"]:
+            continue   # a vehicle someone catches or misses is no place the story is in; one they ride is
         # A building is a place wherever it stands: "a *lighthouse* keeper", "a *restaurant* kitchen".
         if head or category == "building":
             found.append((i, Place(text=_noun_phrase(tokens, i, head), category=category, noun=token.lemma)))
