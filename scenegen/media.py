@@ -262,7 +262,8 @@ def _caption_packets(captions: list[tuple[float, float, str]], stream) -> Iterat
 
 
 def yuv_frames(path: Path, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
-    """Decoded frames [start, stop) of a video as yuv420p planes.
+    """Decoded frames [start, stop) of a video as yuv420p planes; a `start` below 0 counts from
+    the end, as in a slice (a boundary wants a clip's last frames).
 
     Decoding begins at the last keyframe at or before `start`, not at the first frame: a
     segment wants a clip's last second, and decoding the whole clip for it was a fifth of
@@ -274,6 +275,7 @@ def yuv_frames(path: Path, start: int = 0, stop: int | None = None) -> Iterator[
         stream.thread_type = "AUTO"
         packets = [p for p in container.demux(stream) if p.dts is not None]   # in decoding order
         shown = sorted(packets, key=lambda p: p.pts)                          # frame i is shown[i]
+        start = max(0, len(shown) + start) if start < 0 else start
         first = max((i for i, p in enumerate(shown[:start + 1]) if p.is_keyframe), default=0)
         i = first
         for packet in [*packets[packets.index(shown[first]):], None] if packets else []:
