@@ -270,6 +270,8 @@ def yuv_frames(path: Path, start: int = 0, stop: int | None = None) -> Iterator[
     an edit's segment. x264's GOPs are closed (see `cut_points`), so the frames decoded from
     a keyframe on are the same as decoded from the start.
     """
+    if stop is not None and 0 <= stop <= start:   # none wanted (a segment whose span starts on a keyframe)
+        return
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
