@@ -47,7 +47,7 @@ class AnimaticClip(ClipBackend):
         # A still camera sees one window the whole shot (14 of the 30 in bench/story.py's film): it
         # is cut once, not once a frame. Windows are cut on a thread of their own while x264
         # encodes the frames before them: PIL's resampling and the encoder both let go of the
-        # GIL, so on two cores the cutting costs an edit's clip next to no time.
+        # GIL, so on two cores the cutting and the encoding overlap.
         held = [(box, len(list(frames))) for box, frames in itertools.groupby(path)]
         with ThreadPoolExecutor(1, thread_name_prefix="clip-windows") as cutting, \
                 self.settings.writer(job.output, p["fps"], width, height) as video:
