@@ -150,23 +150,7 @@ def _update_settings(run, change) -> None:
 @contextlib.contextmanager
 def _progress():
     """A progress display for stderr: bars on a terminal, one line per finished stage elsewhere."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from scenegen.orchestrator import render as rendering
-
-    class Bars(rendering.Progress):
-        def __init__(self, bars: Progress):
-            self.bars, self.tasks = bars, {}
-
-        def submitted(self, node) -> None:
-            if node.kind not in self.tasks:
-                self.tasks[node.kind] = self.bars.add_task(node.kind, total=0)
-            task = self.tasks[node.kind]
-            self.bars.update(task, total=self.bars.tasks[task].total + 1)
-
-        def finished(self, node, ok: bool) -> None:
-            self.bars.advance(self.tasks[node.kind])
 
     class Lines(rendering.Progress):
         """Where no one watches bars (a pipe, a log file): one line as each stage finishes."""
@@ -181,6 +165,27 @@ def _progress():
             for kind in [k for k in self.counts if k not in running | waiting | self.reported]:
                 self.reported.add(kind)
                 typer.echo(f"{kind}: {self.counts[kind]} done ({time.perf_counter() - self.started:.1f} s)", err=True)
+
+    # Importing rich costs a render 0.05-0.1 s; where stderr is no terminal and the environment forces none
+    # (a pipe, a log file, a benchmark), rich's Console.is_terminal would say no, so it is not imported.
+    if not getattr(sys.stderr, "isatty", lambda: False)() and not {"FORCE_COLOR", "TTY_COMPATIBLE"} & os.environ.keys():
+        yield Lines()
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    class Bars(rendering.Progress):
+        def __init__(self, bars: Progress):
+            self.bars, self.tasks = bars, {}
+
+        def submitted(self, node) -> None:
+            if node.kind not in self.tasks:
+                self.tasks[node.kind] = self.bars.add_task(node.kind, total=0)
+            task = self.tasks[node.kind]
+            self.bars.update(task, total=self.bars.tasks[task].total + 1)
+
+        def finished(self, node, ok: bool) -> None:
+            self.bars.advance(self.tasks[node.kind])
 
     console = Console(stderr=True)
     if not console.is_terminal:

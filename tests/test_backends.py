@@ -343,6 +343,18 @@ def test_a_clip_can_be_cut_at_its_keyframes_and_its_end(tmp_path):
     assert max(b - a for a, b in zip(cuts, cuts[1:])) <= 6, "a keyframe at least every half second"
 
 
+@pytest.mark.parametrize("start, stop", [(0, None), (7, None), (6, 13), (13, 14), (5, 5), (9, 3), (-4, None),
+                                         (-30, None), (19, 40)])
+def test_frames_decoded_from_the_keyframe_before_start_are_the_slice_of_all_of_them(tmp_path, start, stop):
+    """yuv_frames decodes from the last keyframe at or before `start`, not from the first frame."""
+    numbered_clip(tmp_path / "clip.mp4", 20, EncoderSettings(keyframe_seconds=0.5))
+    with av.open(str(tmp_path / "clip.mp4")) as container:
+        every = [frame.to_ndarray(format="yuv420p") for frame in container.decode(video=0)]
+    wanted = every[start:stop]
+    got = list(yuv_frames(tmp_path / "clip.mp4", start, stop))
+    assert len(got) == len(wanted) and all(np.array_equal(a, b) for a, b in zip(got, wanted))
+
+
 def test_a_segment_copies_the_clip_packets_it_shows_unchanged(tmp_path):
     # Frames 3..22: the whole GOPs inside are copied, the frames around them encoded again.
     lumas = run_segment(tmp_path, EncoderSettings(keyframe_seconds=0.5), first=3, stop=22)

@@ -6,7 +6,6 @@ two stretches cross-faded, whichever the backend (`dissolve` below); a `smooth`
 transition is the backend's own.
 """
 
-from collections import deque
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -35,7 +34,7 @@ class BoundaryBackend(Backend):
 
 def overlapping(before: Path, after: Path, window: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The last `window` frames of one clip and the first `window` of the next, as yuv420p planes."""
-    tail = list(deque(yuv_frames(before), maxlen=window))
+    tail = list(yuv_frames(before, -window))
     head = list(yuv_frames(after, stop=window))
     if len(tail) < window or len(head) < window:
         raise ValueError(f"the clips are shorter than the {window}-frame transition")

@@ -23,7 +23,6 @@ in every backend, and the model is not run. It is not even loaded until the firs
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any, Callable, ClassVar, Literal
 
 import numpy as np
@@ -78,7 +77,7 @@ class DiffusersBoundary(DiffusersBackend, BoundaryBackend):
         # and goes on into shot B, whose known frames follow it. When the overlap is not a
         # whole number of latent groups, the group's last frames are generated and left
         # out: the film goes from the generated overlap to shot B's own frames there.
-        tail = list(deque(yuv_frames(before_clip), maxlen=known_before + window))
+        tail = list(yuv_frames(before_clip, -(known_before + window)))
         head = list(yuv_frames(after_clip, stop=generated + known_after))
         if len(tail) < known_before + window or len(head) < generated + known_after:
             raise ValueError(f"the clips are too short for a {window}-frame overlap with {known_before} and "

@@ -14,14 +14,15 @@ overlap (a line running on into the next shot's), the later goes on a second tra
 from __future__ import annotations
 
 import os
-from typing import Any, ClassVar
-
-import opentimelineio as otio
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from scenegen.modules.cues import layout_params, speech_cues, speech_params, line_seconds
 from scenegen.orchestrator.backend import Backend, Job
 from scenegen.schemas import OutputFormat, StoryPlan
 from scenegen.schemas.timing import FrameLayout, score_scenes, shown_clip
+
+if TYPE_CHECKING:
+    import opentimelineio as otio
 
 
 class OtioTimeline(Backend):
@@ -40,6 +41,11 @@ class OtioTimeline(Backend):
                 "contexts": [shot.context for shot in plan.shots], "clips": [shown_clip(shot) for shot in plan.shots]}
 
     def run(self, job: Job) -> None:
+        # Imported here, not at the top: a render imports every backend to build its graph before
+        # the first job starts, and opentimelineio's import (0.03-0.1 s) held up an edit's clip;
+        # here it loads on a worker, beside the clips.
+        import opentimelineio as otio
+
         p = job.params
         fps = p["fps"]
 
@@ -88,6 +94,8 @@ class OtioTimeline(Backend):
                       fps: int) -> list[otio.schema.Track]:
         """Audio tracks of (start, seconds, node, metadata, seconds into its media) clips in time
         order, gaps between: each clip on the first track free at its start, a new track when none is."""
+        import opentimelineio as otio   # as in `run`
+
         def seconds(value: float) -> otio.opentime.RationalTime:
             return otio.opentime.RationalTime.from_seconds(value, fps)
 
