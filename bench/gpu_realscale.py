@@ -62,7 +62,7 @@ reports the simulated device memory resident after load and at the peak, the mod
 running at the peak, and the host memory the process owns at its peak; seconds are not
 measured. Simulated rows are independent, so `--jobs N` simulates N at once (one per CPU core), and a
 lever set with the same settings for a stage as an earlier one (the presets differ in steps, which the bench
-sets) takes that row's figures (`same_as` in --json). `--docs FILE` puts its table into a Markdown file, `--table FILE` writes the
+sets, and in compiling, which a simulation does not do) takes that row's figures (`same_as` in --json). `--docs FILE` puts its table into a Markdown file, `--table FILE` writes the
 presets' figures that `scenegen check` reads (scenegen/presets/memory.json); both are
 written again after every result, as --json is.
 
@@ -637,6 +637,11 @@ DOMAINS = {"subject": ["a woman with long auburn hair and a man with short grey 
            "style": ["cinematic film still", "35mm", "natural colour"]}
 
 
+# Settings a simulation cannot tell apart: torch.compile does not run under fake tensors, so a compiled row's memory
+# is its eager memory (bench/memsim.py), and a lever set differing only in these takes the other's figures.
+SIMULATION_NEUTRAL = ("compile_blocks",)
+
+
 def lever_sets(names: list[str] | None) -> dict[str, dict]:
     """The lever sets asked for (all by default), each shaped like a --config file."""
     found = dict(BENCH_LEVERS)
@@ -1149,7 +1154,8 @@ def main() -> None:
                    **dict.fromkeys(MEASURES)}
             settings = stage_settings(config, stage, models, scale, args.steps)
             backend = (stage, backend_name(config, stage))
-            key = json.dumps([backend, settings], sort_keys=True)
+            key = json.dumps([backend, settings if isinstance(settings, str) or not args.simulate else
+                              {k: v for k, v in settings.items() if k not in SIMULATION_NEUTRAL}], sort_keys=True)
             if isinstance(settings, str):
                 pending.append((row | {"reason": settings}, None))
             elif args.simulate and key in simulated:

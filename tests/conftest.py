@@ -10,6 +10,12 @@ from scenegen.orchestrator.store import RunDir
 from support.runs import SMALL
 
 
+def pytest_collection_modifyitems(items):
+    """The slow tests first: the workers (pytest -n) take a file at a time in this order, so the longest files
+    start at once, side by side, rather than last, with one worker idle."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def private_cache(tmp_path_factory):
     """Weight digests (and any library's cache) go to a folder of this session, not the user's."""

@@ -133,11 +133,14 @@ def test_cross_shot_scores_read_the_frames_the_film_shows(small_run, tiny, monke
 
 
 @pytest.mark.torch
+@pytest.mark.slow
 def test_eval_on_a_tiny_diffusion_run(tiny, tmp_path):
     from pathlib import Path
 
     config = Path(__file__).parent / "tiny.toml"
-    result = scenegen("story", "a woman's life", "--shots", "3", "--config", str(config), "--out", str(tmp_path / "run"))
+    # Every stage on tiny diffusion models: minutes on two cores shared with the other tests.
+    result = scenegen("story", "a woman's life", "--shots", "3", "--config", str(config), "--out", str(tmp_path / "run"),
+                      timeout=900)
     assert result.returncode == 0, result.stderr
     metrics = run_eval(tmp_path / "run", tiny)
     check_metrics(metrics, 3)

@@ -74,6 +74,8 @@ def test_an_unknown_config_name_lists_the_presets(tmp_path):
 
 
 @pytest.mark.torch
+@pytest.mark.slow
+@pytest.mark.timeout(1200)   # five minutes alone on two cores, longer beside the other tests
 def test_the_fast_preset_renders_a_story_with_its_distilled_lora(hub, tmp_path):
     fast = read_config(Path("gpu-80gb-fast"))
     clip = fast["backends"]["clip"]["settings"]
@@ -88,7 +90,7 @@ def test_the_fast_preset_renders_a_story_with_its_distilled_lora(hub, tmp_path):
     (run / "settings.json").write_text(json.dumps(fast))
     result = subprocess.run([sys.executable, "-m", "scenegen", "story", "a woman's life", "--shots", "2",
                              "--size", "96x64", "--fps", "8", "--out", str(run)],
-                            capture_output=True, text=True, env=offline(hub), timeout=600)
+                            capture_output=True, text=True, env=offline(hub), timeout=1200)
     assert result.returncode == 0, result.stderr
     used = json.loads((run / "settings.json").read_text())["backends"]["clip"]["settings"]
     assert used["loras"][0]["path"] == "Kijai/WanVideo_comfy" and used["steps"] == 4

@@ -35,6 +35,8 @@ def reference(tmp_path_factory):
     return reference_run(tmp_path_factory, "a woman's life", 30, *DRILL_SIZE)
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1500)   # forty killed renders and twenty whole ones: ten minutes beside the other tests
 def test_twenty_sigkills_each_resume_to_the_same_film(reference, tmp_path):
     ref, seconds = reference
     film = (ref.root / "film.mp4").read_bytes()
