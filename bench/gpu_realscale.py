@@ -1132,8 +1132,9 @@ def main() -> None:
 
     # Simulated rows are independent: a simulated output holds no picture for the next stage, and a row's memory is
     # its own process's. So `--jobs` of them run at once, each in a fresh process, and a lever set whose settings
-    # for a stage another set already has (the presets differ in steps, which the bench sets) takes that row's
-    # figures instead of simulating the same load and step again. On a GPU, rows run one at a time.
+    # for a stage another set already has, SIMULATION_NEUTRAL ones aside (the presets differ in steps, which the
+    # bench sets), takes that row's figures instead of simulating the same load and step again. On a GPU, rows run
+    # one at a time.
     simulating = ProcessPoolExecutor(max_workers=args.jobs, mp_context=FRESH, max_tasks_per_child=1) if args.simulate else None
     simulated: dict[str, tuple[str, Future]] = {}   # backend and settings -> the first lever set with them, its row
     pending: list[tuple[dict, Future | None]] = []   # rows in the table's order, and what they wait for
