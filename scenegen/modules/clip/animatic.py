@@ -14,10 +14,6 @@ converted.
 
 from __future__ import annotations
 
-import itertools
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import ClassVar
 
 import numpy as np
@@ -44,17 +40,14 @@ class AnimaticClip(ClipBackend):
         planes = split_planes(rgb_to_yuv(keyframe), *keyframe.size)
         path = camera_path(trajectory(p["camera"], frames, width, height, job.seed), keyframe.size,
                            SUBJECT_DISTANCE[p["camera"]["shot_size"]])
-        # A still camera sees one window the whole shot (14 of the 30 in bench/story.py's film): it
-        # is cut once, not once a frame. Windows are cut on a thread of their own while x264
-        # encodes the frames before them: PIL's resampling and the encoder both let go of the
-        # GIL, so on two cores the cutting and the encoding overlap.
-        held = [(box, len(list(frames))) for box, frames in itertools.groupby(path)]
-        with ThreadPoolExecutor(1, thread_name_prefix="clip-windows") as cutting, \
-                self.settings.writer(job.output, p["fps"], width, height) as video:
-            windows = ahead(cutting, lambda box: cut_window(planes, box, width, height), [box for box, _ in held])
-            for frame, (_, count) in zip(windows, held):
-                for _ in range(count):
-                    video.write_yuv(frame)
+        with self.settings.writer(job.output, p["fps"], width, height) as video:
+            seen = None
+            for box in path:
+                # A still camera sees one window the whole shot (14 of the 30 in bench/story.py's
+                # film): it is cut once, not once a frame.
+                if box != seen:
+                    frame, seen = cut_window(planes, box, width, height), box
+                video.write_yuv(frame)
 
 
 def camera_path(camera: Trajectory, plate: tuple[int, int], distance: float) -> list[tuple[float, float, float, float]]:
@@ -110,14 +103,3 @@ def cut_window(planes: list[Image.Image], box: tuple[float, float, float, float]
         np.asarray(u.resize((width // 2, height // 2), Image.BILINEAR, box=half)).ravel(),
         np.asarray(v.resize((width // 2, height // 2), Image.BILINEAR, box=half)).ravel(),
     ]).reshape(-1, width)
-
-
-def ahead(pool: Executor, work: Callable, items: Iterable, depth: int = 8) -> Iterator:
-    """`work(item)` for each item, in order, computed on `pool` up to `depth` items ahead of the caller."""
-    pending: deque[Future] = deque()
-    for item in items:
-        pending.append(pool.submit(work, item))
-        if len(pending) > depth:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
